@@ -1,0 +1,42 @@
+# Tenure: `make dev` starts everything, `make test` runs every test. Needs only Python 3.11+ and make.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+PACKAGES := shared services/subscription-svc services/invoicing-svc services/dunning-svc \
+            services/credit-svc services/health-score-svc
+PYPROJECTS := $(addsuffix /pyproject.toml,$(PACKAGES)) tools/pyproject.toml requirements-dev.txt
+
+.PHONY: dev test test-unit test-integration test-e2e bench install lint clean
+
+$(STAMP): $(PYPROJECTS)
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Tenure needs Python 3.11 or newer")'
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet $(addprefix -e ,$(PACKAGES)) -e 'tools[embedded]' -r requirements-dev.txt
+	touch $(STAMP)
+
+install: $(STAMP)
+
+## Start PostgreSQL, the broker and all five services (API + worker each); Ctrl-C stops them.
+dev: $(STAMP)
+	$(BIN)/tenure dev
+
+## Unit, integration and end-to-end tests against real PostgreSQL and a real broker.
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+test-unit: $(STAMP)
+	$(BIN)/python -m pytest tests/unit
+
+test-integration: $(STAMP)
+	$(BIN)/python -m pytest tests/integration
+
+test-e2e: $(STAMP)
+	$(BIN)/python -m pytest tests/e2e
+
+lint: $(STAMP)
+	$(BIN)/ruff check shared services tools tests
+
+clean:
+	rm -rf $(VENV) .tenure .pytest_cache .hypothesis

@@ -1,0 +1,15 @@
+"""credit-svc settings and the topics it consumes."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from tenure_shared.settings import ServiceSettings
+
+SERVICE = "credit"
+CONSUMED_TOPICS: tuple[str, ...] = ()
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> ServiceSettings:
+    return ServiceSettings().model_copy(update={"service_name": SERVICE})

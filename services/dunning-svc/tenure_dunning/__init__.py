@@ -1,0 +1,1 @@
+"""dunning-svc: the retry policy, dunning cases and their attempts, final actions."""

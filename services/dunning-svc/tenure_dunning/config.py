@@ -1,0 +1,16 @@
+"""dunning-svc settings and the topics it consumes."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from tenure_shared.events import INVOICES, PAYMENTS
+from tenure_shared.settings import ServiceSettings
+
+SERVICE = "dunning"
+CONSUMED_TOPICS = (PAYMENTS, INVOICES)
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> ServiceSettings:
+    return ServiceSettings().model_copy(update={"service_name": SERVICE})

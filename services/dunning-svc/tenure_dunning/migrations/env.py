@@ -1,0 +1,4 @@
+from tenure_dunning import models  # noqa: F401  (registers the tables)
+from tenure_shared.db import Base, run_alembic_env
+
+run_alembic_env(Base.metadata)

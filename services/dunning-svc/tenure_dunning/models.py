@@ -1,0 +1,55 @@
+"""Tables owned by dunning-svc."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import BigInteger, Boolean, DateTime, ForeignKey, Identity, Integer, String, func
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from tenure_shared.db import Base
+
+TZ = DateTime(timezone=True)
+
+
+class DunningPolicy(Base):
+    """The account's retry policy: one row (id = 1)."""
+
+    __tablename__ = "dunning_policies"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    retry_after_days: Mapped[list[int]] = mapped_column(JSONB)
+    final_action: Mapped[str] = mapped_column(String)
+    notify_customer: Mapped[bool] = mapped_column(Boolean)
+
+
+class DunningCase(Base):
+    __tablename__ = "dunning_cases"
+
+    id: Mapped[str] = mapped_column(String, primary_key=True)
+    invoice_id: Mapped[str] = mapped_column(String, unique=True)
+    subscription_id: Mapped[str | None] = mapped_column(String)
+    customer_id: Mapped[str] = mapped_column(String, index=True)
+    clock_id: Mapped[str | None] = mapped_column(String)
+    status: Mapped[str] = mapped_column(String)  # retrying | recovered | exhausted
+    # The policy in force when the case opened: a later policy change does not move its retries.
+    retry_after_days: Mapped[list[int]] = mapped_column(JSONB)
+    final_action: Mapped[str] = mapped_column(String)
+    first_failed_at: Mapped[datetime] = mapped_column(TZ)
+    next_retry_at: Mapped[datetime | None] = mapped_column(TZ)
+    closed_at: Mapped[datetime | None] = mapped_column(TZ)
+    created_at: Mapped[datetime] = mapped_column(TZ, server_default=func.now())
+
+    attempts: Mapped[list[DunningAttempt]] = relationship(order_by="DunningAttempt.id", lazy="selectin")
+
+
+class DunningAttempt(Base):
+    __tablename__ = "dunning_attempts"
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    case_id: Mapped[str] = mapped_column(ForeignKey("dunning_cases.id"), index=True)
+    at: Mapped[datetime] = mapped_column(TZ)
+    outcome: Mapped[str] = mapped_column(String)  # failed | succeeded
+    payment_id: Mapped[str | None] = mapped_column(String)
+    failure_code: Mapped[str | None] = mapped_column(String)

@@ -1,0 +1,45 @@
+"""Request and response bodies of dunning-svc's API."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, StrictInt
+
+
+class PolicyIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    retry_after_days: list[StrictInt]
+    final_action: Literal["move_to_free_plan", "cancel", "mark_unpaid"]
+    notify_customer: bool = True
+
+
+class PolicyOut(BaseModel):
+    retry_after_days: list[int]
+    final_action: str
+    notify_customer: bool
+
+
+class AttemptOut(BaseModel):
+    at: datetime
+    outcome: str
+    payment_id: str | None
+    failure_code: str | None
+
+
+class CaseOut(BaseModel):
+    id: str
+    invoice_id: str
+    subscription_id: str | None
+    customer_id: str
+    status: str
+    attempts: list[AttemptOut]
+    next_retry_at: datetime | None
+    final_action: str
+
+
+class ListOut(BaseModel):
+    data: list
+    has_more: bool

@@ -1,0 +1,1 @@
+"""health-score-svc: Customer health scores and retention reports (arrives with its own issue)."""

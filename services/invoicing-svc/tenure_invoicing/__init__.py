@@ -1,0 +1,1 @@
+"""invoicing-svc: invoices, payments (sandbox gateway), one-time charges, usage."""

@@ -1,0 +1,45 @@
+"""invoicing-svc's reactions to other services' events."""
+
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from tenure_invoicing import repository, service
+from tenure_shared.consumer import EventHandler
+from tenure_shared.events import CloudEvent, CustomerData, DunningData, SubscriptionData
+
+
+async def on_customer_changed(session: AsyncSession, event: CloudEvent) -> None:
+    customer = CustomerData.model_validate(event.data)
+    await repository.upsert_customer(
+        session, customer_id=customer.id, currency=customer.currency,
+        payment_method=customer.payment_method, clock_id=customer.test_clock_id,
+    )
+
+
+async def on_subscription_billed(session: AsyncSession, event: CloudEvent) -> None:
+    """Any subscription event that carries bill lines becomes an invoice, collected at once."""
+    subscription = SubscriptionData.model_validate(event.data)
+    await service.bill_subscription_event(
+        session, event_id=event.id, customer_id=subscription.customer_id, subscription_id=subscription.id,
+        clock_id=event.tenureclock, currency=subscription.currency, lines=subscription.bill_lines,
+        billing_reason=subscription.billing_reason or "subscription", payment_method=subscription.payment_method,
+        at=event.time,
+    )
+
+
+async def on_dunning_exhausted(session: AsyncSession, event: CloudEvent) -> None:
+    """With move_to_free_plan the unpaid invoice is voided; cancel and mark_unpaid leave it open."""
+    case = DunningData.model_validate(event.data)
+    if case.final_action == "move_to_free_plan":
+        await service.void_invoice(session, invoice_id=case.invoice_id, reason="dunning_exhausted", at=event.time)
+
+
+HANDLERS: dict[str, EventHandler] = {
+    "customer.created": on_customer_changed,
+    "customer.updated": on_customer_changed,
+    "subscription.activated": on_subscription_billed,
+    "subscription.renewed": on_subscription_billed,
+    "subscription.changed": on_subscription_billed,
+    "dunning.exhausted": on_dunning_exhausted,
+}

@@ -1,0 +1,73 @@
+"""All of invoicing-svc's queries."""
+
+from __future__ import annotations
+
+from sqlalchemy import select, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from tenure_invoicing.errors import CustomerNotFound, InvoiceNotFound
+from tenure_invoicing.models import CustomerAccount, Invoice, InvoiceNumberCounter, Payment
+from tenure_shared.pagination import Page, paginate
+
+
+async def get_invoice(session: AsyncSession, invoice_id: str, *, for_update: bool = False) -> Invoice:
+    invoice = await session.get(Invoice, invoice_id, with_for_update=for_update)
+    if invoice is None:
+        raise InvoiceNotFound(f"No invoice {invoice_id}.")
+    return invoice
+
+
+async def list_invoices(
+    session: AsyncSession, page: Page, *, customer_id: str | None, subscription_id: str | None, status: str | None
+) -> tuple[list[Invoice], bool]:
+    statement = select(Invoice)
+    if customer_id:
+        statement = statement.where(Invoice.customer_id == customer_id)
+    if subscription_id:
+        statement = statement.where(Invoice.subscription_id == subscription_id)
+    if status:
+        statement = statement.where(Invoice.status == status)
+    return await paginate(session, statement, Invoice.id, page)
+
+
+async def list_payments(session: AsyncSession, page: Page, *, invoice_id: str | None) -> tuple[list[Payment], bool]:
+    statement = select(Payment)
+    if invoice_id:
+        statement = statement.where(Payment.invoice_id == invoice_id)
+    return await paginate(session, statement, Payment.id, page)
+
+
+async def payment_by_attempt_key(session: AsyncSession, attempt_key: str) -> Payment | None:
+    return await session.scalar(select(Payment).where(Payment.attempt_key == attempt_key))
+
+
+async def invoice_for_event(session: AsyncSession, event_id: str) -> Invoice | None:
+    return await session.scalar(select(Invoice).where(Invoice.source_event_id == event_id))
+
+
+async def get_customer(session: AsyncSession, customer_id: str) -> CustomerAccount:
+    customer = await session.get(CustomerAccount, customer_id)
+    if customer is None:
+        raise CustomerNotFound(f"No customer {customer_id} (yet) in invoicing.")
+    return customer
+
+
+async def upsert_customer(session: AsyncSession, *, customer_id: str, currency: str, payment_method: str | None, clock_id: str | None) -> None:
+    values = dict(id=customer_id, currency=currency, payment_method=payment_method, clock_id=clock_id)
+    statement = insert(CustomerAccount).values(**values)
+    await session.execute(statement.on_conflict_do_update(index_elements=[CustomerAccount.id], set_=values))
+
+
+async def next_invoice_number(session: AsyncSession) -> str:
+    """Gapless: the counter row stays locked until the invoice's transaction ends."""
+    await session.execute(
+        insert(InvoiceNumberCounter).values(name="invoice", last_value=0).on_conflict_do_nothing()
+    )
+    value = await session.scalar(
+        update(InvoiceNumberCounter)
+        .where(InvoiceNumberCounter.name == "invoice")
+        .values(last_value=InvoiceNumberCounter.last_value + 1)
+        .returning(InvoiceNumberCounter.last_value)
+    )
+    return f"INV-{value:06d}"

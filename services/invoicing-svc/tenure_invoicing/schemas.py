@@ -1,0 +1,79 @@
+"""Request and response bodies of invoicing-svc's API."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from tenure_shared.money import Amount, CurrencyCode
+
+
+class ChargeIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    customer_id: str
+    amount: Amount = Field(gt=0)
+    currency: CurrencyCode
+    description: str = Field(min_length=1, max_length=500)
+
+
+class CollectIn(BaseModel):
+    """Internal: one payment attempt, idempotent per attempt_key."""
+
+    attempt_key: str
+    initiated_by: Literal["dunning", "api"] = "dunning"
+
+
+class LineOut(BaseModel):
+    kind: str
+    description: str
+    quantity: int
+    unit_amount: int
+    amount: int
+    period_start: datetime | None
+    period_end: datetime | None
+
+
+class CreditAppliedOut(BaseModel):
+    credit_note_id: str
+    amount: int
+
+
+class InvoiceOut(BaseModel):
+    id: str
+    number: str
+    customer_id: str
+    subscription_id: str | None
+    status: str
+    currency: str
+    billing_reason: str
+    period_start: datetime | None
+    period_end: datetime | None
+    lines: list[LineOut]
+    subtotal: int
+    credits_applied: list[CreditAppliedOut]
+    total: int
+    amount_due: int
+    amount_paid: int
+    issued_at: datetime
+    paid_at: datetime | None
+    voided_at: datetime | None
+    void_reason: str | None
+
+
+class PaymentOut(BaseModel):
+    id: str
+    invoice_id: str
+    amount: int
+    currency: str
+    status: str
+    failure_code: str | None
+    initiated_by: str
+    attempted_at: datetime
+
+
+class ListOut(BaseModel):
+    data: list
+    has_more: bool

@@ -1,0 +1,1 @@
+"""subscription-svc: catalog, customers, subscriptions, settings and test clocks."""

@@ -1,0 +1,219 @@
+"""subscription-svc's public routes: thin, they parse, call a use case and shape the reply."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Query, Request
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from tenure_shared.app import db_session
+from tenure_shared.internal_http import internal_client
+from tenure_shared.pagination import Page, page_params
+from tenure_subscription import repository
+from tenure_subscription.models import AccountSettings, Customer, Plan, Subscription, TestClock
+from tenure_subscription.schemas import (
+    ChangeIn,
+    ChangeOut,
+    CustomerIn,
+    CustomerOut,
+    CustomerPatch,
+    ListOut,
+    PlanIn,
+    PlanOut,
+    ProrationOut,
+    SettingsOut,
+    SettingsPatch,
+    SubscriptionIn,
+    SubscriptionOut,
+    TestClockAdvance,
+    TestClockIn,
+    TestClockOut,
+    TimelineEntryOut,
+)
+from tenure_subscription.service import account_settings, catalog, customers, lifecycle, test_clocks
+
+router = APIRouter()
+
+
+def plan_out(plan: Plan) -> PlanOut:
+    return PlanOut(
+        code=plan.code, name=plan.name, currency=plan.currency, amount=plan.amount, interval=plan.interval,
+        interval_count=plan.interval_count, trial_days=plan.trial_days, features=plan.features,
+        metered_charges=plan.metered_charges, archived=plan.archived, is_free=plan.amount == 0,
+    )
+
+
+def customer_out(customer: Customer) -> CustomerOut:
+    return CustomerOut(
+        id=customer.id, email=customer.email, name=customer.name, currency=customer.currency,
+        external_id=customer.external_id, payment_method=customer.payment_method,
+        test_clock_id=customer.test_clock_id, metadata=customer.metadata_,
+    )
+
+
+def subscription_out(subscription: Subscription) -> SubscriptionOut:
+    renews = subscription.status == "active" and not subscription.cancel_at_period_end
+    return SubscriptionOut(
+        id=subscription.id, customer_id=subscription.customer_id, status=subscription.status,
+        plan_code=subscription.plan_code, quantity=subscription.quantity, addons=[],
+        current_period_start=subscription.current_period_start, current_period_end=subscription.current_period_end,
+        trial_end=subscription.trial_end, renews_at=subscription.current_period_end if renews else None,
+        pause=None, cancel_at_period_end=subscription.cancel_at_period_end, cancelled_at=subscription.cancelled_at,
+        on_free_plan=subscription.on_free_plan, last_paid_plan_code=subscription.last_paid_plan_code,
+        unpaid=subscription.unpaid,
+    )
+
+
+def settings_out(settings: AccountSettings) -> SettingsOut:
+    return SettingsOut(
+        free_plan_code=settings.free_plan_code, trial_end_action=settings.trial_end_action,
+        proration=settings.proration, redeem_credits=settings.redeem_credits,
+        reactivation_requires_payment=settings.reactivation_requires_payment, timezone=settings.timezone,
+    )
+
+
+def change_out(planned: lifecycle.ChangePlan, currency: str) -> ChangeOut:
+    proration = planned.proration
+    return ChangeOut(
+        subscription=subscription_out(planned.subscription),
+        proration=ProrationOut(
+            credit=proration.credit if proration else 0,
+            charge=sum(line.amount for line in planned.lines if line.amount > 0),
+            net=sum(line.amount for line in planned.lines),
+            currency=currency,
+        ),
+        effective_at=planned.effective_at,
+        new_period=planned.new_period,
+    )
+
+
+# ---- plans ------------------------------------------------------------------------------------
+
+
+@router.post("/plans", status_code=201, tags=["plans"])
+async def create_plan(body: PlanIn, session: AsyncSession = Depends(db_session)) -> PlanOut:
+    return plan_out(await catalog.create_plan(session, data=body))
+
+
+@router.get("/plans", tags=["plans"])
+async def list_plans(
+    include_archived: bool = False, page: Page = Depends(page_params), session: AsyncSession = Depends(db_session)
+) -> ListOut:
+    plans, more = await repository.list_plans(session, page, include_archived=include_archived)
+    return ListOut(data=[plan_out(p) for p in plans], has_more=more)
+
+
+@router.get("/plans/{code}", tags=["plans"])
+async def get_plan(code: str, session: AsyncSession = Depends(db_session)) -> PlanOut:
+    return plan_out(await repository.get_plan(session, code))
+
+
+@router.post("/plans/{code}/archive", tags=["plans"])
+async def archive_plan(code: str, session: AsyncSession = Depends(db_session)) -> PlanOut:
+    return plan_out(await catalog.archive_plan(session, code=code))
+
+
+# ---- customers --------------------------------------------------------------------------------
+
+
+@router.post("/customers", status_code=201, tags=["customers"])
+async def create_customer(body: CustomerIn, session: AsyncSession = Depends(db_session)) -> CustomerOut:
+    return customer_out(await customers.create_customer(session, data=body))
+
+
+@router.get("/customers", tags=["customers"])
+async def list_customers(page: Page = Depends(page_params), session: AsyncSession = Depends(db_session)) -> ListOut:
+    rows, more = await repository.list_customers(session, page)
+    return ListOut(data=[customer_out(c) for c in rows], has_more=more)
+
+
+@router.get("/customers/{customer_id}", tags=["customers"])
+async def get_customer(customer_id: str, session: AsyncSession = Depends(db_session)) -> CustomerOut:
+    return customer_out(await repository.get_customer(session, customer_id))
+
+
+@router.patch("/customers/{customer_id}", tags=["customers"])
+async def update_customer(customer_id: str, body: CustomerPatch, session: AsyncSession = Depends(db_session)) -> CustomerOut:
+    return customer_out(await customers.update_customer(session, customer_id=customer_id, patch=body))
+
+
+# ---- settings ---------------------------------------------------------------------------------
+
+
+@router.get("/settings", tags=["settings"])
+async def get_settings(session: AsyncSession = Depends(db_session)) -> SettingsOut:
+    return settings_out(await repository.get_settings(session))
+
+
+@router.patch("/settings", tags=["settings"])
+async def update_settings(body: SettingsPatch, session: AsyncSession = Depends(db_session)) -> SettingsOut:
+    return settings_out(await account_settings.update_settings(session, patch=body))
+
+
+# ---- subscriptions ----------------------------------------------------------------------------
+
+
+@router.post("/subscriptions", status_code=201, tags=["subscriptions"])
+async def create_subscription(body: SubscriptionIn, session: AsyncSession = Depends(db_session)) -> SubscriptionOut:
+    return subscription_out(await lifecycle.create_subscription(session, data=body))
+
+
+@router.get("/subscriptions", tags=["subscriptions"])
+async def list_subscriptions(
+    customer_id: str | None = Query(None), page: Page = Depends(page_params), session: AsyncSession = Depends(db_session)
+) -> ListOut:
+    rows, more = await repository.list_subscriptions(session, page, customer_id=customer_id)
+    return ListOut(data=[subscription_out(s) for s in rows], has_more=more)
+
+
+@router.get("/subscriptions/{subscription_id}", tags=["subscriptions"])
+async def get_subscription(subscription_id: str, session: AsyncSession = Depends(db_session)) -> SubscriptionOut:
+    return subscription_out(await repository.get_subscription(session, subscription_id))
+
+
+@router.get("/subscriptions/{subscription_id}/timeline", tags=["subscriptions"])
+async def get_timeline(subscription_id: str, session: AsyncSession = Depends(db_session)) -> ListOut:
+    await repository.get_subscription(session, subscription_id)
+    entries = await repository.timeline(session, subscription_id)
+    return ListOut(
+        data=[TimelineEntryOut(type=e.event_type, occurred_at=e.occurred_at, data=e.data) for e in entries],
+        has_more=False,
+    )
+
+
+@router.post("/subscriptions/{subscription_id}/changes/preview", tags=["subscriptions"])
+async def preview_change(subscription_id: str, body: ChangeIn, session: AsyncSession = Depends(db_session)) -> ChangeOut:
+    planned = await lifecycle.preview_change(session, subscription_id=subscription_id, change=body)
+    return change_out(planned, planned.new_plan.currency)
+
+
+@router.post("/subscriptions/{subscription_id}/changes", tags=["subscriptions"])
+async def change_subscription(subscription_id: str, body: ChangeIn, session: AsyncSession = Depends(db_session)) -> ChangeOut:
+    planned = await lifecycle.change_subscription(session, subscription_id=subscription_id, change=body)
+    return change_out(planned, planned.new_plan.currency)
+
+
+# ---- test clocks ------------------------------------------------------------------------------
+
+
+async def clock_out(clock: TestClock, request: Request) -> TestClockOut:
+    settled = clock.status == "ready" and await test_clocks.cascade_settled(internal_client(request.app.state.settings), clock.id)
+    return TestClockOut(id=clock.id, name=clock.name, frozen_time=clock.frozen_time, status="ready" if settled else "advancing")
+
+
+@router.post("/test-clocks", status_code=201, tags=["test clocks"])
+async def create_test_clock(body: TestClockIn, request: Request, session: AsyncSession = Depends(db_session)) -> TestClockOut:
+    clock = await test_clocks.create_test_clock(
+        session, frozen_time=body.frozen_time, name=body.name, internal=internal_client(request.app.state.settings)
+    )
+    return TestClockOut(id=clock.id, name=clock.name, frozen_time=clock.frozen_time, status="ready")
+
+
+@router.get("/test-clocks/{clock_id}", tags=["test clocks"])
+async def get_test_clock(clock_id: str, request: Request, session: AsyncSession = Depends(db_session)) -> TestClockOut:
+    return await clock_out(await repository.get_test_clock(session, clock_id), request)
+
+
+@router.post("/test-clocks/{clock_id}/advance", tags=["test clocks"])
+async def advance_test_clock(clock_id: str, body: TestClockAdvance, session: AsyncSession = Depends(db_session)) -> TestClockOut:
+    clock = await test_clocks.start_advance(session, clock_id=clock_id, frozen_time=body.frozen_time)
+    return TestClockOut(id=clock.id, name=clock.name, frozen_time=clock.frozen_time, status="advancing")

@@ -1,0 +1,17 @@
+"""subscription-svc settings and the topics it consumes."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from tenure_shared.events import DUNNING
+from tenure_shared.settings import ServiceSettings
+
+SERVICE = "subscription"
+CONSUMED_TOPICS = (DUNNING,)
+SERVICES = ("subscription", "invoicing", "dunning", "credit", "health-score")
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> ServiceSettings:
+    return ServiceSettings().model_copy(update={"service_name": SERVICE})

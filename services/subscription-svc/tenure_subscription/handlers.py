@@ -1,0 +1,23 @@
+"""subscription-svc's reactions to other services' events."""
+
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from tenure_shared.consumer import EventHandler
+from tenure_shared.events import CloudEvent, DunningData
+from tenure_subscription.service import lifecycle
+
+
+async def on_dunning_exhausted(session: AsyncSession, event: CloudEvent) -> None:
+    """The last retry failed: apply the policy's final action to the subscription."""
+    case = DunningData.model_validate(event.data)
+    if case.subscription_id:
+        await lifecycle.apply_dunning_final_action(
+            session, subscription_id=case.subscription_id, final_action=case.final_action, at=event.time
+        )
+
+
+HANDLERS: dict[str, EventHandler] = {
+    "dunning.exhausted": on_dunning_exhausted,
+}

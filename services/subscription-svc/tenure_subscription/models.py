@@ -1,0 +1,105 @@
+"""Tables owned by subscription-svc."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import BigInteger, Boolean, DateTime, ForeignKey, Identity, Integer, String, func
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Mapped, mapped_column
+
+from tenure_shared.db import Base
+
+TZ = DateTime(timezone=True)
+
+
+class Plan(Base):
+    __tablename__ = "plans"
+
+    code: Mapped[str] = mapped_column(String, primary_key=True)
+    name: Mapped[str] = mapped_column(String)
+    currency: Mapped[str] = mapped_column(String(3))
+    amount: Mapped[int] = mapped_column(BigInteger)
+    interval: Mapped[str] = mapped_column(String)
+    interval_count: Mapped[int] = mapped_column(Integer)
+    trial_days: Mapped[int] = mapped_column(Integer)
+    features: Mapped[list[str]] = mapped_column(JSONB)
+    metered_charges: Mapped[list[dict[str, Any]]] = mapped_column(JSONB)
+    archived: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(TZ, server_default=func.now())
+
+
+class Customer(Base):
+    __tablename__ = "customers"
+
+    id: Mapped[str] = mapped_column(String, primary_key=True)
+    email: Mapped[str] = mapped_column(String)
+    name: Mapped[str] = mapped_column(String)
+    currency: Mapped[str] = mapped_column(String(3))
+    external_id: Mapped[str | None] = mapped_column(String, unique=True)
+    payment_method: Mapped[str | None] = mapped_column(String)
+    test_clock_id: Mapped[str | None] = mapped_column(String, index=True)
+    metadata_: Mapped[dict[str, Any]] = mapped_column("metadata", JSONB, default=dict)
+    created_at: Mapped[datetime] = mapped_column(TZ, server_default=func.now())
+
+
+class AccountSettings(Base):
+    """The account's billing settings: one row (id = 1)."""
+
+    __tablename__ = "account_settings"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    free_plan_code: Mapped[str | None] = mapped_column(String)
+    trial_end_action: Mapped[str] = mapped_column(String)
+    proration: Mapped[str] = mapped_column(String)
+    redeem_credits: Mapped[bool] = mapped_column(Boolean)
+    reactivation_requires_payment: Mapped[bool] = mapped_column(Boolean)
+    timezone: Mapped[str] = mapped_column(String)
+
+
+class Subscription(Base):
+    __tablename__ = "subscriptions"
+
+    id: Mapped[str] = mapped_column(String, primary_key=True)
+    customer_id: Mapped[str] = mapped_column(ForeignKey("customers.id"), index=True)
+    clock_id: Mapped[str | None] = mapped_column(String, index=True)
+    status: Mapped[str] = mapped_column(String)
+    plan_code: Mapped[str] = mapped_column(ForeignKey("plans.code"))
+    quantity: Mapped[int] = mapped_column(Integer)
+    # Periods are counted from the anchor (boundary n to n+1), so month ends stay month ends.
+    billing_anchor: Mapped[datetime | None] = mapped_column(TZ)
+    period_index: Mapped[int] = mapped_column(Integer, default=0)
+    current_period_start: Mapped[datetime | None] = mapped_column(TZ)
+    current_period_end: Mapped[datetime | None] = mapped_column(TZ)
+    trial_end: Mapped[datetime | None] = mapped_column(TZ)
+    cancel_at_period_end: Mapped[bool] = mapped_column(Boolean, default=False)
+    cancelled_at: Mapped[datetime | None] = mapped_column(TZ)
+    on_free_plan: Mapped[bool] = mapped_column(Boolean, default=False)
+    last_paid_plan_code: Mapped[str | None] = mapped_column(String)
+    unpaid: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(TZ, server_default=func.now())
+
+
+class TimelineEntry(Base):
+    """Every lifecycle event of a subscription, with its business time."""
+
+    __tablename__ = "subscription_timeline"
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    subscription_id: Mapped[str] = mapped_column(ForeignKey("subscriptions.id"), index=True)
+    event_type: Mapped[str] = mapped_column(String)
+    occurred_at: Mapped[datetime] = mapped_column(TZ)
+    data: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
+
+
+class TestClock(Base):
+    __tablename__ = "test_clocks"
+    __test__ = False
+
+    id: Mapped[str] = mapped_column(String, primary_key=True)
+    name: Mapped[str | None] = mapped_column(String)
+    frozen_time: Mapped[datetime] = mapped_column(TZ)
+    target_time: Mapped[datetime] = mapped_column(TZ)
+    status: Mapped[str] = mapped_column(String)  # advancing | ready
+    created_at: Mapped[datetime] = mapped_column(TZ, server_default=func.now())

@@ -1,0 +1,87 @@
+"""All of subscription-svc's queries."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from tenure_shared.pagination import Page, paginate
+from tenure_subscription.errors import CustomerNotFound, PlanNotFound, SubscriptionNotFound, TestClockNotFound
+from tenure_subscription.models import AccountSettings, Customer, Plan, Subscription, TestClock, TimelineEntry
+
+DEFAULT_SETTINGS = dict(
+    free_plan_code=None,
+    trial_end_action="move_to_free_plan",
+    proration="immediate",
+    redeem_credits=True,
+    reactivation_requires_payment=False,
+    timezone="UTC",
+)
+
+
+async def get_plan(session: AsyncSession, code: str) -> Plan:
+    plan = await session.get(Plan, code)
+    if plan is None:
+        raise PlanNotFound(f"No plan with code {code!r}.")
+    return plan
+
+
+async def list_plans(session: AsyncSession, page: Page, *, include_archived: bool) -> tuple[list[Plan], bool]:
+    statement = select(Plan)
+    if not include_archived:
+        statement = statement.where(Plan.archived.is_(False))
+    return await paginate(session, statement, Plan.code, page)
+
+
+async def get_customer(session: AsyncSession, customer_id: str, *, for_update: bool = False) -> Customer:
+    customer = await session.get(Customer, customer_id, with_for_update=for_update)
+    if customer is None:
+        raise CustomerNotFound(f"No customer {customer_id}.")
+    return customer
+
+
+async def list_customers(session: AsyncSession, page: Page) -> tuple[list[Customer], bool]:
+    return await paginate(session, select(Customer), Customer.id, page)
+
+
+async def get_subscription(session: AsyncSession, subscription_id: str, *, for_update: bool = False) -> Subscription:
+    subscription = await session.get(Subscription, subscription_id, with_for_update=for_update)
+    if subscription is None:
+        raise SubscriptionNotFound(f"No subscription {subscription_id}.")
+    return subscription
+
+
+async def list_subscriptions(session: AsyncSession, page: Page, *, customer_id: str | None) -> tuple[list[Subscription], bool]:
+    statement = select(Subscription)
+    if customer_id:
+        statement = statement.where(Subscription.customer_id == customer_id)
+    return await paginate(session, statement, Subscription.id, page)
+
+
+async def timeline(session: AsyncSession, subscription_id: str) -> list[TimelineEntry]:
+    statement = (
+        select(TimelineEntry)
+        .where(TimelineEntry.subscription_id == subscription_id)
+        .order_by(TimelineEntry.occurred_at, TimelineEntry.id)
+    )
+    return list((await session.scalars(statement)).all())
+
+
+async def get_settings(session: AsyncSession, *, for_update: bool = False) -> AccountSettings:
+    settings = await session.get(AccountSettings, 1, with_for_update=for_update)
+    if settings is None:
+        settings = AccountSettings(id=1, **DEFAULT_SETTINGS)
+        session.add(settings)
+        await session.flush()
+    return settings
+
+
+async def get_test_clock(session: AsyncSession, clock_id: str, *, for_update: bool = False) -> TestClock:
+    clock = await session.get(TestClock, clock_id, with_for_update=for_update)
+    if clock is None:
+        raise TestClockNotFound(f"No test clock {clock_id}.")
+    return clock
+
+
+async def advancing_clock_ids(session: AsyncSession) -> list[str]:
+    return list((await session.scalars(select(TestClock.id).where(TestClock.status == "advancing"))).all())

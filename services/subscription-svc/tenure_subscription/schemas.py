@@ -1,0 +1,182 @@
+"""Request and response bodies of subscription-svc's public API."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, EmailStr, Field, StrictInt
+
+from tenure_shared.money import Amount, CurrencyCode
+
+Code = Field(pattern=r"^[a-z0-9][a-z0-9_\-]{0,63}$", description="lower-case letters, digits, - and _")
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class MeteredChargeIn(Strict):
+    metric_code: str
+    unit_amount: Amount = 0
+    included_units: StrictInt = Field(0, ge=0)
+    model: Literal["per_unit", "tiered", "volume", "package"] = "per_unit"
+    tiers: list[dict[str, Any]] | None = None
+    package_size: StrictInt = Field(1, ge=1)
+
+
+class PlanIn(Strict):
+    code: str = Code
+    name: str = Field(min_length=1, max_length=200)
+    currency: CurrencyCode
+    amount: Amount
+    interval: Literal["day", "week", "month", "year"] = "month"
+    interval_count: StrictInt = Field(1, ge=1, le=365)
+    trial_days: StrictInt = Field(0, ge=0, le=730)
+    features: list[str] = []
+    metered_charges: list[MeteredChargeIn] = []
+
+
+class PlanOut(BaseModel):
+    code: str
+    name: str
+    currency: str
+    amount: int
+    interval: str
+    interval_count: int
+    trial_days: int
+    features: list[str]
+    metered_charges: list[dict[str, Any]]
+    archived: bool
+    is_free: bool
+
+
+class CustomerIn(Strict):
+    email: EmailStr
+    name: str = Field(min_length=1, max_length=200)
+    currency: CurrencyCode
+    external_id: str | None = None
+    payment_method: str | None = None
+    test_clock_id: str | None = None
+    metadata: dict[str, Any] = {}
+
+
+class CustomerPatch(Strict):
+    email: EmailStr | None = None
+    name: str | None = Field(None, min_length=1, max_length=200)
+    payment_method: str | None = None
+    metadata: dict[str, Any] | None = None
+
+
+class CustomerOut(BaseModel):
+    id: str
+    email: str
+    name: str
+    currency: str
+    external_id: str | None
+    payment_method: str | None
+    test_clock_id: str | None
+    metadata: dict[str, Any]
+
+
+class SettingsPatch(Strict):
+    free_plan_code: str | None = None
+    trial_end_action: Literal["move_to_free_plan", "cancel"] | None = None
+    proration: Literal["immediate", "next_invoice", "none"] | None = None
+    redeem_credits: bool | None = None
+    reactivation_requires_payment: bool | None = None
+    timezone: str | None = None
+
+
+class SettingsOut(BaseModel):
+    free_plan_code: str | None
+    trial_end_action: str
+    proration: str
+    redeem_credits: bool
+    reactivation_requires_payment: bool
+    timezone: str
+
+
+class AddonRef(Strict):
+    code: str
+    quantity: StrictInt = Field(1, ge=1)
+
+
+class SubscriptionIn(Strict):
+    customer_id: str
+    plan_code: str
+    quantity: StrictInt = Field(1, ge=1)
+    addons: list[AddonRef] = []
+    trial_days: StrictInt | None = Field(None, ge=0, le=730)
+    start_at: AwareDatetime | None = None
+
+
+class PauseOut(BaseModel):
+    paused_at: datetime
+    resume_at: datetime | None
+
+
+class SubscriptionOut(BaseModel):
+    id: str
+    customer_id: str
+    status: str
+    plan_code: str
+    quantity: int
+    addons: list[AddonRef]
+    current_period_start: datetime | None
+    current_period_end: datetime | None
+    trial_end: datetime | None
+    renews_at: datetime | None
+    pause: PauseOut | None
+    cancel_at_period_end: bool
+    cancelled_at: datetime | None
+    on_free_plan: bool
+    last_paid_plan_code: str | None
+    unpaid: bool
+
+
+class ChangeIn(Strict):
+    plan_code: str | None = None
+    quantity: StrictInt | None = Field(None, ge=1)
+    when: Literal["now", "end_of_term"] = "now"
+
+
+class ProrationOut(BaseModel):
+    credit: int
+    charge: int
+    net: int
+    currency: str
+
+
+class ChangeOut(BaseModel):
+    subscription: SubscriptionOut
+    proration: ProrationOut
+    effective_at: datetime
+    new_period: bool
+
+
+class TimelineEntryOut(BaseModel):
+    type: str
+    occurred_at: datetime
+    data: dict[str, Any]
+
+
+class TestClockIn(Strict):
+    frozen_time: AwareDatetime
+    name: str | None = None
+
+
+class TestClockAdvance(Strict):
+    frozen_time: AwareDatetime
+
+
+class TestClockOut(BaseModel):
+    id: str
+    name: str | None
+    frozen_time: datetime
+    status: Literal["advancing", "ready"]
+
+
+class ListOut(BaseModel):
+    data: list[Any]
+    has_more: bool

@@ -1,0 +1,1 @@
+"""subscription-svc's use cases, one module per concern. They flush, never commit."""

@@ -1,0 +1,103 @@
+"""Test clocks: subscription-svc owns them and coordinates every service while one advances.
+
+Advancing steps through every due moment in time order: ask all services for their earliest due
+job on the clock, move every service's copy of the clock to that instant, have each run what is
+due, then wait until the cascade has settled (every event produced for the clock has been consumed
+by every service that consumes its topic). `ready` means nothing more is due up to the clock's time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime
+
+import structlog
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from tenure_shared.internal_http import InternalClient
+from tenure_shared.ids import new_id
+from tenure_shared.test_clock_sync import ClockCounts, settled
+from tenure_subscription import repository
+from tenure_subscription.config import SERVICES
+from tenure_subscription.errors import InvalidClockTime, TestClockAdvancing
+from tenure_subscription.models import TestClock
+
+log = structlog.get_logger()
+SETTLE_POLL_SECONDS = 0.03
+
+
+async def _push_time(internal: InternalClient, clock_id: str, now: datetime) -> None:
+    await asyncio.gather(
+        *(internal.request(s, "PUT", f"/internal/test-clocks/{clock_id}", json={"now": now.isoformat()}) for s in SERVICES)
+    )
+
+
+async def create_test_clock(session: AsyncSession, *, frozen_time: datetime, name: str | None, internal: InternalClient) -> TestClock:
+    """Create a clock; every service learns its time before the clock is used."""
+    clock = TestClock(id=new_id("clock"), name=name, frozen_time=frozen_time, target_time=frozen_time, status="ready")
+    session.add(clock)
+    await session.flush()
+    await _push_time(internal, clock.id, frozen_time)
+    return clock
+
+
+async def start_advance(session: AsyncSession, *, clock_id: str, frozen_time: datetime) -> TestClock:
+    """Ask for the clock to move forward; the subscription worker does the stepping."""
+    clock = await repository.get_test_clock(session, clock_id, for_update=True)
+    if clock.status == "advancing":
+        raise TestClockAdvancing(f"Test clock {clock_id} is still advancing to {clock.target_time.isoformat()}.")
+    if frozen_time < clock.frozen_time:
+        raise InvalidClockTime("A test clock only moves forward.")
+    clock.target_time = frozen_time
+    clock.status = "advancing"
+    await session.flush()
+    return clock
+
+
+async def cascade_settled(internal: InternalClient, clock_id: str) -> bool:
+    """True when every service has consumed every event produced for this clock."""
+    answers = await asyncio.gather(*(internal.request(s, "GET", f"/internal/test-clocks/{clock_id}/counts") for s in SERVICES))
+    return settled([ClockCounts.model_validate(a) for a in answers])
+
+
+async def _wait_settled(internal: InternalClient, clock_id: str) -> None:
+    while not await cascade_settled(internal, clock_id):
+        await asyncio.sleep(SETTLE_POLL_SECONDS)
+
+
+async def _earliest_due(internal: InternalClient, clock_id: str) -> datetime | None:
+    answers = await asyncio.gather(*(internal.request(s, "GET", f"/internal/test-clocks/{clock_id}/next-due") for s in SERVICES))
+    due = [datetime.fromisoformat(a["next_due_at"]) for a in answers if a["next_due_at"]]
+    return min(due) if due else None
+
+
+async def advance_to_target(sessions: async_sessionmaker[AsyncSession], internal: InternalClient, clock_id: str) -> None:
+    """Run every due moment up to the clock's target in time order, then mark it ready."""
+    async with sessions() as session:
+        clock = await repository.get_test_clock(session, clock_id)
+    target, current = clock.target_time, clock.frozen_time
+    await _wait_settled(internal, clock_id)
+    while True:
+        due = await _earliest_due(internal, clock_id)
+        step = max(due, current) if due is not None and due <= target else target
+        await _push_time(internal, clock_id, step)
+        for service in SERVICES:
+            await internal.request(service, "POST", f"/internal/test-clocks/{clock_id}/run-due", json={"now": step.isoformat()})
+        await _wait_settled(internal, clock_id)
+        current = step
+        async with sessions() as session, session.begin():
+            (await repository.get_test_clock(session, clock_id, for_update=True)).frozen_time = step
+        if step == target and (due is None or due > target):
+            break
+    async with sessions() as session, session.begin():
+        clock = await repository.get_test_clock(session, clock_id, for_update=True)
+        clock.status = "ready"
+    log.info("test_clock_ready", clock_id=clock_id, frozen_time=target.isoformat())
+
+
+async def advance_pending_clocks(sessions: async_sessionmaker[AsyncSession], internal: InternalClient) -> None:
+    """Worker loop body: finish every advance that was asked for (also after a crash)."""
+    async with sessions() as session:
+        clock_ids = await repository.advancing_clock_ids(session)
+    for clock_id in clock_ids:
+        await advance_to_target(sessions, internal, clock_id)

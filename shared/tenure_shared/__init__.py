@@ -1,0 +1,1 @@
+"""Mechanisms every Tenure service shares. No business rules live here."""

@@ -1,0 +1,87 @@
+"""The FastAPI app every service builds: errors, auth, idempotency, health, docs, test-clock sync."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+
+from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi.responses import JSONResponse
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from tenure_shared import test_clock_sync
+from tenure_shared.auth import require_api_key
+from tenure_shared.broker import cluster_id, make_admin
+from tenure_shared.db import make_engine, make_session_factory, service_database_url
+from tenure_shared.due_work import DueWorkRunner, JobHandler
+from tenure_shared.errors import install_error_handlers
+from tenure_shared.idempotency import IdempotencyMiddleware
+from tenure_shared.logging import configure_logging
+from tenure_shared.settings import ServiceSettings
+
+
+async def db_session(request: Request) -> AsyncIterator[AsyncSession]:
+    """The request's one transaction: committed after the route returns, rolled back on error."""
+    async with request.app.state.session_factory() as session, session.begin():
+        yield session
+
+
+def create_app(
+    *,
+    settings: ServiceSettings,
+    title: str,
+    description: str,
+    public_routers: Sequence[APIRouter],
+    internal_routers: Sequence[APIRouter] = (),
+    job_handlers: dict[str, JobHandler] | None = None,
+    consumed_topics: Sequence[str] = (),
+) -> FastAPI:
+    configure_logging(service=settings.service_name, log_format=settings.log_format, level=settings.log_level)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        engine = make_engine(service_database_url(settings.database_url, settings.service_name))
+        app.state.session_factory = make_session_factory(engine)
+        app.state.due_work = DueWorkRunner(app.state.session_factory, job_handlers or {})
+        try:
+            yield
+        finally:
+            await engine.dispose()
+
+    app = FastAPI(title=title, description=description, version="0.1.0", lifespan=lifespan)
+    app.state.settings = settings
+    app.state.consumed_topics = tuple(consumed_topics)
+    install_error_handlers(app)
+    app.add_middleware(IdempotencyMiddleware)
+    for router in public_routers:
+        app.include_router(router, prefix="/v1", dependencies=[Depends(require_api_key)])
+    app.include_router(test_clock_sync.router)
+    for router in internal_routers:
+        app.include_router(router, prefix="/internal", include_in_schema=False)
+
+    @app.get("/healthz", include_in_schema=False)
+    async def healthz() -> dict:
+        return {"status": "ok", "service": settings.service_name}
+
+    @app.get("/readyz", include_in_schema=False)
+    async def readyz(request: Request) -> JSONResponse:
+        checks = {"database": "ok", "broker": "ok"}
+        try:
+            async with request.app.state.session_factory() as session:
+                await session.execute(text("SELECT 1"))
+        except Exception as exc:
+            checks["database"] = repr(exc)
+        admin = make_admin(settings.kafka_bootstrap_servers)
+        try:
+            await asyncio.wait_for(admin.start(), timeout=3)
+            await asyncio.wait_for(cluster_id(admin), timeout=3)
+        except Exception as exc:
+            checks["broker"] = repr(exc) or "unreachable"
+        finally:
+            await admin.close()
+        ready = all(v == "ok" for v in checks.values())
+        return JSONResponse({"ready": ready, "checks": checks}, status_code=200 if ready else 503)
+
+    return app

@@ -1,0 +1,81 @@
+"""The mechanism tables every service database has (outbox, inbox, offsets, due work, clock times,
+idempotency keys, broker state), as explicit alembic operations each service's first migration calls.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+from sqlalchemy.dialects.postgresql import JSONB
+
+TZ = sa.DateTime(timezone=True)
+
+
+def create_mechanism_tables() -> None:
+    op.create_table(
+        "outbox_messages",
+        sa.Column("id", sa.BigInteger, sa.Identity(), primary_key=True),
+        sa.Column("event_id", sa.String, nullable=False, unique=True),
+        sa.Column("topic", sa.String, nullable=False),
+        sa.Column("key", sa.String, nullable=False),
+        sa.Column("event_type", sa.String, nullable=False),
+        sa.Column("clock_id", sa.String, index=True),
+        sa.Column("envelope", JSONB, nullable=False),
+        sa.Column("created_at", TZ, nullable=False, server_default=sa.func.now()),
+        sa.Column("published_at", TZ),
+    )
+    op.create_index("ix_outbox_unsent", "outbox_messages", ["id"], postgresql_where=sa.text("published_at IS NULL"))
+    op.create_table(
+        "inbox_events",
+        sa.Column("event_id", sa.String, primary_key=True),
+        sa.Column("topic", sa.String, nullable=False),
+        sa.Column("event_type", sa.String, nullable=False),
+        sa.Column("clock_id", sa.String, index=True),
+        sa.Column("outcome", sa.String, nullable=False),
+        sa.Column("error", sa.Text),
+        sa.Column("received_at", TZ, nullable=False, server_default=sa.func.now()),
+    )
+    op.create_table(
+        "consumer_offsets",
+        sa.Column("topic", sa.String, primary_key=True),
+        sa.Column("partition", sa.Integer, primary_key=True),
+        sa.Column("next_offset", sa.BigInteger, nullable=False),
+    )
+    op.create_table(
+        "scheduled_jobs",
+        sa.Column("id", sa.BigInteger, sa.Identity(), primary_key=True),
+        sa.Column("kind", sa.String, nullable=False),
+        sa.Column("due_at", TZ, nullable=False, index=True),
+        sa.Column("clock_id", sa.String, index=True),
+        sa.Column("key", sa.String, nullable=False),
+        sa.Column("payload", JSONB, nullable=False),
+        sa.Column("status", sa.String, nullable=False),
+        sa.Column("attempts", sa.Integer, nullable=False),
+        sa.Column("last_error", sa.Text),
+        sa.Column("created_at", TZ, nullable=False, server_default=sa.func.now()),
+    )
+    op.create_index(
+        "uq_scheduled_jobs_pending_key", "scheduled_jobs", ["key"], unique=True,
+        postgresql_where=sa.text("status = 'pending'"),
+    )
+    op.create_table(
+        "test_clock_times",
+        sa.Column("clock_id", sa.String, primary_key=True),
+        sa.Column("now", TZ, nullable=False),
+    )
+    op.create_table(
+        "idempotency_keys",
+        sa.Column("key", sa.String, primary_key=True),
+        sa.Column("request_hash", sa.String, nullable=False),
+        sa.Column("status", sa.String, nullable=False),
+        sa.Column("response_status", sa.Integer),
+        sa.Column("response_body", sa.LargeBinary),
+        sa.Column("response_content_type", sa.String),
+        sa.Column("locked_at", TZ, nullable=False),
+        sa.Column("created_at", TZ, nullable=False, server_default=sa.func.now(), index=True),
+    )
+    op.create_table(
+        "broker_state",
+        sa.Column("name", sa.String, primary_key=True),
+        sa.Column("cluster_id", sa.String, nullable=False),
+    )

@@ -1,0 +1,140 @@
+"""Transactional outbox: events are written in the same transaction as the state change, and a
+relay sends them to Kafka afterwards.
+
+The relay polls for unsent rows (`FOR UPDATE SKIP LOCKED`) rather than tailing by id: bigserial ids
+are issued at insert, not at commit, so a lower id can become visible after a higher one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from datetime import datetime, timedelta
+from typing import Any
+
+import structlog
+from aiokafka import AIOKafkaProducer
+from pydantic import BaseModel
+from sqlalchemy import BigInteger, DateTime, Identity, String, func, select, update
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm import Mapped, mapped_column
+
+from tenure_shared.clock import real_now
+from tenure_shared.db import Base
+from tenure_shared.events import CloudEvent
+from tenure_shared.ids import new_id
+
+log = structlog.get_logger()
+
+
+class OutboxMessage(Base):
+    __tablename__ = "outbox_messages"
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    event_id: Mapped[str] = mapped_column(String, unique=True)
+    topic: Mapped[str] = mapped_column(String)
+    key: Mapped[str] = mapped_column(String)
+    event_type: Mapped[str] = mapped_column(String)
+    clock_id: Mapped[str | None] = mapped_column(String, index=True)
+    envelope: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    published_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+async def add_event(
+    session: AsyncSession,
+    *,
+    source: str,
+    topic: str,
+    event_type: str,
+    customer_id: str,
+    data: BaseModel | dict[str, Any],
+    business_time: datetime,
+    clock_id: str | None,
+) -> CloudEvent:
+    """Queue an event in the caller's transaction; it leaves only if that transaction commits."""
+    payload = data.model_dump(mode="json") if isinstance(data, BaseModel) else data
+    event = CloudEvent(
+        id=new_id("evt"),
+        type=event_type,
+        source=source,
+        subject=customer_id,
+        time=business_time,
+        tenureclock=clock_id,
+        data=payload,
+    )
+    session.add(
+        OutboxMessage(
+            event_id=event.id,
+            topic=topic,
+            key=customer_id,
+            event_type=event_type,
+            clock_id=clock_id,
+            envelope=event.model_dump(mode="json", exclude_none=True),
+        )
+    )
+    return event
+
+
+class OutboxRelay:
+    """Sends unsent outbox rows in id order and marks them sent once the broker acknowledged."""
+
+    def __init__(self, session_factory: async_sessionmaker[AsyncSession], producer: AIOKafkaProducer, *, batch_size: int = 500):
+        self._sessions = session_factory
+        self._producer = producer
+        self._batch_size = batch_size
+
+    async def relay_once(self) -> int:
+        """Send one batch. Returns how many rows were sent."""
+        async with self._sessions() as session, session.begin():
+            rows = (
+                await session.scalars(
+                    select(OutboxMessage)
+                    .where(OutboxMessage.published_at.is_(None))
+                    .order_by(OutboxMessage.id)
+                    .limit(self._batch_size)
+                    .with_for_update(skip_locked=True)
+                )
+            ).all()
+            if not rows:
+                return 0
+            pending = [
+                await self._producer.send(
+                    row.topic, key=row.key.encode(), value=json.dumps(row.envelope).encode()
+                )
+                for row in rows
+            ]
+            await asyncio.gather(*pending)
+            await session.execute(
+                update(OutboxMessage).where(OutboxMessage.id.in_([r.id for r in rows])).values(published_at=real_now())
+            )
+            return len(rows)
+
+    async def run(self, stop: asyncio.Event, *, poll_seconds: float) -> None:
+        backoff = poll_seconds
+        while not stop.is_set():
+            try:
+                sent = await self.relay_once()
+                backoff = poll_seconds
+            except Exception as exc:  # broker or database away: keep the rows, try again later
+                log.warning("outbox_relay_failed", error=repr(exc))
+                sent = 0
+                backoff = min(max(backoff * 2, 0.2), 5.0)
+            if not sent:
+                try:
+                    await asyncio.wait_for(stop.wait(), timeout=backoff)
+                except TimeoutError:
+                    pass
+
+    async def republish_since(self, cutoff: datetime) -> int:
+        """Mark rows sent after `cutoff` unsent again: the broker lost them. Consumers dedupe."""
+        async with self._sessions() as session, session.begin():
+            result = await session.execute(
+                update(OutboxMessage).where(OutboxMessage.published_at >= cutoff).values(published_at=None)
+            )
+            return result.rowcount or 0
+
+
+def republish_cutoff(hours: int) -> datetime:
+    return real_now() - timedelta(hours=hours)

@@ -1,0 +1,180 @@
+"""A service's worker process: outbox relay, event consumer, real-time due work, broker watch.
+
+One worker per service is active at a time: it holds a PostgreSQL advisory lock on its own
+connection; another copy waits as a standby and takes over when that connection dies.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import zlib
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import timedelta
+from functools import partial
+
+import structlog
+from sqlalchemy import String
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm import Mapped, mapped_column
+
+from tenure_shared.broker import cluster_id, ensure_topics, make_admin, make_producer
+from tenure_shared.clock import real_now
+from tenure_shared.consumer import EventConsumer, EventHandler
+from tenure_shared.db import Base, connect_raw, make_engine, make_session_factory, service_database_url
+from tenure_shared.due_work import DueWorkRunner, JobHandler
+from tenure_shared.idempotency import delete_expired_keys
+from tenure_shared.logging import configure_logging
+from tenure_shared.outbox import OutboxRelay, republish_cutoff
+from tenure_shared.settings import ServiceSettings
+
+log = structlog.get_logger()
+
+
+class BrokerState(Base):
+    """The cluster id of the broker this service last talked to."""
+
+    __tablename__ = "broker_state"
+
+    name: Mapped[str] = mapped_column(String, primary_key=True)
+    cluster_id: Mapped[str] = mapped_column(String)
+
+
+async def _every(stop: asyncio.Event, seconds: float, work, name: str) -> None:
+    while not stop.is_set():
+        try:
+            await work()
+        except Exception as exc:
+            log.warning(f"{name}_failed", error=repr(exc))
+        try:
+            await asyncio.wait_for(stop.wait(), timeout=seconds)
+        except TimeoutError:
+            pass
+
+
+async def run_worker(
+    *,
+    settings: ServiceSettings,
+    handlers: dict[str, EventHandler],
+    consumed_topics: Sequence[str],
+    job_handlers: dict[str, JobHandler],
+    extra_loops: dict[str, Callable[[async_sessionmaker[AsyncSession]], Awaitable[None]]] | None = None,
+    extra_loop_seconds: float = 0.05,
+) -> None:
+    configure_logging(service=settings.service_name, log_format=settings.log_format, level=settings.log_level)
+    url = service_database_url(settings.database_url, settings.service_name)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+
+    leader = await connect_raw(url)
+    lock_id = zlib.crc32(f"tenure-worker:{settings.service_name}".encode())
+    while not await leader.fetchval("SELECT pg_try_advisory_lock($1)", lock_id):
+        log.info("worker_standby")
+        try:
+            await asyncio.wait_for(stop.wait(), timeout=1.0)
+            return
+        except TimeoutError:
+            pass
+    log.info("worker_active")
+
+    engine = make_engine(url)
+    sessions = make_session_factory(engine)
+    admin = make_admin(settings.kafka_bootstrap_servers)
+    producer = make_producer(settings)
+    consumer = EventConsumer(
+        service=settings.service_name,
+        bootstrap_servers=settings.kafka_bootstrap_servers,
+        session_factory=sessions,
+        topics=tuple(consumed_topics),
+        handlers=handlers,
+        max_attempts=settings.consumer_max_attempts,
+    )
+    relay = OutboxRelay(sessions, producer)
+    due_work = DueWorkRunner(sessions, job_handlers)
+
+    await _start_with_retry(admin.start, "admin")
+    await _start_with_retry(lambda: ensure_topics(admin), "topics")
+    await _start_with_retry(producer.start, "producer")
+    if consumed_topics:
+        await _start_with_retry(consumer.start, "consumer")
+
+    async def watch_broker() -> None:
+        """A new cluster id means the broker lost its log (a memory-only broker restarted, or a
+        new cluster): create the topics, send recent events again and re-read from the start."""
+        current = await cluster_id(admin)
+        async with sessions() as session, session.begin():
+            known = await session.get(BrokerState, "kafka", with_for_update=True)
+            if known is not None and known.cluster_id == current:
+                return
+            statement = insert(BrokerState).values(name="kafka", cluster_id=current)
+            await session.execute(
+                statement.on_conflict_do_update(index_elements=[BrokerState.name], set_={"cluster_id": current})
+            )
+        if known is None:
+            return
+        log.warning("broker_reset_detected", old=known.cluster_id, new=current)
+        await ensure_topics(admin)
+        resent = await relay.republish_since(republish_cutoff(settings.republish_window_hours))
+        log.warning("outbox_republished", rows=resent)
+        if consumed_topics:
+            consumer.request_rewind()
+
+    async def run_real_time_due_work() -> None:
+        await due_work.run_due(None, real_now())
+
+    async def expire_idempotency_keys() -> None:
+        async with sessions() as session, session.begin():
+            await delete_expired_keys(session, older_than=real_now() - timedelta(hours=settings.idempotency_key_hours))
+
+    async def watch_leadership() -> None:
+        await leader.fetchval("SELECT 1")  # raises when the lock's connection is gone
+
+    tasks = [
+        asyncio.create_task(relay.run(stop, poll_seconds=settings.relay_poll_seconds)),
+        asyncio.create_task(_every(stop, settings.broker_check_seconds, watch_broker, "broker_watch")),
+        asyncio.create_task(_every(stop, settings.due_work_poll_seconds, run_real_time_due_work, "due_work")),
+        asyncio.create_task(_every(stop, 3600, expire_idempotency_keys, "idempotency_cleanup")),
+        asyncio.create_task(_leadership_guard(stop, watch_leadership)),
+    ]
+    if consumed_topics:
+        tasks.append(asyncio.create_task(consumer.run(stop)))
+    for name, loop_body in (extra_loops or {}).items():
+        tasks.append(asyncio.create_task(_every(stop, extra_loop_seconds, partial(loop_body, sessions), name)))
+    await stop.wait()
+    log.info("worker_stopping")
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+    await consumer.stop()
+    await producer.stop()
+    await admin.close()
+    await engine.dispose()
+    await leader.close()
+
+
+async def _leadership_guard(stop: asyncio.Event, check) -> None:
+    """Stop the worker if the advisory-lock connection is lost: another copy may take over."""
+    while not stop.is_set():
+        try:
+            await check()
+        except Exception as exc:
+            log.error("worker_lost_leadership", error=repr(exc))
+            stop.set()
+            return
+        await asyncio.sleep(2.0)
+
+
+async def _start_with_retry(start, what: str) -> None:
+    """Wait for the broker: a worker may start before it."""
+    delay = 0.2
+    while True:
+        try:
+            await start()
+            return
+        except Exception as exc:
+            log.warning("waiting_for_broker", step=what, error=repr(exc))
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 5.0)

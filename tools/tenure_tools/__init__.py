@@ -1,0 +1,1 @@
+"""Operator and developer tooling for Tenure: the `tenure` command and the local stack."""

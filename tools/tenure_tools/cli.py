@@ -1,0 +1,100 @@
+"""The `tenure` command."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import typer
+
+from tenure_shared.settings import DEV_API_KEY, ServiceSettings
+from tenure_tools.services import PACKAGES, SERVICES
+from tenure_tools.stack import Stack, create_topics, default_state_dir, migrate_all
+
+app = typer.Typer(help="Tenure: subscription lifecycle backend.", no_args_is_help=True, add_completion=False)
+
+
+def _check_service(service: str) -> str:
+    if service not in PACKAGES:
+        raise typer.BadParameter(f"one of {', '.join(SERVICES)}")
+    return service
+
+
+@app.command()
+def dev() -> None:
+    """Start PostgreSQL, a Kafka broker and all five services; Ctrl-C stops everything."""
+    started = time.monotonic()
+    stack = Stack(
+        state_dir=default_state_dir(),
+        api_key=os.environ.get("TENURE_API_KEY", DEV_API_KEY),
+        database_url=os.environ.get("DATABASE_URL"),
+        kafka_bootstrap=os.environ.get("KAFKA_BOOTSTRAP_SERVERS"),
+        broker_port=int(os.environ.get("TENURE_BROKER_PORT", "19092")),
+    )
+    stop_requested = False
+
+    def request_stop(*_: object) -> None:
+        nonlocal stop_requested
+        stop_requested = True
+
+    signal.signal(signal.SIGTERM, request_stop)
+    signal.signal(signal.SIGINT, request_stop)
+    try:
+        typer.echo("Starting PostgreSQL and the broker, migrating, creating topics…")
+        stack.start_servers()
+        typer.echo("Starting the services…")
+        stack.start_services()
+        typer.echo(f"\nTenure is up in {time.monotonic() - started:.1f} s.\n")
+        for service in SERVICES:
+            typer.echo(f"  {service:<13} {stack.url(service)}   docs: {stack.url(service)}/docs")
+        typer.echo(f"\n  PostgreSQL    {stack.database_url}")
+        typer.echo(f"  Kafka         {stack.kafka_bootstrap}")
+        typer.echo(f"  API key       {stack.api_key}   (Authorization: Bearer {stack.api_key})")
+        typer.echo(f"  Logs          {stack.state_dir / 'logs'}\n\nCtrl-C stops everything.")
+        while not stop_requested:
+            for process in stack.processes.values():
+                if not process.alive():
+                    typer.echo(f"{process.service} {process.role} exited; restarting (log: {process.log_path})", err=True)
+                    process.start()
+            time.sleep(0.5)
+    finally:
+        typer.echo("\nStopping…")
+        stack.stop()
+
+
+@app.command()
+def migrate() -> None:
+    """Create each service's database if missing and run its migrations."""
+    migrate_all(ServiceSettings().database_url)
+    typer.echo("migrated")
+
+
+@app.command()
+def topics() -> None:
+    """Create the Kafka topics (and their dead-letter topics)."""
+    asyncio.run(create_topics(ServiceSettings().kafka_bootstrap_servers))
+    typer.echo("topics ready")
+
+
+@app.command()
+def api(service: str = typer.Argument(..., callback=_check_service)) -> None:
+    """Serve one service's HTTP API."""
+    os.environ["TENURE_SERVICE"] = service
+    settings = ServiceSettings().model_copy(update={"service_name": service})
+    port = str(settings.api_port())
+    os.execv(sys.executable, [sys.executable, "-m", "uvicorn", f"{PACKAGES[service]}.main:app",
+                              "--host", settings.host, "--port", port, "--no-access-log"])
+
+
+@app.command()
+def worker(service: str = typer.Argument(..., callback=_check_service)) -> None:
+    """Run one service's worker (outbox relay, consumers, due work)."""
+    raise SystemExit(subprocess.call([sys.executable, "-m", f"{PACKAGES[service]}.worker"]))
+
+
+if __name__ == "__main__":
+    app()
