@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import JSONResponse
@@ -14,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from tenure_shared import test_clock_sync
 from tenure_shared.auth import require_api_key
 from tenure_shared.broker import cluster_id, make_admin
-from tenure_shared.db import make_engine, make_session_factory, service_database_url
+from tenure_shared.db import make_engine, make_session_factory
 from tenure_shared.due_work import DueWorkRunner, JobHandler
 from tenure_shared.errors import install_error_handlers
 from tenure_shared.idempotency import IdempotencyMiddleware
@@ -26,6 +27,10 @@ async def db_session(request: Request) -> AsyncIterator[AsyncSession]:
     """The request's one transaction: committed after the route returns, rolled back on error."""
     async with request.app.state.session_factory() as session, session.begin():
         yield session
+
+
+# scope="function": commit before the response is sent, so a client never reads its own write stale.
+DbSession = Annotated[AsyncSession, Depends(db_session, scope="function")]
 
 
 def create_app(
@@ -42,7 +47,7 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
-        engine = make_engine(service_database_url(settings.database_url, settings.service_name))
+        engine = make_engine(settings.service_database_url())
         app.state.session_factory = make_session_factory(engine)
         app.state.due_work = DueWorkRunner(app.state.session_factory, job_handlers or {})
         try:

@@ -31,14 +31,14 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
-def database_name(service: str) -> str:
+def database_name(service: str, prefix: str = "tenure_") -> str:
     """The database a service owns, e.g. `tenure_health_score`."""
-    return "tenure_" + service.replace("-", "_")
+    return prefix + service.replace("-", "_")
 
 
-def service_database_url(server_url: str, service: str) -> str:
+def service_database_url(server_url: str, service: str, prefix: str = "tenure_") -> str:
     """The server URL with the database part replaced by the service's own database."""
-    return make_url(server_url).set(database=database_name(service)).render_as_string(hide_password=False)
+    return make_url(server_url).set(database=database_name(service, prefix)).render_as_string(hide_password=False)
 
 
 def make_engine(url: str, *, pool_size: int = 4, max_overflow: int = 6) -> AsyncEngine:
@@ -68,11 +68,11 @@ async def connect_raw(url: str) -> asyncpg.Connection:
     return await asyncpg.connect(**kwargs)
 
 
-async def ensure_database(server_url: str, service: str) -> None:
+async def ensure_database(server_url: str, service: str, prefix: str = "tenure_") -> None:
     """Create the service's database on the server when it does not exist yet."""
     admin = await connect_raw(make_url(server_url).set(database="postgres").render_as_string(hide_password=False))
     try:
-        name = database_name(service)
+        name = database_name(service, prefix)
         exists = await admin.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name)
         if not exists:
             await admin.execute(f'CREATE DATABASE "{name}"')

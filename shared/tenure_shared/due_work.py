@@ -13,7 +13,7 @@ from typing import Any
 
 import structlog
 from sqlalchemy import BigInteger, DateTime, Identity, Integer, String, Text, func, select, update
-from sqlalchemy.dialects.postgresql import JSONB, insert
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Mapped, mapped_column
 

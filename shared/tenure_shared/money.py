@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from fractions import Fraction
 from functools import lru_cache
-
 from typing import Annotated
 
 from babel.numbers import get_currency_precision, list_currencies

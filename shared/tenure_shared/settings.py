@@ -5,6 +5,8 @@ from __future__ import annotations
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from tenure_shared.db import service_database_url
+
 SERVICE_PORTS = {
     "subscription": 8101,
     "invoicing": 8102,
@@ -27,6 +29,8 @@ class ServiceSettings(BaseSettings):
     database_url: str = Field(
         default="postgresql+asyncpg://postgres@localhost:5432/postgres", validation_alias="DATABASE_URL"
     )
+    # Databases are named `<prefix><service>`; tests against an external server use their own prefix.
+    database_prefix: str = Field(default="tenure_", validation_alias="TENURE_DATABASE_PREFIX")
     kafka_bootstrap_servers: str = Field(default="localhost:9092", validation_alias="KAFKA_BOOTSTRAP_SERVERS")
     # Tansu (the embedded broker) cannot do idempotent producers; real Kafka can.
     kafka_enable_idempotence: bool = Field(default=False, validation_alias="KAFKA_ENABLE_IDEMPOTENCE")
@@ -62,6 +66,10 @@ class ServiceSettings(BaseSettings):
             "credit": self.credit_svc_url,
             "health-score": self.health_score_svc_url,
         }
+
+    def service_database_url(self) -> str:
+        """This service's own database on the configured server."""
+        return service_database_url(self.database_url, self.service_name, self.database_prefix)
 
     def api_port(self) -> int:
         return self.port or SERVICE_PORTS[self.service_name]

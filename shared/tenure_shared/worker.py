@@ -22,7 +22,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from tenure_shared.broker import cluster_id, ensure_topics, make_admin, make_producer
 from tenure_shared.clock import real_now
 from tenure_shared.consumer import EventConsumer, EventHandler
-from tenure_shared.db import Base, connect_raw, make_engine, make_session_factory, service_database_url
+from tenure_shared.db import Base, connect_raw, make_engine, make_session_factory
 from tenure_shared.due_work import DueWorkRunner, JobHandler
 from tenure_shared.idempotency import delete_expired_keys
 from tenure_shared.logging import configure_logging
@@ -63,7 +63,7 @@ async def run_worker(
     extra_loop_seconds: float = 0.05,
 ) -> None:
     configure_logging(service=settings.service_name, log_format=settings.log_format, level=settings.log_level)
-    url = service_database_url(settings.database_url, settings.service_name)
+    url = settings.service_database_url()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):

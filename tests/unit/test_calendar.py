@@ -5,7 +5,6 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-
 from tenure_subscription.calendar import calendar_days, period_boundary, period_containing
 
 

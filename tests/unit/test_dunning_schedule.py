@@ -5,7 +5,6 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-
 from tenure_dunning.schedule import retry_times, validate_retry_after_days
 
 

@@ -6,7 +6,6 @@ from fractions import Fraction
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-
 from tenure_credit.credit import PauseCredit, pause_credit
 from tenure_shared.money import round_half_up
 

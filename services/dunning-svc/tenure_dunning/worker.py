@@ -2,10 +2,11 @@
 
 import asyncio
 
+from tenure_shared.worker import run_worker
+
 from tenure_dunning.config import CONSUMED_TOPICS, get_settings
 from tenure_dunning.handlers import HANDLERS
 from tenure_dunning.jobs import JOB_HANDLERS
-from tenure_shared.worker import run_worker
 
 
 def main() -> None:

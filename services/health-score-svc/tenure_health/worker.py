@@ -2,8 +2,9 @@
 
 import asyncio
 
-from tenure_health.config import CONSUMED_TOPICS, get_settings
 from tenure_shared.worker import run_worker
+
+from tenure_health.config import CONSUMED_TOPICS, get_settings
 
 
 def main() -> None:

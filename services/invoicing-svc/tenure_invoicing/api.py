@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Query
-from fastapi.responses import JSONResponse
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from tenure_invoicing import repository, service
 from tenure_invoicing.models import Invoice, Payment
 from tenure_invoicing.schemas import ChargeIn, CollectIn, CreditAppliedOut, InvoiceOut, LineOut, ListOut, PaymentOut
-from tenure_shared.app import db_session
+from tenure_shared.app import DbSession
 from tenure_shared.auth import require_internal_token
 from tenure_shared.clock import business_now
 from tenure_shared.errors import problem_response
@@ -21,77 +19,110 @@ internal_router = APIRouter(dependencies=[Depends(require_internal_token)])
 
 def invoice_out(invoice: Invoice) -> InvoiceOut:
     return InvoiceOut(
-        id=invoice.id, number=invoice.number, customer_id=invoice.customer_id, subscription_id=invoice.subscription_id,
-        status=invoice.status, currency=invoice.currency, billing_reason=invoice.billing_reason,
-        period_start=invoice.period_start, period_end=invoice.period_end,
+        id=invoice.id,
+        number=invoice.number,
+        customer_id=invoice.customer_id,
+        subscription_id=invoice.subscription_id,
+        status=invoice.status,
+        currency=invoice.currency,
+        billing_reason=invoice.billing_reason,
+        period_start=invoice.period_start,
+        period_end=invoice.period_end,
         lines=[
-            LineOut(kind=l.kind, description=l.description, quantity=l.quantity, unit_amount=l.unit_amount,
-                    amount=l.amount, period_start=l.period_start, period_end=l.period_end)
+            LineOut(
+                kind=l.kind,
+                description=l.description,
+                quantity=l.quantity,
+                unit_amount=l.unit_amount,
+                amount=l.amount,
+                period_start=l.period_start,
+                period_end=l.period_end,
+            )
             for l in invoice.lines
         ],
-        subtotal=invoice.subtotal, credits_applied=[CreditAppliedOut(**c) for c in invoice.credits_applied],
-        total=invoice.total, amount_due=invoice.amount_due, amount_paid=invoice.amount_paid, issued_at=invoice.issued_at,
-        paid_at=invoice.paid_at, voided_at=invoice.voided_at, void_reason=invoice.void_reason,
+        subtotal=invoice.subtotal,
+        credits_applied=[CreditAppliedOut(**c) for c in invoice.credits_applied],
+        total=invoice.total,
+        amount_due=invoice.amount_due,
+        amount_paid=invoice.amount_paid,
+        issued_at=invoice.issued_at,
+        paid_at=invoice.paid_at,
+        voided_at=invoice.voided_at,
+        void_reason=invoice.void_reason,
     )
 
 
 def payment_out(payment: Payment) -> PaymentOut:
     return PaymentOut(
-        id=payment.id, invoice_id=payment.invoice_id, amount=payment.amount, currency=payment.currency,
-        status=payment.status, failure_code=payment.failure_code, initiated_by=payment.initiated_by,
+        id=payment.id,
+        invoice_id=payment.invoice_id,
+        amount=payment.amount,
+        currency=payment.currency,
+        status=payment.status,
+        failure_code=payment.failure_code,
+        initiated_by=payment.initiated_by,
         attempted_at=payment.attempted_at,
     )
 
 
 @router.get("/invoices", tags=["invoices"])
 async def list_invoices(
-    customer_id: str | None = Query(None), subscription_id: str | None = Query(None), status: str | None = Query(None),
-    page: Page = Depends(page_params), session: AsyncSession = Depends(db_session),
+    session: DbSession,
+    customer_id: str | None = Query(None),
+    subscription_id: str | None = Query(None),
+    status: str | None = Query(None),
+    page: Page = Depends(page_params),
 ) -> ListOut:
-    rows, more = await repository.list_invoices(session, page, customer_id=customer_id, subscription_id=subscription_id, status=status)
+    rows, more = await repository.list_invoices(
+        session, page, customer_id=customer_id, subscription_id=subscription_id, status=status
+    )
     return ListOut(data=[invoice_out(i) for i in rows], has_more=more)
 
 
 @router.get("/invoices/{invoice_id}", tags=["invoices"])
-async def get_invoice(invoice_id: str, session: AsyncSession = Depends(db_session)) -> InvoiceOut:
+async def get_invoice(invoice_id: str, session: DbSession) -> InvoiceOut:
     return invoice_out(await repository.get_invoice(session, invoice_id))
 
 
 @router.post("/invoices/{invoice_id}/pay", tags=["invoices"], responses={402: {"description": "The payment failed"}})
-async def pay_invoice(invoice_id: str, session: AsyncSession = Depends(db_session)):
+async def pay_invoice(invoice_id: str, session: DbSession):
     payment = await service.pay_invoice(session, invoice_id=invoice_id)
     if payment.status == "failed":
         # The failed attempt is recorded (it happened); the reply says it failed.
-        return problem_response(402, "payment_failed", "Payment failed", f"The payment was declined: {payment.failure_code}.", payment_id=payment.id)
+        return problem_response(
+            402, "payment_failed", "Payment failed", f"The payment was declined: {payment.failure_code}.", payment_id=payment.id
+        )
     return invoice_out(await repository.get_invoice(session, invoice_id))
 
 
 @router.post("/invoices/{invoice_id}/void", tags=["invoices"])
-async def void_invoice(invoice_id: str, session: AsyncSession = Depends(db_session)) -> InvoiceOut:
+async def void_invoice(invoice_id: str, session: DbSession) -> InvoiceOut:
     return invoice_out(await service.void_invoice(session, invoice_id=invoice_id, reason="manual"))
 
 
 @router.post("/charges", status_code=201, tags=["charges"])
-async def create_charge(body: ChargeIn, session: AsyncSession = Depends(db_session)) -> InvoiceOut:
+async def create_charge(body: ChargeIn, session: DbSession) -> InvoiceOut:
     return invoice_out(await service.create_charge(session, data=body))
 
 
 @router.get("/payments", tags=["payments"])
-async def list_payments(
-    invoice_id: str | None = Query(None), page: Page = Depends(page_params), session: AsyncSession = Depends(db_session)
-) -> ListOut:
+async def list_payments(session: DbSession, invoice_id: str | None = Query(None), page: Page = Depends(page_params)) -> ListOut:
     rows, more = await repository.list_payments(session, page, invoice_id=invoice_id)
     return ListOut(data=[payment_out(p) for p in rows], has_more=more)
 
 
 @internal_router.post("/invoices/{invoice_id}/collect")
-async def collect_invoice(invoice_id: str, body: CollectIn, session: AsyncSession = Depends(db_session)) -> PaymentOut:
+async def collect_invoice(invoice_id: str, body: CollectIn, session: DbSession) -> PaymentOut:
     """One payment attempt for dunning, idempotent per attempt_key."""
     invoice = await repository.get_invoice(session, invoice_id, for_update=True)
     customer = await repository.get_customer(session, invoice.customer_id)
     at = await business_now(session, invoice.clock_id)
     payment = await service.collect(
-        session, invoice=invoice, attempt_key=body.attempt_key, initiated_by=body.initiated_by, at=at,
+        session,
+        invoice=invoice,
+        attempt_key=body.attempt_key,
+        initiated_by=body.initiated_by,
+        at=at,
         payment_method=customer.payment_method,
     )
     return payment_out(payment)

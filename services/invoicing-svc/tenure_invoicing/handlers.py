@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
-
-from tenure_invoicing import repository, service
 from tenure_shared.consumer import EventHandler
 from tenure_shared.events import CloudEvent, CustomerData, DunningData, SubscriptionData
+
+from tenure_invoicing import repository, service
 
 
 async def on_customer_changed(session: AsyncSession, event: CloudEvent) -> None:

@@ -5,10 +5,10 @@ from __future__ import annotations
 from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from tenure_shared.pagination import Page, paginate
 
 from tenure_invoicing.errors import CustomerNotFound, InvoiceNotFound
 from tenure_invoicing.models import CustomerAccount, Invoice, InvoiceNumberCounter, Payment
-from tenure_shared.pagination import Page, paginate
 
 
 async def get_invoice(session: AsyncSession, invoice_id: str, *, for_update: bool = False) -> Invoice:

@@ -6,7 +6,6 @@ from datetime import datetime
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
-
 from tenure_shared.money import Amount, CurrencyCode
 
 

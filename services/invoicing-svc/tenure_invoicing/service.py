@@ -6,6 +6,10 @@ from datetime import datetime
 from typing import Sequence
 
 from sqlalchemy.ext.asyncio import AsyncSession
+from tenure_shared.clock import business_now
+from tenure_shared.events import INVOICES, PAYMENTS, ChargeLine, InvoiceData, PaymentData
+from tenure_shared.ids import new_id
+from tenure_shared.outbox import add_event
 
 from tenure_invoicing import repository
 from tenure_invoicing.config import SERVICE
@@ -13,10 +17,6 @@ from tenure_invoicing.errors import CurrencyMismatch, InvoiceNotPayable, Invoice
 from tenure_invoicing.gateway import gateway_for
 from tenure_invoicing.models import Invoice, InvoiceLine, Payment
 from tenure_invoicing.schemas import ChargeIn
-from tenure_shared.clock import business_now
-from tenure_shared.events import INVOICES, PAYMENTS, ChargeLine, InvoiceData, PaymentData
-from tenure_shared.ids import new_id
-from tenure_shared.outbox import add_event
 
 
 def invoice_data(invoice: Invoice) -> InvoiceData:

@@ -2,9 +2,10 @@
 
 import asyncio
 
+from tenure_shared.worker import run_worker
+
 from tenure_invoicing.config import CONSUMED_TOPICS, get_settings
 from tenure_invoicing.handlers import HANDLERS
-from tenure_shared.worker import run_worker
 
 
 def main() -> None:

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Query, Request
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from tenure_shared.app import db_session
+from tenure_shared.app import DbSession
 from tenure_shared.internal_http import internal_client
 from tenure_shared.pagination import Page, page_params
 from tenure_subscription import repository
@@ -36,38 +35,63 @@ router = APIRouter()
 
 def plan_out(plan: Plan) -> PlanOut:
     return PlanOut(
-        code=plan.code, name=plan.name, currency=plan.currency, amount=plan.amount, interval=plan.interval,
-        interval_count=plan.interval_count, trial_days=plan.trial_days, features=plan.features,
-        metered_charges=plan.metered_charges, archived=plan.archived, is_free=plan.amount == 0,
+        code=plan.code,
+        name=plan.name,
+        currency=plan.currency,
+        amount=plan.amount,
+        interval=plan.interval,
+        interval_count=plan.interval_count,
+        trial_days=plan.trial_days,
+        features=plan.features,
+        metered_charges=plan.metered_charges,
+        archived=plan.archived,
+        is_free=plan.amount == 0,
     )
 
 
 def customer_out(customer: Customer) -> CustomerOut:
     return CustomerOut(
-        id=customer.id, email=customer.email, name=customer.name, currency=customer.currency,
-        external_id=customer.external_id, payment_method=customer.payment_method,
-        test_clock_id=customer.test_clock_id, metadata=customer.metadata_,
+        id=customer.id,
+        email=customer.email,
+        name=customer.name,
+        currency=customer.currency,
+        external_id=customer.external_id,
+        payment_method=customer.payment_method,
+        test_clock_id=customer.test_clock_id,
+        metadata=customer.metadata_,
     )
 
 
 def subscription_out(subscription: Subscription) -> SubscriptionOut:
     renews = subscription.status == "active" and not subscription.cancel_at_period_end
     return SubscriptionOut(
-        id=subscription.id, customer_id=subscription.customer_id, status=subscription.status,
-        plan_code=subscription.plan_code, quantity=subscription.quantity, addons=[],
-        current_period_start=subscription.current_period_start, current_period_end=subscription.current_period_end,
-        trial_end=subscription.trial_end, renews_at=subscription.current_period_end if renews else None,
-        pause=None, cancel_at_period_end=subscription.cancel_at_period_end, cancelled_at=subscription.cancelled_at,
-        on_free_plan=subscription.on_free_plan, last_paid_plan_code=subscription.last_paid_plan_code,
+        id=subscription.id,
+        customer_id=subscription.customer_id,
+        status=subscription.status,
+        plan_code=subscription.plan_code,
+        quantity=subscription.quantity,
+        addons=[],
+        current_period_start=subscription.current_period_start,
+        current_period_end=subscription.current_period_end,
+        trial_end=subscription.trial_end,
+        renews_at=subscription.current_period_end if renews else None,
+        pause=None,
+        cancel_at_period_end=subscription.cancel_at_period_end,
+        cancelled_at=subscription.cancelled_at,
+        on_free_plan=subscription.on_free_plan,
+        last_paid_plan_code=subscription.last_paid_plan_code,
         unpaid=subscription.unpaid,
     )
 
 
 def settings_out(settings: AccountSettings) -> SettingsOut:
     return SettingsOut(
-        free_plan_code=settings.free_plan_code, trial_end_action=settings.trial_end_action,
-        proration=settings.proration, redeem_credits=settings.redeem_credits,
-        reactivation_requires_payment=settings.reactivation_requires_payment, timezone=settings.timezone,
+        free_plan_code=settings.free_plan_code,
+        trial_end_action=settings.trial_end_action,
+        proration=settings.proration,
+        redeem_credits=settings.redeem_credits,
+        reactivation_requires_payment=settings.reactivation_requires_payment,
+        timezone=settings.timezone,
     )
 
 
@@ -90,25 +114,23 @@ def change_out(planned: lifecycle.ChangePlan, currency: str) -> ChangeOut:
 
 
 @router.post("/plans", status_code=201, tags=["plans"])
-async def create_plan(body: PlanIn, session: AsyncSession = Depends(db_session)) -> PlanOut:
+async def create_plan(body: PlanIn, session: DbSession) -> PlanOut:
     return plan_out(await catalog.create_plan(session, data=body))
 
 
 @router.get("/plans", tags=["plans"])
-async def list_plans(
-    include_archived: bool = False, page: Page = Depends(page_params), session: AsyncSession = Depends(db_session)
-) -> ListOut:
+async def list_plans(session: DbSession, include_archived: bool = False, page: Page = Depends(page_params)) -> ListOut:
     plans, more = await repository.list_plans(session, page, include_archived=include_archived)
     return ListOut(data=[plan_out(p) for p in plans], has_more=more)
 
 
 @router.get("/plans/{code}", tags=["plans"])
-async def get_plan(code: str, session: AsyncSession = Depends(db_session)) -> PlanOut:
+async def get_plan(code: str, session: DbSession) -> PlanOut:
     return plan_out(await repository.get_plan(session, code))
 
 
 @router.post("/plans/{code}/archive", tags=["plans"])
-async def archive_plan(code: str, session: AsyncSession = Depends(db_session)) -> PlanOut:
+async def archive_plan(code: str, session: DbSession) -> PlanOut:
     return plan_out(await catalog.archive_plan(session, code=code))
 
 
@@ -116,23 +138,23 @@ async def archive_plan(code: str, session: AsyncSession = Depends(db_session)) -
 
 
 @router.post("/customers", status_code=201, tags=["customers"])
-async def create_customer(body: CustomerIn, session: AsyncSession = Depends(db_session)) -> CustomerOut:
+async def create_customer(body: CustomerIn, session: DbSession) -> CustomerOut:
     return customer_out(await customers.create_customer(session, data=body))
 
 
 @router.get("/customers", tags=["customers"])
-async def list_customers(page: Page = Depends(page_params), session: AsyncSession = Depends(db_session)) -> ListOut:
+async def list_customers(session: DbSession, page: Page = Depends(page_params)) -> ListOut:
     rows, more = await repository.list_customers(session, page)
     return ListOut(data=[customer_out(c) for c in rows], has_more=more)
 
 
 @router.get("/customers/{customer_id}", tags=["customers"])
-async def get_customer(customer_id: str, session: AsyncSession = Depends(db_session)) -> CustomerOut:
+async def get_customer(customer_id: str, session: DbSession) -> CustomerOut:
     return customer_out(await repository.get_customer(session, customer_id))
 
 
 @router.patch("/customers/{customer_id}", tags=["customers"])
-async def update_customer(customer_id: str, body: CustomerPatch, session: AsyncSession = Depends(db_session)) -> CustomerOut:
+async def update_customer(customer_id: str, body: CustomerPatch, session: DbSession) -> CustomerOut:
     return customer_out(await customers.update_customer(session, customer_id=customer_id, patch=body))
 
 
@@ -140,12 +162,12 @@ async def update_customer(customer_id: str, body: CustomerPatch, session: AsyncS
 
 
 @router.get("/settings", tags=["settings"])
-async def get_settings(session: AsyncSession = Depends(db_session)) -> SettingsOut:
+async def get_settings(session: DbSession) -> SettingsOut:
     return settings_out(await repository.get_settings(session))
 
 
 @router.patch("/settings", tags=["settings"])
-async def update_settings(body: SettingsPatch, session: AsyncSession = Depends(db_session)) -> SettingsOut:
+async def update_settings(body: SettingsPatch, session: DbSession) -> SettingsOut:
     return settings_out(await account_settings.update_settings(session, patch=body))
 
 
@@ -153,25 +175,25 @@ async def update_settings(body: SettingsPatch, session: AsyncSession = Depends(d
 
 
 @router.post("/subscriptions", status_code=201, tags=["subscriptions"])
-async def create_subscription(body: SubscriptionIn, session: AsyncSession = Depends(db_session)) -> SubscriptionOut:
+async def create_subscription(body: SubscriptionIn, session: DbSession) -> SubscriptionOut:
     return subscription_out(await lifecycle.create_subscription(session, data=body))
 
 
 @router.get("/subscriptions", tags=["subscriptions"])
 async def list_subscriptions(
-    customer_id: str | None = Query(None), page: Page = Depends(page_params), session: AsyncSession = Depends(db_session)
+    session: DbSession, customer_id: str | None = Query(None), page: Page = Depends(page_params)
 ) -> ListOut:
     rows, more = await repository.list_subscriptions(session, page, customer_id=customer_id)
     return ListOut(data=[subscription_out(s) for s in rows], has_more=more)
 
 
 @router.get("/subscriptions/{subscription_id}", tags=["subscriptions"])
-async def get_subscription(subscription_id: str, session: AsyncSession = Depends(db_session)) -> SubscriptionOut:
+async def get_subscription(subscription_id: str, session: DbSession) -> SubscriptionOut:
     return subscription_out(await repository.get_subscription(session, subscription_id))
 
 
 @router.get("/subscriptions/{subscription_id}/timeline", tags=["subscriptions"])
-async def get_timeline(subscription_id: str, session: AsyncSession = Depends(db_session)) -> ListOut:
+async def get_timeline(subscription_id: str, session: DbSession) -> ListOut:
     await repository.get_subscription(session, subscription_id)
     entries = await repository.timeline(session, subscription_id)
     return ListOut(
@@ -181,13 +203,13 @@ async def get_timeline(subscription_id: str, session: AsyncSession = Depends(db_
 
 
 @router.post("/subscriptions/{subscription_id}/changes/preview", tags=["subscriptions"])
-async def preview_change(subscription_id: str, body: ChangeIn, session: AsyncSession = Depends(db_session)) -> ChangeOut:
+async def preview_change(subscription_id: str, body: ChangeIn, session: DbSession) -> ChangeOut:
     planned = await lifecycle.preview_change(session, subscription_id=subscription_id, change=body)
     return change_out(planned, planned.new_plan.currency)
 
 
 @router.post("/subscriptions/{subscription_id}/changes", tags=["subscriptions"])
-async def change_subscription(subscription_id: str, body: ChangeIn, session: AsyncSession = Depends(db_session)) -> ChangeOut:
+async def change_subscription(subscription_id: str, body: ChangeIn, session: DbSession) -> ChangeOut:
     planned = await lifecycle.change_subscription(session, subscription_id=subscription_id, change=body)
     return change_out(planned, planned.new_plan.currency)
 
@@ -201,7 +223,7 @@ async def clock_out(clock: TestClock, request: Request) -> TestClockOut:
 
 
 @router.post("/test-clocks", status_code=201, tags=["test clocks"])
-async def create_test_clock(body: TestClockIn, request: Request, session: AsyncSession = Depends(db_session)) -> TestClockOut:
+async def create_test_clock(body: TestClockIn, request: Request, session: DbSession) -> TestClockOut:
     clock = await test_clocks.create_test_clock(
         session, frozen_time=body.frozen_time, name=body.name, internal=internal_client(request.app.state.settings)
     )
@@ -209,11 +231,11 @@ async def create_test_clock(body: TestClockIn, request: Request, session: AsyncS
 
 
 @router.get("/test-clocks/{clock_id}", tags=["test clocks"])
-async def get_test_clock(clock_id: str, request: Request, session: AsyncSession = Depends(db_session)) -> TestClockOut:
+async def get_test_clock(clock_id: str, request: Request, session: DbSession) -> TestClockOut:
     return await clock_out(await repository.get_test_clock(session, clock_id), request)
 
 
 @router.post("/test-clocks/{clock_id}/advance", tags=["test clocks"])
-async def advance_test_clock(clock_id: str, body: TestClockAdvance, session: AsyncSession = Depends(db_session)) -> TestClockOut:
+async def advance_test_clock(clock_id: str, body: TestClockAdvance, session: DbSession) -> TestClockOut:
     clock = await test_clocks.start_advance(session, clock_id=clock_id, frozen_time=body.frozen_time)
     return TestClockOut(id=clock.id, name=clock.name, frozen_time=clock.frozen_time, status="advancing")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from tenure_shared.events import ChargeLine
+
 from tenure_subscription.proration import Proration
 
 

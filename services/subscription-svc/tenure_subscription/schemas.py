@@ -6,7 +6,6 @@ from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, EmailStr, Field, StrictInt
-
 from tenure_shared.money import Amount, CurrencyCode
 
 Code = Field(pattern=r"^[a-z0-9][a-z0-9_\-]{0,63}$", description="lower-case letters, digits, - and _")

@@ -10,13 +10,13 @@ from datetime import datetime, timedelta
 from typing import Sequence
 
 from sqlalchemy.ext.asyncio import AsyncSession
-
 from tenure_shared.clock import business_now
 from tenure_shared.due_work import cancel_job, schedule_job
 from tenure_shared.errors import InvalidRequest
 from tenure_shared.events import SUBSCRIPTIONS, ChargeLine, SubscriptionData
 from tenure_shared.ids import new_id
 from tenure_shared.outbox import add_event
+
 from tenure_subscription import repository
 from tenure_subscription.billing import period_lines, proration_lines
 from tenure_subscription.calendar import period_boundary

@@ -13,10 +13,10 @@ from datetime import datetime
 
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-
-from tenure_shared.internal_http import InternalClient
 from tenure_shared.ids import new_id
+from tenure_shared.internal_http import InternalClient
 from tenure_shared.test_clock_sync import ClockCounts, settled
+
 from tenure_subscription import repository
 from tenure_subscription.config import SERVICES
 from tenure_subscription.errors import InvalidClockTime, TestClockAdvancing

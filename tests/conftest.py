@@ -1,0 +1,54 @@
+"""Test fixtures: one real stack for the whole run.
+
+PostgreSQL and the broker are the embedded ones unless DATABASE_URL / KAFKA_BOOTSTRAP_SERVERS
+name external servers; the services run as real processes (an API and a worker each) on free
+ports, exactly as `tenure dev` runs them.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from pathlib import Path
+
+import pytest
+from tenure_tools.services import SERVICES
+from tenure_tools.stack import Stack, free_port
+
+from tests.support.client import TenureClient
+
+ROOT = Path(__file__).resolve().parent.parent
+API_KEY = "tenure_test_key"
+
+
+@pytest.fixture(scope="session")
+def stack():
+    """PostgreSQL, the broker, migrations and topics, and all ten service processes."""
+    state_dir = ROOT / ".tenure" / f"test-{os.getpid()}"
+    ports = {service: free_port() for service in SERVICES}
+    instance = Stack(
+        state_dir=state_dir,
+        ports=ports,
+        broker_port=free_port(),
+        api_key=API_KEY,
+        database_url=os.environ.get("DATABASE_URL"),
+        # On an external server the tests get databases of their own.
+        database_prefix=f"tenure_test_{uuid.uuid4().hex[:6]}_" if os.environ.get("DATABASE_URL") else "tenure_",
+        kafka_bootstrap=os.environ.get("KAFKA_BOOTSTRAP_SERVERS"),
+    )
+    try:
+        instance.start_servers()
+        instance.start_services()
+        yield instance
+    finally:
+        instance.stop()
+        if os.environ.get("TENURE_KEEP_TEST_STATE") != "1":
+            shutil.rmtree(state_dir, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def api(stack) -> TenureClient:
+    client = TenureClient({s: stack.url(s) for s in SERVICES}, API_KEY)
+    yield client
+    client.close()

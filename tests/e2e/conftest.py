@@ -1,0 +1,17 @@
+"""End-to-end fixtures: a fresh catalog for each test (codes are unique per test)."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.support.client import TenureClient
+
+
+@pytest.fixture
+def catalog(api: TenureClient) -> dict[str, str]:
+    """`pro` 49.00 a month and `free` 0.00 a month, with `free` as the account's free plan."""
+    pro, free = api.unique("pro"), api.unique("free")
+    api.post("subscription", "/v1/plans", {"code": pro, "name": "Pro", "currency": "USD", "amount": 4900, "interval": "month"})
+    api.post("subscription", "/v1/plans", {"code": free, "name": "Free", "currency": "USD", "amount": 0, "interval": "month"})
+    api.patch("subscription", "/v1/settings", {"free_plan_code": free})
+    return {"pro": pro, "free": free}
