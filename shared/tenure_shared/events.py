@@ -71,6 +71,36 @@ class ChargeLine(BaseModel):
     period_end: datetime | None = None
 
 
+class PauseWindow(BaseModel):
+    """A pause of a paid period: credit-svc turns it into a credit with its pure `pause_credit`."""
+
+    period_amount: int
+    period_start: datetime
+    period_end: datetime
+    pause_at: datetime
+    resume_at: datetime
+    timezone: str = "UTC"
+
+
+class CreditRequest(BaseModel):
+    """A credit the customer is owed because of this event; credit-svc issues it once per `key`.
+
+    Either `amount` is known (a downgrade's proration, a cancellation's unused amount), or `pause`
+    describes the paused window and credit-svc computes the amount.
+    """
+
+    key: str
+    reason: Literal["pause_unused_period", "downgrade_proration", "cancellation_unused_period", "manual"]
+    currency: str
+    description: str
+    amount: int | None = None
+    pause: PauseWindow | None = None
+    period_start: datetime | None = None
+    period_end: datetime | None = None
+    # True: pay the amount back through the gateway at once instead of keeping a credit balance.
+    refund: bool = False
+
+
 class SubscriptionData(BaseModel):
     """subscription.*: a snapshot of the subscription, plus what to bill now, if anything."""
 
@@ -91,6 +121,10 @@ class SubscriptionData(BaseModel):
     billing_reason: str | None = None
     # For subscription.moved_to_free_plan / cancelled: why (e.g. dunning_exhausted).
     reason: str | None = None
+    # Credits this event owes the customer (issued by credit-svc), and whether open credits are
+    # applied to the invoice this event asks for (settings.redeem_credits).
+    credit_requests: list[CreditRequest] = Field(default_factory=list)
+    redeem_credits: bool = True
 
 
 class InvoiceData(BaseModel):
