@@ -20,6 +20,7 @@ from tests.support.client import TenureClient
 
 ROOT = Path(__file__).resolve().parent.parent
 API_KEY = "tenure_test_key"
+READ_ONLY_API_KEY = "tenure_test_read_only_key"
 
 
 @pytest.fixture(scope="session")
@@ -36,6 +37,7 @@ def stack():
         # On an external server the tests get databases of their own.
         database_prefix=f"tenure_test_{uuid.uuid4().hex[:6]}_" if os.environ.get("DATABASE_URL") else "tenure_",
         kafka_bootstrap=os.environ.get("KAFKA_BOOTSTRAP_SERVERS"),
+        extra_env={"TENURE_READ_ONLY_API_KEY": READ_ONLY_API_KEY},
     )
     try:
         instance.start_servers()

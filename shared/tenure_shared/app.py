@@ -13,7 +13,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tenure_shared import test_clock_sync
-from tenure_shared.auth import require_api_key
+from tenure_shared.auth import ApiKeyMiddleware, api_key_scheme
 from tenure_shared.broker import cluster_id, make_admin
 from tenure_shared.db import make_engine, make_session_factory
 from tenure_shared.due_work import DueWorkRunner, JobHandler
@@ -60,8 +60,9 @@ def create_app(
     app.state.consumed_topics = tuple(consumed_topics)
     install_error_handlers(app)
     app.add_middleware(IdempotencyMiddleware)
+    app.add_middleware(ApiKeyMiddleware)  # added last = runs first
     for router in public_routers:
-        app.include_router(router, prefix="/v1", dependencies=[Depends(require_api_key)])
+        app.include_router(router, prefix="/v1", dependencies=[Depends(api_key_scheme)])
     app.include_router(test_clock_sync.router)
     for router in internal_routers:
         app.include_router(router, prefix="/internal", include_in_schema=False)

@@ -6,15 +6,18 @@ import hmac
 
 from fastapi import Request
 
-from tenure_shared.errors import Forbidden, Unauthorized
+from fastapi.security import HTTPBearer
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from tenure_shared.errors import Unauthorized, problem_response
 from tenure_shared.settings import ServiceSettings
 
 READ_METHODS = {"GET", "HEAD", "OPTIONS"}
 
 
-def bearer_token(request: Request) -> str | None:
-    header = request.headers.get("authorization", "")
-    scheme, _, token = header.partition(" ")
+def parse_bearer(authorization: str) -> str | None:
+    """The token of an `Authorization: Bearer <token>` header value, or None."""
+    scheme, _, token = authorization.partition(" ")
     return token.strip() if scheme.lower() == "bearer" and token.strip() else None
 
 
@@ -29,17 +32,33 @@ def key_scopes(settings: ServiceSettings, token: str | None) -> set[str] | None:
     return None
 
 
-async def require_api_key(request: Request) -> None:
-    """401 without a valid key; 403 when the key lacks the scope (write for mutating methods)."""
-    scopes = key_scopes(request.app.state.settings, bearer_token(request))
-    if scopes is None:
-        raise Unauthorized("Send a valid API key as `Authorization: Bearer <key>`.", code="invalid_api_key")
-    needed = "read" if request.method in READ_METHODS else "write"
-    if needed not in scopes:
-        raise Forbidden(f"This API key has no `{needed}` scope.", code="insufficient_scope")
+class ApiKeyMiddleware:
+    """Guards every `/v1/` path, known route or not: 401 without a valid key, 403 without the
+    scope (`write` for mutating methods)."""
+
+    def __init__(self, app: ASGIApp):
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not scope["path"].startswith("/v1/"):
+            return await self.app(scope, receive, send)
+        headers = {k.decode().lower(): v.decode() for k, v in scope["headers"]}
+        scopes = key_scopes(scope["app"].state.settings, parse_bearer(headers.get("authorization", "")))
+        if scopes is None:
+            response = problem_response(401, "invalid_api_key", "Unauthorized", "Send a valid API key as `Authorization: Bearer <key>`.")
+            return await response(scope, receive, send)
+        needed = "read" if scope["method"] in READ_METHODS else "write"
+        if needed not in scopes:
+            response = problem_response(403, "insufficient_scope", "Forbidden", f"This API key has no `{needed}` scope.")
+            return await response(scope, receive, send)
+        return await self.app(scope, receive, send)
+
+
+# Declares the bearer scheme in the OpenAPI document (the middleware does the checking).
+api_key_scheme = HTTPBearer(auto_error=False, description="Tenure API key")
 
 
 async def require_internal_token(request: Request) -> None:
-    token = bearer_token(request)
+    token = parse_bearer(request.headers.get("authorization", ""))
     if token is None or not hmac.compare_digest(token, request.app.state.settings.internal_token):
         raise Unauthorized("Internal routes need the service token.", code="invalid_service_token")

@@ -63,10 +63,6 @@ class Unauthorized(TenureError):
     status, code, title = 401, "unauthorized", "Unauthorized"
 
 
-class Forbidden(TenureError):
-    status, code, title = 403, "forbidden", "Forbidden"
-
-
 class ServiceUnavailable(TenureError):
     status, code, title = 503, "service_unavailable", "Service unavailable"
 

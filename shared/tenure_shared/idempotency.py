@@ -17,7 +17,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from tenure_shared.auth import key_scopes
+from tenure_shared.auth import key_scopes, parse_bearer
 from tenure_shared.clock import real_now
 from tenure_shared.db import Base
 from tenure_shared.errors import problem_response
@@ -56,8 +56,7 @@ class IdempotencyMiddleware:
         headers = {k.decode().lower(): v.decode() for k, v in scope["headers"]}
         client_key = headers.get("idempotency-key")
         app_state = scope["app"].state
-        auth = headers.get("authorization", "")
-        token = auth.partition(" ")[2].strip() or None
+        token = parse_bearer(headers.get("authorization", ""))
         if not client_key or key_scopes(app_state.settings, token) is None:
             return await self.app(scope, receive, send)
         if len(client_key) > 255:
