@@ -77,7 +77,35 @@ class Subscription(Base):
     on_free_plan: Mapped[bool] = mapped_column(Boolean, default=False)
     last_paid_plan_code: Mapped[str | None] = mapped_column(String)
     unpaid: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Recurring add-ons [{code, quantity}], renewed with the plan every period.
+    addons: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, default=list)
+    # Charge lines waiting for the next invoice (proration `next_invoice`, one-time add-ons in a trial).
+    pending_lines: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, default=list)
+    # Changes asked for at end of term, applied by the renewal in creation order.
+    scheduled_changes: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, default=list)
+    # What the last cancellation did with the unused period (credit | refund | none): a reactivation
+    # within the term bills back what was credited.
+    cancellation_unused: Mapped[str | None] = mapped_column(String)
     created_at: Mapped[datetime] = mapped_column(TZ, server_default=func.now())
+
+
+class Addon(Base):
+    """A catalog add-on: recurring with the plan's interval, or bought once."""
+
+    __tablename__ = "addons"
+
+    code: Mapped[str] = mapped_column(String, primary_key=True)
+    name: Mapped[str] = mapped_column(String)
+    currency: Mapped[str] = mapped_column(String(3))
+    amount: Mapped[int] = mapped_column(BigInteger)
+    interval: Mapped[str | None] = mapped_column(String)  # None: one-time
+    interval_count: Mapped[int] = mapped_column(Integer, default=1)
+    archived: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(TZ, server_default=func.now())
+
+    @property
+    def one_time(self) -> bool:
+        return self.interval is None
 
 
 class TimelineEntry(Base):
