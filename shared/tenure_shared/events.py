@@ -101,6 +101,42 @@ class CreditRequest(BaseModel):
     refund: bool = False
 
 
+Aggregation = Literal["sum", "max", "count", "unique_count"]
+
+
+class MetricData(BaseModel):
+    """metric.created: a billable metric of the catalog and how its usage events are aggregated."""
+
+    code: str
+    name: str
+    aggregation: Aggregation
+    # The event property aggregated (sum/max: its number, unique_count: its distinct values);
+    # None for sum/max means the event's own `value`.
+    property: str | None = None
+
+
+class MeteredTierData(BaseModel):
+    """One price tier up to an inclusive cumulative unit bound (None = no upper bound)."""
+
+    up_to: int | None = None
+    unit_amount: int
+    flat_amount: int = 0
+
+
+class MeteredChargeData(BaseModel):
+    """A plan's price for one metric, with the metric's aggregation, so usage is priced without calling back."""
+
+    metric_code: str
+    metric_name: str | None = None
+    aggregation: Aggregation = "sum"
+    property: str | None = None
+    model: Literal["per_unit", "tiered", "volume", "package"] = "per_unit"
+    unit_amount: int = 0
+    included_units: int = 0
+    package_size: int = 1
+    tiers: list[MeteredTierData] = Field(default_factory=list)
+
+
 class SubscriptionData(BaseModel):
     """subscription.*: a snapshot of the subscription, plus what to bill now, if anything."""
 
@@ -125,6 +161,8 @@ class SubscriptionData(BaseModel):
     # applied to the invoice this event asks for (settings.redeem_credits).
     credit_requests: list[CreditRequest] = Field(default_factory=list)
     redeem_credits: bool = True
+    # The plan's metered charges (usage is billed in arrears at the prices in force when it happened).
+    metered_charges: list[MeteredChargeData] = Field(default_factory=list)
 
 
 class InvoiceData(BaseModel):
@@ -169,3 +207,22 @@ class DunningData(BaseModel):
     final_action: Literal["move_to_free_plan", "cancel", "mark_unpaid"]
     next_retry_at: datetime | None = None
     attempt_count: int = 0
+
+
+class UsageMetricTotal(BaseModel):
+    """Accepted usage of one metric within a usage.recorded event."""
+
+    metric_code: str
+    events: int
+    # Sum of the events' `value`s as an exact decimal string ("0" when the events carry none).
+    value_total: str
+
+
+class UsageRecordedData(BaseModel):
+    """usage.recorded (topic tenure.usage): a customer's accepted usage events, aggregated over a
+    short window rather than one message per event."""
+
+    customer_id: str
+    metrics: list[UsageMetricTotal]
+    first_timestamp: datetime
+    last_timestamp: datetime

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Query, Request
-
 from tenure_shared.app import DbSession
 from tenure_shared.internal_http import internal_client
 from tenure_shared.pagination import Page, page_params
+
 from tenure_subscription import repository
 from tenure_subscription.models import AccountSettings, Customer, Plan, Subscription, TestClock
 from tenure_subscription.schemas import (
@@ -16,6 +16,8 @@ from tenure_subscription.schemas import (
     CustomerOut,
     CustomerPatch,
     ListOut,
+    MetricIn,
+    MetricOut,
     PlanIn,
     PlanOut,
     ProrationOut,
@@ -28,7 +30,7 @@ from tenure_subscription.schemas import (
     TestClockOut,
     TimelineEntryOut,
 )
-from tenure_subscription.service import account_settings, catalog, customers, lifecycle, test_clocks
+from tenure_subscription.service import account_settings, catalog, customers, lifecycle, metrics, test_clocks
 
 router = APIRouter()
 
@@ -239,3 +241,26 @@ async def get_test_clock(clock_id: str, request: Request, session: DbSession) ->
 async def advance_test_clock(clock_id: str, body: TestClockAdvance, session: DbSession) -> TestClockOut:
     clock = await test_clocks.start_advance(session, clock_id=clock_id, frozen_time=body.frozen_time)
     return TestClockOut(id=clock.id, name=clock.name, frozen_time=clock.frozen_time, status="advancing")
+
+
+# ---- metrics ----------------------------------------------------------------------------------
+
+
+def metric_out(metric) -> MetricOut:
+    return MetricOut(code=metric.code, name=metric.name, aggregation=metric.aggregation, property=metric.property)
+
+
+@router.post("/metrics", status_code=201, tags=["metrics"])
+async def create_metric(body: MetricIn, session: DbSession) -> MetricOut:
+    return metric_out(await metrics.create_metric(session, data=body))
+
+
+@router.get("/metrics", tags=["metrics"])
+async def list_metrics(session: DbSession, page: Page = Depends(page_params)) -> ListOut:
+    rows, more = await metrics.list_metrics(session, page)
+    return ListOut(data=[metric_out(m) for m in rows], has_more=more)
+
+
+@router.get("/metrics/{code}", tags=["metrics"])
+async def get_metric(code: str, session: DbSession) -> MetricOut:
+    return metric_out(await metrics.get_metric(session, code))

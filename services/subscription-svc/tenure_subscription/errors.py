@@ -49,3 +49,11 @@ class TestClockAdvancing(Conflict):
 
 class InvalidClockTime(InvalidRequest):
     code = "invalid_frozen_time"
+
+
+class MetricNotFound(NotFound):
+    code = "metric_not_found"
+
+
+class MetricAlreadyExists(Conflict):
+    code = "metric_already_exists"

@@ -130,3 +130,16 @@ class TestClock(Base):
     target_time: Mapped[datetime] = mapped_column(TZ)
     status: Mapped[str] = mapped_column(String)  # advancing | ready
     created_at: Mapped[datetime] = mapped_column(TZ, server_default=func.now())
+
+
+class Metric(Base):
+    """A billable metric: how a customer's usage events of this code are aggregated per period."""
+
+    __tablename__ = "metrics"
+
+    code: Mapped[str] = mapped_column(String, primary_key=True)
+    name: Mapped[str] = mapped_column(String)
+    aggregation: Mapped[str] = mapped_column(String)  # sum | max | count | unique_count
+    # The event property aggregated; None for sum/max means the event's own `value`.
+    property: Mapped[str | None] = mapped_column(String)
+    created_at: Mapped[datetime] = mapped_column(TZ, server_default=func.now())

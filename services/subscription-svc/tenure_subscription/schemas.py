@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, EmailStr, Field, StrictInt
+from pydantic import AwareDatetime, BaseModel, ConfigDict, EmailStr, Field, StrictInt, model_validator
+from tenure_shared.errors import coded_error
 from tenure_shared.money import Amount, CurrencyCode
 
 Code = Field(pattern=r"^[a-z0-9][a-z0-9_\-]{0,63}$", description="lower-case letters, digits, - and _")
@@ -15,13 +16,37 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+class TierIn(Strict):
+    """A price tier up to an inclusive cumulative unit bound; the last tier has `up_to` null."""
+
+    up_to: StrictInt | None = Field(None, gt=0)
+    unit_amount: Amount = 0
+    flat_amount: Amount = 0
+
+
 class MeteredChargeIn(Strict):
     metric_code: str
     unit_amount: Amount = 0
     included_units: StrictInt = Field(0, ge=0)
     model: Literal["per_unit", "tiered", "volume", "package"] = "per_unit"
-    tiers: list[dict[str, Any]] | None = None
+    tiers: list[TierIn] | None = None
     package_size: StrictInt = Field(1, ge=1)
+
+    @model_validator(mode="after")
+    def _tiers_fit_the_model(self) -> MeteredChargeIn:
+        tiers = self.tiers or []
+        if self.model in ("per_unit", "package"):
+            if tiers:
+                raise coded_error("invalid_tiers", f"A {self.model} charge takes no tiers.")
+            return self
+        if not tiers:
+            raise coded_error("invalid_tiers", f"A {self.model} charge needs tiers.")
+        bounds = [t.up_to for t in tiers]
+        if bounds[-1] is not None or None in bounds[:-1]:
+            raise coded_error("invalid_tiers", "Only the last tier is open-ended (up_to null), and it must be.")
+        if any(b <= a for a, b in zip(bounds[:-2], bounds[1:-1])):
+            raise coded_error("invalid_tiers", "Tier bounds (up_to) must be strictly increasing.")
+        return self
 
 
 class PlanIn(Strict):
@@ -179,3 +204,25 @@ class TestClockOut(BaseModel):
 class ListOut(BaseModel):
     data: list[Any]
     has_more: bool
+
+
+class MetricIn(Strict):
+    code: str = Code
+    name: str = Field(min_length=1, max_length=200)
+    aggregation: Literal["sum", "max", "count", "unique_count"]
+    property: str | None = Field(None, min_length=1, max_length=100)
+
+    @model_validator(mode="after")
+    def _property_fits_the_aggregation(self) -> MetricIn:
+        if self.aggregation == "unique_count" and not self.property:
+            raise coded_error("property_required", "unique_count counts distinct values of a `property`: name it.")
+        if self.aggregation == "count" and self.property:
+            raise coded_error("property_not_allowed", "count counts events; it takes no `property`.")
+        return self
+
+
+class MetricOut(BaseModel):
+    code: str
+    name: str
+    aggregation: str
+    property: str | None

@@ -8,12 +8,14 @@ from tenure_subscription import repository
 from tenure_subscription.errors import PlanAlreadyExists
 from tenure_subscription.models import Plan
 from tenure_subscription.schemas import PlanIn
+from tenure_subscription.service.metrics import check_plan_metrics
 
 
 async def create_plan(session: AsyncSession, *, data: PlanIn) -> Plan:
     """Add a plan to the catalog; a plan with amount 0 is a free plan."""
     if await session.get(Plan, data.code) is not None:
         raise PlanAlreadyExists(f"A plan with code {data.code!r} exists already.")
+    await check_plan_metrics(session, data=data)
     plan = Plan(
         code=data.code,
         name=data.name,

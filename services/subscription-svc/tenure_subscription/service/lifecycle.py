@@ -25,6 +25,7 @@ from tenure_subscription.errors import CurrencyMismatch, PlanArchived, Subscript
 from tenure_subscription.models import Customer, Plan, Subscription, TimelineEntry
 from tenure_subscription.proration import Proration, change_proration
 from tenure_subscription.schemas import ChangeIn, SubscriptionIn
+from tenure_subscription.service.metrics import metered_charges_for
 
 RENEWAL = "renewal"
 TRIAL_END = "trial_end"
@@ -82,6 +83,7 @@ async def announce(
             bill_lines=list(bill_lines),
             billing_reason=billing_reason,
             reason=reason,
+            metered_charges=await metered_charges_for(session, plan),
         ),
         business_time=at,
         clock_id=subscription.clock_id,
