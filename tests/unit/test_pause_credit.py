@@ -139,3 +139,43 @@ def test_pause_credit_bounded_and_zero_after_period(
         assert (result.unused_days, result.amount) == (0, 0)
     else:
         assert result.unused_days == min(pause_length, period_days - pause_offset)
+
+
+@given(
+    period_amount=st.integers(0, 10**9),
+    period_days=st.sampled_from([28, 29, 30, 31, 365, 366]),
+    cut=st.integers(0, 366),
+    tz=st.sampled_from(["UTC", "America/New_York", "Asia/Tokyo"]),
+)
+def test_complementary_pauses_add_up_to_the_period_price_within_one_rounding_each(period_amount, period_days, cut, tz):
+    # Pausing [start, cut) and [cut, end) covers the whole period once: exact values sum to the
+    # price, so the rounded credits never lose or create more than one minor unit per note.
+    start = datetime(2026, 1, 1, 12, tzinfo=UTC)
+    end = start + timedelta(days=period_days)
+    middle = start + timedelta(days=min(cut, period_days))
+    first = pause_credit(period_amount=period_amount, period_start=start, period_end=end, pause_at=start, resume_at=middle, tz=tz)
+    second = pause_credit(period_amount=period_amount, period_start=start, period_end=end, pause_at=middle, resume_at=None, tz=tz)
+    assert first.unused_days + second.unused_days == period_days
+    assert abs(first.amount + second.amount - period_amount) <= 1
+    whole = pause_credit(period_amount=period_amount, period_start=start, period_end=end, pause_at=start, resume_at=None, tz=tz)
+    assert whole.amount == period_amount
+
+
+@given(
+    period_amount=st.integers(1, 10**9),
+    period_days=st.sampled_from([28, 29, 30, 31, 365, 366]),
+    pause_offset=st.integers(0, 366),
+    length=st.integers(0, 400),
+)
+def test_credit_is_the_exact_daily_value_rounded_once(period_amount, period_days, pause_offset, length):
+    start = datetime(2028, 1, 1, tzinfo=UTC)
+    end = start + timedelta(days=period_days)
+    pause_at = start + timedelta(days=pause_offset)
+    result = pause_credit(
+        period_amount=period_amount, period_start=start, period_end=end, pause_at=pause_at,
+        resume_at=pause_at + timedelta(days=length),
+    )
+    assert result.amount == round_half_up(Fraction(period_amount * result.unused_days, period_days))
+    # Never more than what was paid for the period, never more than the days paused are worth.
+    assert result.amount <= period_amount
+    assert abs(result.amount - Fraction(period_amount * result.unused_days, period_days)) <= Fraction(1, 2)

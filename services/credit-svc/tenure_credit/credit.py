@@ -1,7 +1,10 @@
-"""Credit for paid days a subscription spends paused, by calendar day in the account's timezone."""
+"""Credit arithmetic, pure: the credit for paid days a subscription spends paused (by calendar day in
+the account's timezone), spending open credits on an invoice oldest first, and a note's status.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from fractions import Fraction
@@ -47,3 +50,45 @@ def pause_credit(
     unused_days = max(0, (stop_day - pause_day).days)
     amount = round_half_up(Fraction(period_amount) * unused_days / period_days)
     return PauseCredit(unused_days=unused_days, period_days=period_days, amount=amount)
+
+
+@dataclass(frozen=True)
+class OpenCredit:
+    """A credit note's spendable remainder, in the order credits are spent (oldest first)."""
+
+    credit_note_id: str
+    remaining: int
+
+
+def allocate_credits(credits: Sequence[OpenCredit], amount: int) -> list[tuple[str, int]]:
+    """Spend up to `amount` from `credits` in the given order, each note fully before the next.
+
+    Returns (credit_note_id, applied) pairs with applied > 0; their sum is min(amount, total remaining).
+    """
+    if amount < 0:
+        raise ValueError("amount must not be negative")
+    applied: list[tuple[str, int]] = []
+    left = amount
+    for credit in credits:
+        if credit.remaining < 0:
+            raise ValueError("a credit's remaining amount must not be negative")
+        if left == 0:
+            break
+        take = min(left, credit.remaining)
+        if take:
+            applied.append((credit.credit_note_id, take))
+            left -= take
+    return applied
+
+
+def note_status(*, amount: int, remaining: int, refunded: int, voided: bool = False) -> str:
+    """A credit note's status from its figures: untouched, partly used, or used up (refunds win)."""
+    if not 0 <= remaining <= amount:
+        raise ValueError("remaining must lie between 0 and the note's amount")
+    if voided:
+        return "void"
+    if remaining == amount:
+        return "open"
+    if remaining > 0:
+        return "partially_applied"
+    return "refunded" if refunded > 0 else "applied"
