@@ -86,6 +86,11 @@ class Subscription(Base):
     # What the last cancellation did with the unused period (credit | refund | none): a reactivation
     # within the term bills back what was credited.
     cancellation_unused: Mapped[str | None] = mapped_column(String)
+    # The current or scheduled pause: it starts at pause_at (status `paused` from then) and, when
+    # resume_at is set, a resume job ends it. last_resumed_at bounds how far back a pause may reach.
+    pause_at: Mapped[datetime | None] = mapped_column(TZ)
+    resume_at: Mapped[datetime | None] = mapped_column(TZ)
+    last_resumed_at: Mapped[datetime | None] = mapped_column(TZ)
     created_at: Mapped[datetime] = mapped_column(TZ, server_default=func.now())
 
 
