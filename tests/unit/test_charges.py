@@ -83,7 +83,10 @@ items = st.lists(
 anchors = st.datetimes(min_value=datetime(2024, 1, 1), max_value=datetime(2030, 12, 31), timezones=st.just(UTC))
 
 
-@given(old=items, new=items, anchor=anchors, interval=st.sampled_from(["day", "week", "month", "year"]), offset=st.floats(0, 0.9999))
+intervals = st.sampled_from(["day", "week", "month", "year"])
+
+
+@given(old=items, new=items, anchor=anchors, interval=intervals, offset=st.floats(0, 0.9999))
 def test_change_lines_credit_plus_net_is_charge_and_each_line_is_exact_within_half_a_unit(old, new, anchor, interval, offset):
     start, end = anchor, period_boundary(anchor, interval, 1, 1)
     change_at = start + (end - start) * offset

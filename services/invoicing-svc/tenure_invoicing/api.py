@@ -6,7 +6,18 @@ from fastapi import APIRouter, Depends, Query
 
 from tenure_invoicing import repository, service
 from tenure_invoicing.models import Invoice, Payment
-from tenure_invoicing.schemas import ChargeIn, CollectIn, CreditAppliedOut, InvoiceOut, LineOut, ListOut, PaymentOut
+from tenure_invoicing.schemas import (
+    ChargeIn,
+    CollectedInvoiceOut,
+    CollectIn,
+    CollectOpenIn,
+    CollectOpenOut,
+    CreditAppliedOut,
+    InvoiceOut,
+    LineOut,
+    ListOut,
+    PaymentOut,
+)
 from tenure_shared.app import DbSession
 from tenure_shared.auth import require_internal_token
 from tenure_shared.clock import business_now
@@ -126,3 +137,20 @@ async def collect_invoice(invoice_id: str, body: CollectIn, session: DbSession) 
         payment_method=customer.payment_method,
     )
     return payment_out(payment)
+
+
+@internal_router.post("/subscriptions/{subscription_id}/collect-open-invoices")
+async def collect_open_invoices(subscription_id: str, body: CollectOpenIn, session: DbSession) -> CollectOpenOut:
+    """subscription-svc collects what a subscription owes before reactivating it (failed attempts are kept)."""
+    outcomes = await service.collect_open_invoices(
+        session, subscription_id=subscription_id, payment_method=body.payment_method, attempt_key=body.attempt_key
+    )
+    return CollectOpenOut(
+        invoices=[
+            CollectedInvoiceOut(
+                invoice_id=invoice.id, status=invoice.status, amount_due=invoice.amount_due, payment_id=payment.id,
+                failure_code=payment.failure_code,
+            )
+            for invoice, payment in outcomes
+        ]
+    )

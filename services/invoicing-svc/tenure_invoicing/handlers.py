@@ -41,5 +41,9 @@ HANDLERS: dict[str, EventHandler] = {
     "subscription.activated": on_subscription_billed,
     "subscription.renewed": on_subscription_billed,
     "subscription.changed": on_subscription_billed,
+    # What is still owed at the end (proration kept for the next invoice), and a reactivation's new period.
+    "subscription.cancelled": on_subscription_billed,
+    "subscription.expired": on_subscription_billed,
+    "subscription.reactivated": on_subscription_billed,
     "dunning.exhausted": on_dunning_exhausted,
 }

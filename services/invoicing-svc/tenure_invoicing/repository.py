@@ -71,3 +71,14 @@ async def next_invoice_number(session: AsyncSession) -> str:
         .returning(InvoiceNumberCounter.last_value)
     )
     return f"INV-{value:06d}"
+
+
+async def open_invoices_of_subscription(session: AsyncSession, subscription_id: str) -> list[Invoice]:
+    """The subscription's invoices still asking for money, oldest first, locked for collection."""
+    statement = (
+        select(Invoice)
+        .where(Invoice.subscription_id == subscription_id, Invoice.status == "open", Invoice.amount_due > 0)
+        .order_by(Invoice.issued_at, Invoice.number)
+        .with_for_update()
+    )
+    return list((await session.scalars(statement)).all())

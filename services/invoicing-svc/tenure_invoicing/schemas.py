@@ -76,3 +76,22 @@ class PaymentOut(BaseModel):
 class ListOut(BaseModel):
     data: list
     has_more: bool
+
+
+class CollectOpenIn(BaseModel):
+    """Internal: collect every open invoice of a subscription with this payment method."""
+
+    payment_method: str | None = None
+    attempt_key: str
+
+
+class CollectedInvoiceOut(BaseModel):
+    invoice_id: str
+    status: str
+    amount_due: int
+    payment_id: str
+    failure_code: str | None
+
+
+class CollectOpenOut(BaseModel):
+    invoices: list[CollectedInvoiceOut]

@@ -185,3 +185,19 @@ async def create_charge(session: AsyncSession, *, data: ChargeIn) -> Invoice:
     )
     await collect(session, invoice=invoice, attempt_key=f"{invoice.id}:1", initiated_by="invoice", at=at, payment_method=customer.payment_method)
     return invoice
+
+
+async def collect_open_invoices(
+    session: AsyncSession, *, subscription_id: str, payment_method: str | None, attempt_key: str
+) -> list[tuple[Invoice, Payment]]:
+    """One payment attempt on each open invoice of a subscription (e.g. before it is reactivated);
+    repeats of the same attempt_key return the first outcomes."""
+    outcomes = []
+    for invoice in await repository.open_invoices_of_subscription(session, subscription_id):
+        at = await business_now(session, invoice.clock_id)
+        payment = await collect(
+            session, invoice=invoice, attempt_key=f"{attempt_key}:{invoice.id}", initiated_by="api", at=at,
+            payment_method=payment_method,
+        )
+        outcomes.append((invoice, payment))
+    return outcomes

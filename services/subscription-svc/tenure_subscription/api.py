@@ -8,19 +8,26 @@ from tenure_shared.internal_http import internal_client
 from tenure_shared.pagination import Page, page_params
 
 from tenure_subscription import repository
-from tenure_subscription.models import AccountSettings, Customer, Plan, Subscription, TestClock
+from tenure_subscription.charges import figures
+from tenure_subscription.models import AccountSettings, Addon, Customer, Plan, Subscription, TestClock
 from tenure_subscription.schemas import (
+    AddonIn,
+    AddonOut,
+    AddonRef,
+    CancelIn,
     ChangeIn,
     ChangeOut,
     CustomerIn,
     CustomerOut,
     CustomerPatch,
+    LineOut,
     ListOut,
     MetricIn,
     MetricOut,
     PlanIn,
     PlanOut,
     ProrationOut,
+    ScheduledChangeOut,
     SettingsOut,
     SettingsPatch,
     SubscriptionIn,
@@ -30,7 +37,18 @@ from tenure_subscription.schemas import (
     TestClockOut,
     TimelineEntryOut,
 )
-from tenure_subscription.service import account_settings, catalog, customers, lifecycle, metrics, test_clocks
+from tenure_subscription.service import (
+    account_settings,
+    addons,
+    cancellation,
+    catalog,
+    changes,
+    customers,
+    lifecycle,
+    metrics,
+    reactivation,
+    test_clocks,
+)
 
 router = APIRouter()
 
@@ -72,7 +90,7 @@ def subscription_out(subscription: Subscription) -> SubscriptionOut:
         status=subscription.status,
         plan_code=subscription.plan_code,
         quantity=subscription.quantity,
-        addons=[],
+        addons=[AddonRef(**ref) for ref in subscription.addons or []],
         current_period_start=subscription.current_period_start,
         current_period_end=subscription.current_period_end,
         trial_end=subscription.trial_end,
@@ -83,6 +101,22 @@ def subscription_out(subscription: Subscription) -> SubscriptionOut:
         on_free_plan=subscription.on_free_plan,
         last_paid_plan_code=subscription.last_paid_plan_code,
         unpaid=subscription.unpaid,
+        scheduled_changes=[scheduled_change_out(c) for c in subscription.scheduled_changes or []],
+    )
+
+
+def scheduled_change_out(change: dict) -> ScheduledChangeOut:
+    addon_refs = change.get("addons")
+    return ScheduledChangeOut(
+        id=change["id"], plan_code=change.get("plan_code"), quantity=change.get("quantity"),
+        addons=None if addon_refs is None else [AddonRef(**ref) for ref in addon_refs], effective_at=change["effective_at"],
+    )
+
+
+def addon_out(addon: Addon) -> AddonOut:
+    return AddonOut(
+        code=addon.code, name=addon.name, currency=addon.currency, amount=addon.amount, interval=addon.interval,
+        interval_count=addon.interval_count, one_time=addon.one_time, archived=addon.archived,
     )
 
 
@@ -97,18 +131,24 @@ def settings_out(settings: AccountSettings) -> SettingsOut:
     )
 
 
-def change_out(planned: lifecycle.ChangePlan, currency: str) -> ChangeOut:
-    proration = planned.proration
+def lines_out(lines) -> list[LineOut]:
+    return [LineOut(**line.model_dump()) for line in lines]
+
+
+def change_out(planned: changes.ChangePlan) -> ChangeOut:
+    credit, charge, net = figures(planned.lines)
     return ChangeOut(
         subscription=subscription_out(planned.subscription),
-        proration=ProrationOut(
-            credit=proration.credit if proration else 0,
-            charge=sum(line.amount for line in planned.lines if line.amount > 0),
-            net=sum(line.amount for line in planned.lines),
-            currency=currency,
-        ),
+        proration=ProrationOut(credit=credit, charge=charge, net=net, currency=planned.new_plan.currency),
         effective_at=planned.effective_at,
         new_period=planned.new_period,
+        when=planned.when,
+        lines=lines_out(planned.lines),
+        invoice_now=lines_out(planned.invoice_now),
+        next_invoice=lines_out(planned.next_invoice),
+        credit_note_amount=planned.credit,
+        renewal_lines=lines_out(planned.renewal_lines),
+        scheduled_change=scheduled_change_out(planned.scheduled) if planned.scheduled and "id" in planned.scheduled else None,
     )
 
 
@@ -206,14 +246,60 @@ async def get_timeline(subscription_id: str, session: DbSession) -> ListOut:
 
 @router.post("/subscriptions/{subscription_id}/changes/preview", tags=["subscriptions"])
 async def preview_change(subscription_id: str, body: ChangeIn, session: DbSession) -> ChangeOut:
-    planned = await lifecycle.preview_change(session, subscription_id=subscription_id, change=body)
-    return change_out(planned, planned.new_plan.currency)
+    """What the change would invoice now, credit, defer and renew; nothing changes."""
+    return change_out(await changes.preview_change(session, subscription_id=subscription_id, change=body))
 
 
 @router.post("/subscriptions/{subscription_id}/changes", tags=["subscriptions"])
 async def change_subscription(subscription_id: str, body: ChangeIn, session: DbSession) -> ChangeOut:
-    planned = await lifecycle.change_subscription(session, subscription_id=subscription_id, change=body)
-    return change_out(planned, planned.new_plan.currency)
+    return change_out(await changes.change_subscription(session, subscription_id=subscription_id, change=body))
+
+
+@router.post("/subscriptions/{subscription_id}/scheduled-changes/{change_id}/cancel", tags=["subscriptions"])
+async def cancel_scheduled_change(subscription_id: str, change_id: str, session: DbSession) -> SubscriptionOut:
+    return subscription_out(
+        await changes.cancel_scheduled_change(session, subscription_id=subscription_id, change_id=change_id)
+    )
+
+
+@router.post("/subscriptions/{subscription_id}/cancel", tags=["subscriptions"])
+async def cancel_subscription(subscription_id: str, body: CancelIn, session: DbSession) -> SubscriptionOut:
+    return subscription_out(await cancellation.cancel_subscription(session, subscription_id=subscription_id, data=body))
+
+
+@router.post(
+    "/subscriptions/{subscription_id}/reactivate", tags=["subscriptions"],
+    responses={402: {"description": "The unpaid amount could not be collected; nothing changed"}},
+)
+async def reactivate_subscription(subscription_id: str, request: Request, session: DbSession) -> SubscriptionOut:
+    internal = internal_client(request.app.state.settings)
+    return subscription_out(
+        await reactivation.reactivate_subscription(session, subscription_id=subscription_id, internal=internal)
+    )
+
+
+# ---- add-ons ----------------------------------------------------------------------------------
+
+
+@router.post("/addons", status_code=201, tags=["add-ons"])
+async def create_addon(body: AddonIn, session: DbSession) -> AddonOut:
+    return addon_out(await addons.create_addon(session, data=body))
+
+
+@router.get("/addons", tags=["add-ons"])
+async def list_addons(session: DbSession, include_archived: bool = False, page: Page = Depends(page_params)) -> ListOut:
+    rows, more = await repository.list_addons(session, page, include_archived=include_archived)
+    return ListOut(data=[addon_out(a) for a in rows], has_more=more)
+
+
+@router.get("/addons/{code}", tags=["add-ons"])
+async def get_addon(code: str, session: DbSession) -> AddonOut:
+    return addon_out(await repository.get_addon(session, code))
+
+
+@router.post("/addons/{code}/archive", tags=["add-ons"])
+async def archive_addon(code: str, session: DbSession) -> AddonOut:
+    return addon_out(await addons.archive_addon(session, code=code))
 
 
 # ---- test clocks ------------------------------------------------------------------------------

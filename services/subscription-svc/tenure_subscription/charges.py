@@ -7,9 +7,10 @@ per line, the day of a change counting toward the new state.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal, Sequence
+from typing import Literal
 
 from tenure_shared.events import ChargeLine
 
@@ -68,11 +69,14 @@ def one_time_lines(items: Sequence[Item]) -> list[ChargeLine]:
 
 
 def _part_line(description: str, amount: int, start: datetime, end: datetime) -> ChargeLine:
-    return ChargeLine(kind="proration", description=description, unit_amount=amount, amount=amount, period_start=start, period_end=end)
+    return ChargeLine(
+        kind="proration", description=description, unit_amount=amount, amount=amount, period_start=start, period_end=end
+    )
 
 
 def change_lines(
-    old: Sequence[Item], new: Sequence[Item], *, period_start: datetime, period_end: datetime, change_at: datetime, tz: str = "UTC"
+    old: Sequence[Item], new: Sequence[Item], *, period_start: datetime, period_end: datetime, change_at: datetime,
+    tz: str = "UTC",
 ) -> list[ChargeLine]:
     """Items changed at change_at within [period_start, period_end): a credit for each changed old item's
     unused days and a charge for each changed new item over the same days (credits first)."""
@@ -98,6 +102,18 @@ def remaining_value(items: Sequence[Item], *, period_start: datetime, period_end
     if not period_start <= at < period_end:
         return 0
     return prorate(sum(i.amount for i in items), calendar_days(at, period_end, tz), calendar_days(period_start, period_end, tz))
+
+
+def remaining_line(
+    items: Sequence[Item], *, period_start: datetime, period_end: datetime, at: datetime, tz: str = "UTC"
+) -> ChargeLine | None:
+    """The days [day of `at`, period end) of every item as one line: what a cancellation credited back."""
+    amount = remaining_value(items, period_start=period_start, period_end=period_end, at=at, tz=tz)
+    if not amount:
+        return None
+    days = f"{calendar_days(at, period_end, tz)}/{calendar_days(period_start, period_end, tz)} days"
+    label = ", ".join(item.label for item in items if item.amount)
+    return _part_line(f"{label} ({days})", amount, at, period_end)
 
 
 def settle(lines: Sequence[ChargeLine]) -> Settlement:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tenure_shared.errors import Conflict, InvalidRequest, NotFound
+from tenure_shared.errors import Conflict, InvalidRequest, NotFound, PaymentRequired
 
 
 class PlanNotFound(NotFound):
@@ -57,3 +57,54 @@ class MetricNotFound(NotFound):
 
 class MetricAlreadyExists(Conflict):
     code = "metric_already_exists"
+
+
+# ---- subscription lifecycle: add-ons, changes, cancellation, reactivation ------------------------
+
+
+class AddonNotFound(NotFound):
+    code = "addon_not_found"
+
+
+class AddonAlreadyExists(Conflict):
+    code = "addon_already_exists"
+
+
+class AddonArchived(InvalidRequest):
+    code = "addon_archived"
+
+
+class AddonIntervalMismatch(InvalidRequest):
+    code = "addon_interval_mismatch"
+
+
+class DuplicateAddon(InvalidRequest):
+    code = "duplicate_addon"
+
+
+class EmptyChange(InvalidRequest):
+    code = "empty_change"
+
+
+class ScheduledChangeConflict(Conflict):
+    code = "scheduled_change_conflict"
+
+
+class ScheduledChangeNotFound(NotFound):
+    code = "scheduled_change_not_found"
+
+
+class SubscriptionAlreadyCancelled(Conflict):
+    code = "subscription_already_cancelled"
+
+
+class SubscriptionNotCancellable(Conflict):
+    code = "subscription_not_cancellable"
+
+
+class SubscriptionNotReactivatable(Conflict):
+    code = "subscription_not_reactivatable"
+
+
+class ReactivationPaymentFailed(PaymentRequired):
+    code = "payment_failed"

@@ -6,8 +6,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from tenure_shared.pagination import Page, paginate
 
-from tenure_subscription.errors import CustomerNotFound, PlanNotFound, SubscriptionNotFound, TestClockNotFound
-from tenure_subscription.models import AccountSettings, Customer, Plan, Subscription, TestClock, TimelineEntry
+from tenure_subscription.errors import AddonNotFound, CustomerNotFound, PlanNotFound, SubscriptionNotFound, TestClockNotFound
+from tenure_subscription.models import AccountSettings, Addon, Customer, Plan, Subscription, TestClock, TimelineEntry
 
 DEFAULT_SETTINGS = dict(
     free_plan_code=None,
@@ -31,6 +31,20 @@ async def list_plans(session: AsyncSession, page: Page, *, include_archived: boo
     if not include_archived:
         statement = statement.where(Plan.archived.is_(False))
     return await paginate(session, statement, Plan.code, page)
+
+
+async def get_addon(session: AsyncSession, code: str) -> Addon:
+    addon = await session.get(Addon, code)
+    if addon is None:
+        raise AddonNotFound(f"No add-on with code {code!r}.")
+    return addon
+
+
+async def list_addons(session: AsyncSession, page: Page, *, include_archived: bool) -> tuple[list[Addon], bool]:
+    statement = select(Addon)
+    if not include_archived:
+        statement = statement.where(Addon.archived.is_(False))
+    return await paginate(session, statement, Addon.code, page)
 
 
 async def get_customer(session: AsyncSession, customer_id: str, *, for_update: bool = False) -> Customer:

@@ -3,13 +3,23 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, EmailStr, Field, StrictInt, model_validator
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, EmailStr, Field, StrictInt, model_validator
 from tenure_shared.errors import coded_error
 from tenure_shared.money import Amount, CurrencyCode
 
 Code = Field(pattern=r"^[a-z0-9][a-z0-9_\-]{0,63}$", description="lower-case letters, digits, - and _")
+
+
+def _check_quantity(quantity: int) -> int:
+    if quantity < 1:
+        raise coded_error("invalid_quantity", "A quantity is a whole number of at least 1.")
+    return quantity
+
+
+# A plan's or add-on's quantity: 0 or less is refused with the stable code `invalid_quantity`.
+Quantity = Annotated[StrictInt, AfterValidator(_check_quantity)]
 
 
 class Strict(BaseModel):
@@ -121,15 +131,44 @@ class SettingsOut(BaseModel):
     timezone: str
 
 
+class AddonIn(Strict):
+    """A recurring add-on (`interval`, renewed with plans of the same interval) or a `one_time` one."""
+
+    code: str = Code
+    name: str = Field(min_length=1, max_length=200)
+    currency: CurrencyCode
+    amount: Amount
+    interval: Literal["day", "week", "month", "year"] | None = None
+    interval_count: StrictInt = Field(1, ge=1, le=365)
+    one_time: bool = False
+
+    @model_validator(mode="after")
+    def _recurring_or_one_time(self) -> AddonIn:
+        if self.one_time == (self.interval is not None):
+            raise coded_error("addon_interval_required", "Give either `interval` (recurring) or `one_time: true`.")
+        return self
+
+
+class AddonOut(BaseModel):
+    code: str
+    name: str
+    currency: str
+    amount: int
+    interval: str | None
+    interval_count: int
+    one_time: bool
+    archived: bool
+
+
 class AddonRef(Strict):
     code: str
-    quantity: StrictInt = Field(1, ge=1)
+    quantity: Quantity = 1
 
 
 class SubscriptionIn(Strict):
     customer_id: str
     plan_code: str
-    quantity: StrictInt = Field(1, ge=1)
+    quantity: Quantity = 1
     addons: list[AddonRef] = []
     trial_days: StrictInt | None = Field(None, ge=0, le=730)
     start_at: AwareDatetime | None = None
@@ -138,6 +177,16 @@ class SubscriptionIn(Strict):
 class PauseOut(BaseModel):
     paused_at: datetime
     resume_at: datetime | None
+
+
+class ScheduledChangeOut(BaseModel):
+    """A change waiting for the end of the term (null fields stay as they are)."""
+
+    id: str
+    plan_code: str | None
+    quantity: int | None
+    addons: list[AddonRef] | None
+    effective_at: datetime
 
 
 class SubscriptionOut(BaseModel):
@@ -157,12 +206,32 @@ class SubscriptionOut(BaseModel):
     on_free_plan: bool
     last_paid_plan_code: str | None
     unpaid: bool
+    scheduled_changes: list[ScheduledChangeOut] = []
 
 
 class ChangeIn(Strict):
+    """The subscription after the change: `addons` is the whole list of add-ons wanted (recurring ones
+    replace the current ones; one-time ones are bought once)."""
+
     plan_code: str | None = None
-    quantity: StrictInt | None = Field(None, ge=1)
+    quantity: Quantity | None = None
+    addons: list[AddonRef] | None = None
     when: Literal["now", "end_of_term"] = "now"
+
+
+class CancelIn(Strict):
+    when: Literal["now", "end_of_term"] = "end_of_term"
+    unused_amount: Literal["credit", "refund", "none"] = "none"
+
+
+class LineOut(BaseModel):
+    kind: str
+    description: str
+    quantity: int
+    unit_amount: int
+    amount: int
+    period_start: datetime | None
+    period_end: datetime | None
 
 
 class ProrationOut(BaseModel):
@@ -173,10 +242,24 @@ class ProrationOut(BaseModel):
 
 
 class ChangeOut(BaseModel):
+    """A change (or its preview): every line it computes and how each is settled."""
+
     subscription: SubscriptionOut
     proration: ProrationOut
     effective_at: datetime
     new_period: bool
+    when: str
+    # Every line the change computes now (proration and, for a new period, the period's charges).
+    lines: list[LineOut]
+    # The lines invoiced (and collected) at once.
+    invoice_now: list[LineOut]
+    # The lines added to the next renewal invoice (proration `next_invoice`).
+    next_invoice: list[LineOut]
+    # Credits not invoiced (a negative net): issued as a credit note by credit-svc.
+    credit_note_amount: int
+    # The lines of the next renewal invoice once this change is in force.
+    renewal_lines: list[LineOut]
+    scheduled_change: ScheduledChangeOut | None = None
 
 
 class TimelineEntryOut(BaseModel):

@@ -1,30 +1,32 @@
-"""Subscription lifecycle: start, trial end, renewal, plan changes, the free-plan fallback and the
-final actions of dunning. Every state change writes a timeline entry and an event in the same
-transaction; an event with `bill_lines` asks invoicing to bill them.
+"""Subscription lifecycle: start, trial end, renewal (applying scheduled changes first), the free-plan
+fallback and the final actions of dunning. Every state change writes a timeline entry and an event in
+the same transaction; an event with `bill_lines` asks invoicing to bill them, its `credit_requests`
+ask credit-svc for credit notes. Changes, cancellation and reactivation have modules of their own.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime, timedelta
-from typing import Sequence
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from tenure_shared.clock import business_now
 from tenure_shared.due_work import cancel_job, schedule_job
 from tenure_shared.errors import InvalidRequest
-from tenure_shared.events import SUBSCRIPTIONS, ChargeLine, SubscriptionData
+from tenure_shared.events import SUBSCRIPTIONS, ChargeLine, CreditRequest, SubscriptionData
 from tenure_shared.ids import new_id
 from tenure_shared.outbox import add_event
 
 from tenure_subscription import repository
-from tenure_subscription.billing import period_lines, proration_lines
 from tenure_subscription.calendar import period_boundary
+from tenure_subscription.charges import one_time_lines, period_lines
 from tenure_subscription.config import SERVICE
-from tenure_subscription.errors import CurrencyMismatch, PlanArchived, SubscriptionNotChangeable
+from tenure_subscription.errors import CurrencyMismatch, PlanArchived
 from tenure_subscription.models import Customer, Plan, Subscription, TimelineEntry
-from tenure_subscription.proration import Proration, change_proration
-from tenure_subscription.schemas import ChangeIn, SubscriptionIn
+from tenure_subscription.schemas import SubscriptionIn
+from tenure_subscription.service import scheduled_changes
+from tenure_subscription.service.addons import addon_items, select_addons, subscription_items
 from tenure_subscription.service.metrics import metered_charges_for
 
 RENEWAL = "renewal"
@@ -51,8 +53,10 @@ async def announce(
     billing_reason: str | None = None,
     reason: str | None = None,
     details: dict | None = None,
+    credit_requests: Sequence[CreditRequest] = (),
 ) -> None:
     """Record a lifecycle event on the timeline and publish `subscription.<verb>` with a snapshot."""
+    settings = await repository.get_settings(session)
     session.add(
         TimelineEntry(
             subscription_id=subscription.id,
@@ -83,6 +87,8 @@ async def announce(
             bill_lines=list(bill_lines),
             billing_reason=billing_reason,
             reason=reason,
+            credit_requests=list(credit_requests),
+            redeem_credits=settings.redeem_credits,
             metered_charges=await metered_charges_for(session, plan),
         ),
         business_time=at,
@@ -101,21 +107,44 @@ async def _start_period(session: AsyncSession, subscription: Subscription, plan:
     subscription.period_index = 0
     subscription.current_period_start = start
     subscription.current_period_end = period_boundary(start, plan.interval, plan.interval_count, 1, tz)
+    await schedule_renewal(session, subscription)
+    items = await subscription_items(session, subscription, plan)
+    return period_lines(items, start=subscription.current_period_start, end=subscription.current_period_end)
+
+
+async def schedule_renewal(session: AsyncSession, subscription: Subscription) -> None:
+    """(Re)schedule the renewal at the end of the current period."""
     await schedule_job(
-        session,
-        kind=RENEWAL,
-        key=_renewal_key(subscription.id),
-        due_at=subscription.current_period_end,
-        clock_id=subscription.clock_id,
-        payload={"subscription_id": subscription.id},
+        session, kind=RENEWAL, key=_renewal_key(subscription.id), due_at=subscription.current_period_end,
+        clock_id=subscription.clock_id, payload={"subscription_id": subscription.id},
     )
-    return period_lines(
-        plan_name=plan.name,
-        plan_amount=plan.amount,
-        quantity=subscription.quantity,
-        start=subscription.current_period_start,
-        end=subscription.current_period_end,
+
+
+async def schedule_trial_end(session: AsyncSession, subscription: Subscription) -> None:
+    await schedule_job(
+        session, kind=TRIAL_END, key=_trial_key(subscription.id), due_at=subscription.trial_end,
+        clock_id=subscription.clock_id, payload={"subscription_id": subscription.id},
     )
+
+
+def defer_lines(subscription: Subscription, lines: Sequence[ChargeLine]) -> None:
+    """Keep lines for the subscription's next invoice."""
+    subscription.pending_lines = [*(subscription.pending_lines or []), *(line.model_dump(mode="json") for line in lines)]
+
+
+def take_pending_lines(subscription: Subscription) -> list[ChargeLine]:
+    """The lines kept for the next invoice, which is being made now."""
+    lines = [ChargeLine.model_validate(line) for line in subscription.pending_lines or []]
+    subscription.pending_lines = []
+    return lines
+
+
+def switch_plan(subscription: Subscription, *, old: Plan, new: Plan) -> None:
+    """Put the subscription on `new`, remembering the last paid plan when it drops to a free one."""
+    if old.amount and not new.amount:
+        subscription.last_paid_plan_code = old.code
+    subscription.plan_code = new.code
+    subscription.on_free_plan = new.amount == 0
 
 
 def _usable_plan(plan: Plan, customer: Customer) -> Plan:
@@ -130,8 +159,7 @@ async def create_subscription(session: AsyncSession, *, data: SubscriptionIn) ->
     """Subscribe a customer: a trial, or an active period billed at once."""
     customer = await repository.get_customer(session, data.customer_id, for_update=True)
     plan = _usable_plan(await repository.get_plan(session, data.plan_code), customer)
-    if data.addons:
-        raise InvalidRequest("Add-ons are not supported yet.", code="addons_not_supported")
+    addons = await select_addons(session, data.addons, plan=plan, currency=customer.currency)
     now = await business_now(session, customer.test_clock_id)
     start = data.start_at or now
     if start > now:
@@ -143,25 +171,28 @@ async def create_subscription(session: AsyncSession, *, data: SubscriptionIn) ->
         clock_id=customer.test_clock_id,
         plan_code=plan.code,
         quantity=data.quantity,
+        addons=addons.recurring,
+        pending_lines=[],
+        scheduled_changes=[],
         status="trialing" if trial_days and plan.amount else "active",
         on_free_plan=plan.amount == 0,
     )
     session.add(subscription)
     await session.flush()
+    one_time = one_time_lines(addons.one_time_items)
     if subscription.status == "trialing":
-        subscription.trial_end = start + timedelta(days=trial_days)
+        # Trial days are calendar days in the account's timezone, like every period.
+        subscription.trial_end = period_boundary(start, "day", trial_days, 1, await _account_timezone(session))
         subscription.current_period_start, subscription.current_period_end = start, subscription.trial_end
-        await schedule_job(
-            session, kind=TRIAL_END, key=_trial_key(subscription.id), due_at=subscription.trial_end,
-            clock_id=subscription.clock_id, payload={"subscription_id": subscription.id},
-        )
+        defer_lines(subscription, one_time)  # a trial charges nothing: one-time add-ons wait for the first invoice
+        await schedule_trial_end(session, subscription)
         await announce(session, subscription, "created", start, plan=plan, customer=customer)
         return subscription
     lines = await _start_period(session, subscription, plan, start)
     await announce(session, subscription, "created", start, plan=plan, customer=customer)
     await announce(
         session, subscription, "activated", start, plan=plan, customer=customer,
-        bill_lines=lines, billing_reason="subscription_create",
+        bill_lines=lines + one_time, billing_reason="subscription_create",
     )
     return subscription
 
@@ -174,16 +205,23 @@ async def end_trial(session: AsyncSession, *, subscription_id: str, at: datetime
     customer = await repository.get_customer(session, subscription.customer_id)
     plan = await repository.get_plan(session, subscription.plan_code)
     subscription.trial_end = at
+    if subscription.cancel_at_period_end:
+        subscription.status = "expired"
+        subscription.pending_lines = []
+        await announce(session, subscription, "trial_ended", at, plan=plan, customer=customer)
+        await announce(session, subscription, "expired", at, plan=plan, customer=customer, reason="cancelled_at_trial_end")
+        return
     if customer.payment_method:
         subscription.status = "active"
         await announce(session, subscription, "trial_ended", at, plan=plan, customer=customer)
         lines = await _start_period(session, subscription, plan, at)
         await announce(
             session, subscription, "activated", at, plan=plan, customer=customer,
-            bill_lines=lines, billing_reason="trial_converted",
+            bill_lines=lines + take_pending_lines(subscription), billing_reason="trial_converted",
         )
         return
     settings = await repository.get_settings(session)
+    subscription.pending_lines = []  # nothing was bought: the trial ends without a first invoice
     await announce(session, subscription, "trial_ended", at, plan=plan, customer=customer)
     if settings.trial_end_action == "move_to_free_plan" and settings.free_plan_code:
         await move_to_free_plan(session, subscription=subscription, at=at, reason="trial_ended_without_payment_method")
@@ -192,34 +230,62 @@ async def end_trial(session: AsyncSession, *, subscription_id: str, at: datetime
 
 
 async def renew(session: AsyncSession, *, subscription_id: str, due_at: datetime) -> None:
-    """Period end: start the next period and bill it, or expire if cancellation was asked for."""
+    """Period end: apply the changes scheduled for it, then start and bill the next period (with any
+    lines kept for this invoice), or expire if cancellation was asked for."""
     subscription = await repository.get_subscription(session, subscription_id, for_update=True)
     if subscription.status != "active" or subscription.current_period_end != due_at:
         return  # paused, cancelled or moved since this renewal was scheduled
     customer = await repository.get_customer(session, subscription.customer_id)
-    plan = await repository.get_plan(session, subscription.plan_code)
+    plan = old_plan = await repository.get_plan(session, subscription.plan_code)
     if subscription.cancel_at_period_end:
         subscription.status = "expired"
-        await announce(session, subscription, "expired", due_at, plan=plan, customer=customer)
+        subscription.scheduled_changes = []
+        await announce(
+            session, subscription, "expired", due_at, plan=plan, customer=customer,
+            bill_lines=take_pending_lines(subscription), billing_reason="subscription_expiry",
+        )
         return
-    tz = await _account_timezone(session)
-    subscription.period_index += 1
-    subscription.current_period_start = due_at
-    subscription.current_period_end = period_boundary(
-        subscription.billing_anchor, plan.interval, plan.interval_count, subscription.period_index + 1, tz
-    )
-    await schedule_job(
-        session, kind=RENEWAL, key=_renewal_key(subscription.id), due_at=subscription.current_period_end,
-        clock_id=subscription.clock_id, payload={"subscription_id": subscription.id},
-    )
-    lines = period_lines(
-        plan_name=plan.name, plan_amount=plan.amount, quantity=subscription.quantity,
-        start=subscription.current_period_start, end=subscription.current_period_end,
-    )
+    one_time: list[ChargeLine] = []
+    change = scheduled_changes.take_due(subscription, due_at)
+    if change:
+        plan, one_time = await _apply_scheduled_change(session, subscription, change, plan=plan, customer=customer, at=due_at)
+    if (plan.interval, plan.interval_count) != (old_plan.interval, old_plan.interval_count):
+        lines = await _start_period(session, subscription, plan, due_at)  # a new billing frequency anchors here
+    else:
+        tz = await _account_timezone(session)
+        subscription.period_index += 1
+        subscription.current_period_start = due_at
+        subscription.current_period_end = period_boundary(
+            subscription.billing_anchor, plan.interval, plan.interval_count, subscription.period_index + 1, tz
+        )
+        await schedule_renewal(session, subscription)
+        items = await subscription_items(session, subscription, plan)
+        lines = period_lines(items, start=subscription.current_period_start, end=subscription.current_period_end)
     await announce(
         session, subscription, "renewed", due_at, plan=plan, customer=customer,
-        bill_lines=lines, billing_reason="subscription_cycle",
+        bill_lines=lines + one_time + take_pending_lines(subscription), billing_reason="subscription_cycle",
     )
+
+
+async def _apply_scheduled_change(
+    session: AsyncSession, subscription: Subscription, change: dict[str, Any], *, plan: Plan, customer: Customer, at: datetime
+) -> tuple[Plan, list[ChargeLine]]:
+    """Put the due scheduled changes in force; return the plan now held and one-time add-ons bought."""
+    new_plan = await repository.get_plan(session, change.get("plan_code") or plan.code)
+    if change.get("quantity") is not None:
+        subscription.quantity = change["quantity"]
+    if change.get("addons") is not None:
+        subscription.addons = change["addons"]
+    switch_plan(subscription, old=plan, new=new_plan)
+    one_time = one_time_lines(await addon_items(session, change["one_time_addons"]))
+    await announce(
+        session, subscription, "changed", at, plan=new_plan, customer=customer,
+        details={
+            "from_plan_code": plan.code, "quantity": subscription.quantity, "addons": subscription.addons,
+            "scheduled_change_ids": change["ids"], "when": "end_of_term",
+        },
+    )
+    return new_plan, one_time
 
 
 async def move_to_free_plan(session: AsyncSession, *, subscription: Subscription, at: datetime, reason: str) -> None:
@@ -235,6 +301,8 @@ async def move_to_free_plan(session: AsyncSession, *, subscription: Subscription
     subscription.unpaid = False
     subscription.cancel_at_period_end = False
     subscription.quantity = 1
+    # Basic access only: paid add-ons and anything waiting to be billed or changed end here.
+    subscription.addons, subscription.pending_lines, subscription.scheduled_changes = [], [], []
     await _start_period(session, subscription, free_plan, at)
     await announce(
         session, subscription, "moved_to_free_plan", at, plan=free_plan, customer=customer,
@@ -242,15 +310,23 @@ async def move_to_free_plan(session: AsyncSession, *, subscription: Subscription
     )
 
 
-async def cancel_now(session: AsyncSession, *, subscription: Subscription, at: datetime, reason: str) -> None:
-    """End the subscription at `at`; nothing more is billed."""
+async def cancel_now(
+    session: AsyncSession, *, subscription: Subscription, at: datetime, reason: str,
+    bill_lines: Sequence[ChargeLine] = (), credit_requests: Sequence[CreditRequest] = (),
+) -> None:
+    """End the subscription at `at`: bill `bill_lines` (what was still owed), then nothing more."""
     customer = await repository.get_customer(session, subscription.customer_id)
     plan = await repository.get_plan(session, subscription.plan_code)
     subscription.status = "cancelled"
     subscription.cancelled_at = at
+    subscription.cancel_at_period_end = False
+    subscription.pending_lines, subscription.scheduled_changes = [], []
     await cancel_job(session, key=_renewal_key(subscription.id))
     await cancel_job(session, key=_trial_key(subscription.id))
-    await announce(session, subscription, "cancelled", at, plan=plan, customer=customer, reason=reason, details={"reason": reason})
+    await announce(
+        session, subscription, "cancelled", at, plan=plan, customer=customer, reason=reason, details={"reason": reason},
+        bill_lines=bill_lines, billing_reason="subscription_cancel", credit_requests=credit_requests,
+    )
 
 
 async def apply_dunning_final_action(session: AsyncSession, *, subscription_id: str, final_action: str, at: datetime) -> None:
@@ -269,91 +345,3 @@ async def apply_dunning_final_action(session: AsyncSession, *, subscription_id: 
         customer = await repository.get_customer(session, subscription.customer_id)
         plan = await repository.get_plan(session, subscription.plan_code)
         await announce(session, subscription, "marked_unpaid", at, plan=plan, customer=customer, reason="dunning_exhausted")
-
-
-@dataclass(frozen=True)
-class ChangePlan:
-    """What a change would do: the proration figures and the lines billed now."""
-
-    subscription: Subscription
-    new_plan: Plan
-    quantity: int
-    proration: Proration | None
-    lines: list[ChargeLine]
-    effective_at: datetime
-    new_period: bool
-
-
-async def _plan_change(session: AsyncSession, subscription: Subscription, change: ChangeIn, now: datetime) -> ChangePlan:
-    if subscription.status != "active":
-        raise SubscriptionNotChangeable(f"A {subscription.status} subscription cannot be changed.")
-    if change.when != "now":
-        raise InvalidRequest("Changes at end of term are not supported yet.", code="change_timing_not_supported")
-    if change.plan_code is None and change.quantity is None:
-        raise InvalidRequest("Give plan_code and/or quantity.", code="empty_change")
-    customer = await repository.get_customer(session, subscription.customer_id)
-    old_plan = await repository.get_plan(session, subscription.plan_code)
-    new_plan = _usable_plan(await repository.get_plan(session, change.plan_code or old_plan.code), customer)
-    quantity = change.quantity or subscription.quantity
-    from_free = old_plan.amount == 0 and new_plan.amount > 0
-    new_interval = (new_plan.interval, new_plan.interval_count) != (old_plan.interval, old_plan.interval_count)
-    tz = await _account_timezone(session)
-    if from_free or new_interval:
-        # A fresh paid period starts today; an unused paid old period is credited.
-        end = period_boundary(now, new_plan.interval, new_plan.interval_count, 1, tz)
-        lines = period_lines(plan_name=new_plan.name, plan_amount=new_plan.amount, quantity=quantity, start=now, end=end)
-        proration = None
-        if not from_free:
-            proration = change_proration(
-                old_amount=old_plan.amount * subscription.quantity, new_amount=0,
-                period_start=subscription.current_period_start, period_end=subscription.current_period_end,
-                change_at=now, tz=tz,
-            )
-            lines = proration_lines(
-                old_plan_name=old_plan.name, new_plan_name=new_plan.name, proration=proration,
-                start=now, end=subscription.current_period_end,
-            ) + lines
-        return ChangePlan(subscription, new_plan, quantity, proration, lines, now, True)
-    settings = await repository.get_settings(session)
-    proration = change_proration(
-        old_amount=old_plan.amount * subscription.quantity, new_amount=new_plan.amount * quantity,
-        period_start=subscription.current_period_start, period_end=subscription.current_period_end,
-        change_at=now, tz=tz,
-    )
-    lines = []
-    if settings.proration == "immediate":
-        lines = proration_lines(
-            old_plan_name=old_plan.name, new_plan_name=new_plan.name, proration=proration,
-            start=now, end=subscription.current_period_end,
-        )
-    elif settings.proration == "next_invoice":
-        raise InvalidRequest("proration next_invoice is not supported yet.", code="proration_mode_not_supported")
-    return ChangePlan(subscription, new_plan, quantity, proration if settings.proration != "none" else None, lines, now, False)
-
-
-async def preview_change(session: AsyncSession, *, subscription_id: str, change: ChangeIn) -> ChangePlan:
-    """What the change would bill, without changing anything."""
-    subscription = await repository.get_subscription(session, subscription_id)
-    now = await business_now(session, subscription.clock_id)
-    return await _plan_change(session, subscription, change, now)
-
-
-async def change_subscription(session: AsyncSession, *, subscription_id: str, change: ChangeIn) -> ChangePlan:
-    """Change plan and/or quantity now, billing the proration or the new period at once."""
-    subscription = await repository.get_subscription(session, subscription_id, for_update=True)
-    now = await business_now(session, subscription.clock_id)
-    planned = await _plan_change(session, subscription, change, now)
-    customer = await repository.get_customer(session, subscription.customer_id)
-    old_plan_code = subscription.plan_code
-    subscription.plan_code = planned.new_plan.code
-    subscription.quantity = planned.quantity
-    subscription.on_free_plan = planned.new_plan.amount == 0
-    subscription.unpaid = False
-    if planned.new_period:
-        await _start_period(session, subscription, planned.new_plan, now)
-    await announce(
-        session, subscription, "changed", now, plan=planned.new_plan, customer=customer,
-        bill_lines=[line for line in planned.lines if line.amount], billing_reason="subscription_update",
-        details={"from_plan_code": old_plan_code, "quantity": planned.quantity, "new_period": planned.new_period},
-    )
-    return planned

@@ -1,0 +1,86 @@
+"""Reactivation: a cancelled or expired subscription comes back on the same id, or a scheduled
+cancellation is withdrawn.
+
+Within the original term the subscription keeps its period end and renewal date and nothing is
+invoiced (unless the cancellation paid the unused days back: those are billed again). After the
+term a new period starts with an invoice. With settings.reactivation_requires_payment the open
+invoices of the subscription are collected first, through invoicing; if that fails nothing changes.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncSession
+from tenure_shared.clock import business_now
+from tenure_shared.ids import new_id
+from tenure_shared.internal_http import InternalClient
+
+from tenure_subscription import repository
+from tenure_subscription.charges import remaining_line
+from tenure_subscription.errors import ReactivationPaymentFailed, SubscriptionNotReactivatable
+from tenure_subscription.models import Customer, Subscription
+from tenure_subscription.service import lifecycle
+from tenure_subscription.service.addons import subscription_items
+
+
+async def _collect_unpaid(internal: InternalClient, subscription: Subscription, customer: Customer) -> None:
+    """Have invoicing collect every open invoice of the subscription now; refuse if one stays unpaid."""
+    result = await internal.request(
+        "invoicing", "POST", f"/internal/subscriptions/{subscription.id}/collect-open-invoices",
+        json={"payment_method": customer.payment_method, "attempt_key": new_id("rea")},
+    )
+    unpaid = [i for i in result["invoices"] if i["status"] != "paid"]
+    if unpaid:
+        reasons = ", ".join(f"{i['invoice_id']} ({i.get('failure_code') or 'unpaid'})" for i in unpaid)
+        raise ReactivationPaymentFailed(
+            f"The unpaid amount could not be collected: {reasons}. Nothing changed.",
+            invoice_ids=[i["invoice_id"] for i in unpaid],
+        )
+
+
+def _was_trialing(subscription: Subscription) -> bool:
+    # A paid period sets the billing anchor; a subscription cancelled in its trial never had one.
+    return subscription.billing_anchor is None and subscription.trial_end is not None
+
+
+async def reactivate_subscription(session: AsyncSession, *, subscription_id: str, internal: InternalClient) -> Subscription:
+    """Bring a cancelled or expired subscription back, or withdraw a cancellation at end of term."""
+    subscription = await repository.get_subscription(session, subscription_id, for_update=True)
+    withdrawn = subscription.status in ("active", "trialing") and subscription.cancel_at_period_end
+    if not withdrawn and subscription.status not in ("cancelled", "expired"):
+        raise SubscriptionNotReactivatable(
+            f"A {subscription.status} subscription that is not being cancelled cannot be reactivated."
+        )
+    now = await business_now(session, subscription.clock_id)
+    customer = await repository.get_customer(session, subscription.customer_id)
+    plan = await repository.get_plan(session, subscription.plan_code)
+    settings = await repository.get_settings(session)
+    if settings.reactivation_requires_payment:
+        await _collect_unpaid(internal, subscription, customer)
+    subscription.cancel_at_period_end = False
+    within_term = subscription.current_period_end is not None and now < subscription.current_period_end
+    bill_lines = []
+    if withdrawn:
+        pass  # the renewal (or trial end) is still scheduled and now goes ahead
+    elif within_term and _was_trialing(subscription):
+        subscription.status = "trialing"
+        await lifecycle.schedule_trial_end(session, subscription)
+    elif within_term:
+        subscription.status = "active"
+        await lifecycle.schedule_renewal(session, subscription)
+        if subscription.cancellation_unused in ("credit", "refund"):
+            line = remaining_line(
+                await subscription_items(session, subscription, plan), period_start=subscription.current_period_start,
+                period_end=subscription.current_period_end, at=now, tz=settings.timezone,
+            )
+            bill_lines = [line] if line else []
+    else:
+        subscription.status = "active"
+        bill_lines = await lifecycle._start_period(session, subscription, plan, now)
+    subscription.cancelled_at = None
+    subscription.cancellation_unused = None
+    await lifecycle.announce(
+        session, subscription, "reactivated", now, plan=plan, customer=customer,
+        bill_lines=bill_lines, billing_reason="subscription_reactivation",
+        details={"within_term": withdrawn or within_term},
+    )
+    return subscription
