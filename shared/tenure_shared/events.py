@@ -209,6 +209,49 @@ class DunningData(BaseModel):
     attempt_count: int = 0
 
 
+class CreditApplicationData(BaseModel):
+    """One application of a credit note to an invoice (or its reversal when the invoice is voided)."""
+
+    invoice_id: str
+    # The subscription the invoice bills, if any (its timeline records the application).
+    subscription_id: str | None = None
+    amount: int
+    applied_at: datetime
+
+
+class CreditNoteData(BaseModel):
+    """credit_note.issued / applied / restored / voided: a snapshot of the note after the change."""
+
+    id: str
+    number: str
+    customer_id: str
+    subscription_id: str | None
+    reason: str
+    currency: str
+    amount: int
+    remaining: int
+    status: str
+    period_start: datetime | None = None
+    period_end: datetime | None = None
+    issued_at: datetime
+    # For credit_note.applied / restored: the application concerned.
+    application: CreditApplicationData | None = None
+
+
+class RefundData(BaseModel):
+    """refund.issued / refund.failed: money paid back from a credit note through the gateway."""
+
+    id: str
+    credit_note_id: str
+    customer_id: str
+    subscription_id: str | None
+    amount: int
+    currency: str
+    status: Literal["succeeded", "failed"]
+    failure_code: str | None = None
+    refunded_at: datetime
+
+
 class UsageMetricTotal(BaseModel):
     """Accepted usage of one metric within a usage.recorded event."""
 

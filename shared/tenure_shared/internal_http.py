@@ -11,6 +11,13 @@ from tenure_shared.errors import ServiceUnavailable, TenureError
 from tenure_shared.settings import ServiceSettings
 
 
+class DependencyUnavailable(ServiceUnavailable, ConnectionError):
+    """Another service did not answer. A route renders it as 503; an event consumer treats it as
+    infrastructure (a ConnectionError) and waits for the service instead of dead-lettering the event."""
+
+    code = "dependency_unavailable"
+
+
 class InternalClient:
     """Calls another Tenure service with the service token; retries connection failures."""
 
@@ -35,7 +42,7 @@ class InternalClient:
                 with attempt:
                     response = await self._http.request(method, url, json=json)
         except httpx.TransportError as exc:
-            raise ServiceUnavailable(f"{service} did not answer: {exc!r}", code="dependency_unavailable") from exc
+            raise DependencyUnavailable(f"{service} did not answer: {exc!r}") from exc
         if response.status_code >= 400:
             body = response.json() if response.headers.get("content-type", "").endswith("json") else {}
             raise TenureError(

@@ -1,1 +1,1 @@
-"""credit-svc: Credit notes, balances, refunds and credit previews (ledger arrives with the credits issue)."""
+"""credit-svc: the credit ledger: credit notes, balances, application to invoices, refunds, credit previews."""

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from functools import lru_cache
 
+from tenure_shared.events import INVOICES, SUBSCRIPTIONS
 from tenure_shared.settings import ServiceSettings
 
 SERVICE = "credit"
-CONSUMED_TOPICS: tuple[str, ...] = ()
+# Subscription events carry the credits owed; invoice.voided gives spent credits back.
+CONSUMED_TOPICS: tuple[str, ...] = (SUBSCRIPTIONS, INVOICES)
 
 
 @lru_cache(maxsize=1)

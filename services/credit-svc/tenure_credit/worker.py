@@ -5,10 +5,11 @@ import asyncio
 from tenure_shared.worker import run_worker
 
 from tenure_credit.config import CONSUMED_TOPICS, get_settings
+from tenure_credit.handlers import HANDLERS
 
 
 def main() -> None:
-    asyncio.run(run_worker(settings=get_settings(), handlers={}, consumed_topics=CONSUMED_TOPICS, job_handlers={}))
+    asyncio.run(run_worker(settings=get_settings(), handlers=HANDLERS, consumed_topics=CONSUMED_TOPICS, job_handlers={}))
 
 
 if __name__ == "__main__":

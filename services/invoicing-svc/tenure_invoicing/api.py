@@ -17,6 +17,8 @@ from tenure_invoicing.schemas import (
     LineOut,
     ListOut,
     PaymentOut,
+    RefundIn,
+    RefundResultOut,
 )
 from tenure_shared.app import DbSession
 from tenure_shared.auth import require_internal_token
@@ -154,3 +156,12 @@ async def collect_open_invoices(subscription_id: str, body: CollectOpenIn, sessi
             for invoice, payment in outcomes
         ]
     )
+
+
+@internal_router.post("/refunds")
+async def refund(body: RefundIn, session: DbSession) -> RefundResultOut:
+    """credit-svc pays a credit note back: the gateway stays here, in one place."""
+    succeeded, failure_code = await service.refund_to_customer(
+        session, refund_key=body.refund_key, customer_id=body.customer_id, amount=body.amount, currency=body.currency
+    )
+    return RefundResultOut(status="succeeded" if succeeded else "failed", failure_code=failure_code)

@@ -15,7 +15,7 @@ from typing import Protocol
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from tenure_invoicing.models import SandboxCharge
+from tenure_invoicing.models import SandboxCharge, SandboxRefund
 
 FAIL_FIRST = re.compile(r"^pm_test_fail_first_(\d+)$")
 
@@ -31,6 +31,12 @@ class PaymentGateway(Protocol):
         self, *, idempotency_key: str, customer_id: str, payment_method: str, amount: int, currency: str
     ) -> ChargeResult:
         """Charge once per idempotency key; a repeat returns the first result."""
+        ...
+
+    async def refund(
+        self, *, idempotency_key: str, customer_id: str, payment_method: str | None, amount: int, currency: str
+    ) -> ChargeResult:
+        """Pay money back to the customer once per idempotency key; a repeat returns the first result."""
         ...
 
 
@@ -49,6 +55,29 @@ class SandboxGateway:
         result = await self._decide(customer_id, payment_method)
         self._session.add(
             SandboxCharge(
+                idempotency_key=idempotency_key, customer_id=customer_id, payment_method=payment_method,
+                amount=amount, currency=currency, succeeded=result.succeeded, failure_code=result.failure_code,
+            )
+        )
+        await self._session.flush()
+        return result
+
+    async def refund(
+        self, *, idempotency_key: str, customer_id: str, payment_method: str | None, amount: int, currency: str
+    ) -> ChargeResult:
+        """Refunds go back to any sandbox payment method (a card that declines charges still takes
+        refunds); without a payment method there is nowhere to send the money."""
+        earlier = await self._session.get(SandboxRefund, idempotency_key)
+        if earlier is not None:
+            return ChargeResult(earlier.succeeded, earlier.failure_code)
+        if not payment_method:
+            result = ChargeResult(False, "no_payment_method")
+        elif payment_method.startswith("pm_test_"):
+            result = ChargeResult(True)
+        else:
+            result = ChargeResult(False, "invalid_payment_method")
+        self._session.add(
+            SandboxRefund(
                 idempotency_key=idempotency_key, customer_id=customer_id, payment_method=payment_method,
                 amount=amount, currency=currency, succeeded=result.succeeded, failure_code=result.failure_code,
             )

@@ -5,8 +5,10 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncSession
 from tenure_shared.consumer import EventHandler
 from tenure_shared.events import CloudEvent, CustomerData, DunningData, SubscriptionData
+from tenure_shared.internal_http import internal_client
 
 from tenure_invoicing import repository, service
+from tenure_invoicing.config import get_settings
 
 
 async def on_customer_changed(session: AsyncSession, event: CloudEvent) -> None:
@@ -24,7 +26,8 @@ async def on_subscription_billed(session: AsyncSession, event: CloudEvent) -> No
         session, event_id=event.id, customer_id=subscription.customer_id, subscription_id=subscription.id,
         clock_id=event.tenureclock, currency=subscription.currency, lines=subscription.bill_lines,
         billing_reason=subscription.billing_reason or "subscription", payment_method=subscription.payment_method,
-        at=event.time,
+        at=event.time, redeem_credits=subscription.redeem_credits, credit_requests=subscription.credit_requests,
+        internal=internal_client(get_settings()),
     )
 
 
@@ -41,6 +44,7 @@ HANDLERS: dict[str, EventHandler] = {
     "subscription.activated": on_subscription_billed,
     "subscription.renewed": on_subscription_billed,
     "subscription.changed": on_subscription_billed,
+    "subscription.resumed": on_subscription_billed,
     # What is still owed at the end (proration kept for the next invoice), and a reactivation's new period.
     "subscription.cancelled": on_subscription_billed,
     "subscription.expired": on_subscription_billed,

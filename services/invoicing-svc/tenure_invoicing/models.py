@@ -105,3 +105,17 @@ class SandboxCharge(Base):
     currency: Mapped[str] = mapped_column(String(3))
     succeeded: Mapped[bool]
     failure_code: Mapped[str | None] = mapped_column(String)
+
+
+class SandboxRefund(Base):
+    """The sandbox gateway's record of refunds (money paid back from a credit note)."""
+
+    __tablename__ = "sandbox_refunds"
+
+    idempotency_key: Mapped[str] = mapped_column(String, primary_key=True)
+    customer_id: Mapped[str] = mapped_column(String, index=True)
+    payment_method: Mapped[str | None] = mapped_column(String)
+    amount: Mapped[int] = mapped_column(BigInteger)
+    currency: Mapped[str] = mapped_column(String(3))
+    succeeded: Mapped[bool]
+    failure_code: Mapped[str | None] = mapped_column(String)

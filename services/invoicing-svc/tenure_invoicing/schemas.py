@@ -25,6 +25,20 @@ class CollectIn(BaseModel):
     initiated_by: Literal["dunning", "api"] = "dunning"
 
 
+class RefundIn(BaseModel):
+    """Internal: pay money back to a customer through the gateway, once per refund_key."""
+
+    refund_key: str
+    customer_id: str
+    amount: Amount = Field(gt=0)
+    currency: CurrencyCode
+
+
+class RefundResultOut(BaseModel):
+    status: Literal["succeeded", "failed"]
+    failure_code: str | None
+
+
 class LineOut(BaseModel):
     kind: str
     description: str

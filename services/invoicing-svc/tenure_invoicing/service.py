@@ -7,8 +7,9 @@ from typing import Sequence
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from tenure_shared.clock import business_now
-from tenure_shared.events import INVOICES, PAYMENTS, ChargeLine, InvoiceData, PaymentData
+from tenure_shared.events import INVOICES, PAYMENTS, ChargeLine, CreditRequest, InvoiceData, PaymentData
 from tenure_shared.ids import new_id
+from tenure_shared.internal_http import InternalClient
 from tenure_shared.outbox import add_event
 
 from tenure_invoicing import repository
@@ -45,14 +46,19 @@ async def issue_invoice(
     billing_reason: str,
     at: datetime,
     source_event_id: str | None = None,
+    invoice_id: str | None = None,
+    credits_applied: Sequence[dict] = (),
 ) -> Invoice:
-    """Create and finalize an invoice (gapless number) from its lines."""
+    """Create and finalize an invoice (gapless number) from its lines, less the credits applied."""
     total = sum(line.amount for line in lines)
     if total < 0:
         raise ValueError("an invoice total cannot be negative; credits belong in a credit note")
+    credited = sum(c["amount"] for c in credits_applied)
+    if credited > total:
+        raise ValueError("credits applied cannot exceed the invoice total")
     periods = [line for line in lines if line.kind == "subscription" and line.period_start]
     invoice = Invoice(
-        id=new_id("inv"),
+        id=invoice_id or new_id("inv"),
         number=await repository.next_invoice_number(session),
         customer_id=customer_id,
         subscription_id=subscription_id,
@@ -64,9 +70,9 @@ async def issue_invoice(
         period_end=periods[0].period_end if periods else None,
         subtotal=total,
         total=total,
-        amount_due=total,
+        amount_due=total - credited,
         amount_paid=0,
-        credits_applied=[],
+        credits_applied=list(credits_applied),
         issued_at=at,
         source_event_id=source_event_id,
     )
@@ -130,16 +136,51 @@ async def collect(
     return payment
 
 
+async def _spend_credits(
+    internal: InternalClient, *, apply_key: str, invoice_id: str, customer_id: str, subscription_id: str | None,
+    clock_id: str | None, currency: str, amount: int, at: datetime, redeem_all: bool, credit_requests: Sequence[CreditRequest],
+) -> list[dict]:
+    """Ask credit-svc to spend the customer's credits on an invoice being created (idempotent per key)."""
+    answer = await internal.request(
+        "credit", "POST", "/internal/credits/apply",
+        json={
+            "apply_key": apply_key, "invoice_id": invoice_id, "customer_id": customer_id,
+            "subscription_id": subscription_id, "clock_id": clock_id, "currency": currency, "amount": amount,
+            "at": at.isoformat(), "redeem_all": redeem_all,
+            "credit_requests": [r.model_dump(mode="json") for r in credit_requests],
+        },
+    )
+    return [{"credit_note_id": a["credit_note_id"], "amount": a["amount"]} for a in answer["applications"]]
+
+
 async def bill_subscription_event(
     session: AsyncSession, *, event_id: str, customer_id: str, subscription_id: str, clock_id: str | None,
     currency: str, lines: Sequence[ChargeLine], billing_reason: str, payment_method: str | None, at: datetime,
+    redeem_credits: bool = False, credit_requests: Sequence[CreditRequest] = (), internal: InternalClient | None = None,
 ) -> Invoice | None:
-    """Invoice what a subscription event asks for, once per event, and try to collect at once."""
+    """Invoice what a subscription event asks for, once per event, spend credits on it, and try to
+    collect the rest at once.
+
+    Credits: every open credit of the customer when the event says `redeem_credits`; otherwise only
+    the credits this same event owes (an out-of-term resume's pause credit goes on its new invoice).
+    """
     if not any(line.amount for line in lines) or await repository.invoice_for_event(session, event_id):
         return None
+    invoice_id = new_id("inv")
+    credits: list[dict] = []
+    total = sum(line.amount for line in lines)
+    spendable_requests = [r for r in credit_requests if not r.refund]
+    if internal is not None and total > 0 and (redeem_credits or spendable_requests):
+        # Before the invoice number is taken: the gapless counter stays locked only briefly.
+        credits = await _spend_credits(
+            internal, apply_key=f"event:{event_id}", invoice_id=invoice_id, customer_id=customer_id,
+            subscription_id=subscription_id, clock_id=clock_id, currency=currency, amount=total, at=at,
+            redeem_all=redeem_credits, credit_requests=spendable_requests,
+        )
     invoice = await issue_invoice(
         session, customer_id=customer_id, subscription_id=subscription_id, clock_id=clock_id, currency=currency,
-        lines=lines, billing_reason=billing_reason, at=at, source_event_id=event_id,
+        lines=lines, billing_reason=billing_reason, at=at, source_event_id=event_id, invoice_id=invoice_id,
+        credits_applied=credits,
     )
     if invoice.status == "open":
         await collect(session, invoice=invoice, attempt_key=f"{invoice.id}:1", initiated_by="invoice", at=at, payment_method=payment_method)
@@ -185,6 +226,20 @@ async def create_charge(session: AsyncSession, *, data: ChargeIn) -> Invoice:
     )
     await collect(session, invoice=invoice, attempt_key=f"{invoice.id}:1", initiated_by="invoice", at=at, payment_method=customer.payment_method)
     return invoice
+
+
+async def refund_to_customer(
+    session: AsyncSession, *, refund_key: str, customer_id: str, amount: int, currency: str
+) -> tuple[bool, str | None]:
+    """Pay money back through the gateway to the customer's payment method (credit-svc asks)."""
+    customer = await repository.get_customer(session, customer_id)
+    if customer.currency != currency:
+        raise CurrencyMismatch(f"The customer pays in {customer.currency}, not {currency}.")
+    result = await gateway_for(session).refund(
+        idempotency_key=refund_key, customer_id=customer_id, payment_method=customer.payment_method,
+        amount=amount, currency=currency,
+    )
+    return result.succeeded, result.failure_code
 
 
 async def collect_open_invoices(

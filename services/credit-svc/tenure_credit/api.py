@@ -1,0 +1,170 @@
+"""credit-svc's routes: public credit notes, balances, refunds, previews; internal application of
+credits to invoices (invoicing-svc) and pause-credit figures (subscription-svc)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Request
+from tenure_shared.app import DbSession
+from tenure_shared.auth import require_internal_token
+from tenure_shared.errors import problem_response
+from tenure_shared.internal_http import internal_client
+from tenure_shared.pagination import Page, page_params
+
+from tenure_credit import repository, service
+from tenure_credit.models import CreditNote, Refund
+from tenure_credit.schemas import (
+    ApplicationOut,
+    AppliedCreditOut,
+    ApplyIn,
+    ApplyOut,
+    BalanceOut,
+    CreditBalanceOut,
+    CreditNoteIn,
+    CreditNoteOut,
+    CreditPreviewIn,
+    CreditPreviewOut,
+    ListOut,
+    PauseCreditIn,
+    RefundIn,
+    RefundOut,
+)
+
+router = APIRouter()
+internal_router = APIRouter(dependencies=[Depends(require_internal_token)])
+
+
+def credit_note_out(note: CreditNote) -> CreditNoteOut:
+    return CreditNoteOut(
+        id=note.id,
+        number=note.number,
+        customer_id=note.customer_id,
+        subscription_id=note.subscription_id,
+        reason=note.reason,
+        description=note.description,
+        currency=note.currency,
+        amount=note.amount,
+        remaining=note.remaining,
+        refunded=note.refunded,
+        status=note.status,
+        period_start=note.period_start,
+        period_end=note.period_end,
+        applications=[
+            ApplicationOut(invoice_id=a.invoice_id, amount=a.amount, applied_at=a.applied_at, reversed_at=a.reversed_at)
+            for a in note.applications
+        ],
+        issued_at=note.issued_at,
+        voided_at=note.voided_at,
+    )
+
+
+def refund_out(refund: Refund) -> RefundOut:
+    return RefundOut(
+        id=refund.id, credit_note_id=refund.credit_note_id, customer_id=refund.customer_id, amount=refund.amount,
+        currency=refund.currency, status=refund.status, failure_code=refund.failure_code, refunded_at=refund.refunded_at,
+    )
+
+
+@router.get("/credit-notes", tags=["credit notes"])
+async def list_credit_notes(
+    session: DbSession,
+    page: Annotated[Page, Depends(page_params)],
+    customer_id: str | None = Query(None),
+    subscription_id: str | None = Query(None),
+    status: str | None = Query(None),
+) -> ListOut:
+    rows, more = await repository.list_credit_notes(
+        session, page, customer_id=customer_id, subscription_id=subscription_id, status=status
+    )
+    return ListOut(data=[credit_note_out(n) for n in rows], has_more=more)
+
+
+@router.get("/credit-notes/{credit_note_id}", tags=["credit notes"])
+async def get_credit_note(credit_note_id: str, session: DbSession) -> CreditNoteOut:
+    return credit_note_out(await repository.get_credit_note(session, credit_note_id))
+
+
+@router.post("/credit-notes", status_code=201, tags=["credit notes"])
+async def create_credit_note(body: CreditNoteIn, session: DbSession) -> CreditNoteOut:
+    note = await service.issue_manual_credit(session, data=body)
+    return credit_note_out(await repository.get_credit_note(session, note.id))
+
+
+@router.post("/credit-notes/{credit_note_id}/void", tags=["credit notes"])
+async def void_credit_note(credit_note_id: str, session: DbSession) -> CreditNoteOut:
+    return credit_note_out(await service.void_credit_note(session, credit_note_id=credit_note_id))
+
+
+@router.get("/customers/{customer_id}/credit-balance", tags=["credit notes"])
+async def credit_balance(customer_id: str, session: DbSession) -> CreditBalanceOut:
+    customer = await repository.get_customer(session, customer_id)
+    balances = [BalanceOut(currency=c, amount=a, credit_notes=n) for c, a, n in await repository.balances(session, customer_id)]
+    if not any(b.currency == customer.currency for b in balances):
+        balances.insert(0, BalanceOut(currency=customer.currency, amount=0, credit_notes=0))
+    return CreditBalanceOut(customer_id=customer_id, balances=balances)
+
+
+@router.post("/refunds", status_code=201, tags=["refunds"], responses={402: {"description": "The gateway refused the refund"}})
+async def create_refund(body: RefundIn, request: Request, session: DbSession):
+    refund = await service.refund(
+        session, credit_note_id=body.credit_note_id, amount=body.amount, internal=internal_client(request.app.state.settings)
+    )
+    if refund.status == "failed":
+        # The failed attempt is recorded (it happened); the credit stays on the note.
+        return problem_response(
+            402, "refund_failed", "Refund failed", f"The gateway refused the refund: {refund.failure_code}.", refund_id=refund.id
+        )
+    return refund_out(refund)
+
+
+@router.get("/refunds", tags=["refunds"])
+async def list_refunds(
+    session: DbSession,
+    page: Annotated[Page, Depends(page_params)],
+    credit_note_id: str | None = Query(None),
+    customer_id: str | None = Query(None),
+) -> ListOut:
+    rows, more = await repository.list_refunds(session, page, credit_note_id=credit_note_id, customer_id=customer_id)
+    return ListOut(data=[refund_out(r) for r in rows], has_more=more)
+
+
+@router.post("/credit-previews", tags=["credit notes"])
+async def preview_credit(body: CreditPreviewIn, request: Request) -> CreditPreviewOut:
+    """The credit a pause would earn, without pausing anything."""
+    answer, credit = await service.preview_subscription_pause(
+        subscription_id=body.subscription_id, pause_at=body.pause_at, resume_at=body.resume_at,
+        internal=internal_client(request.app.state.settings),
+    )
+    window = answer["window"]
+    return CreditPreviewOut(
+        subscription_id=body.subscription_id, unused_days=credit.unused_days, period_days=credit.period_days,
+        amount=credit.amount, currency=answer["currency"], period_start=window["period_start"],
+        period_end=window["period_end"], pause_at=window["pause_at"], resume_at=answer["resume_at"],
+    )
+
+
+# ---- internal ---------------------------------------------------------------------------------
+
+
+@internal_router.post("/credits/apply")
+async def apply_credits(body: ApplyIn, session: DbSession) -> ApplyOut:
+    """Spend open credits on an invoice invoicing-svc is creating."""
+    applications = await service.apply_credits(session, data=body)
+    return ApplyOut(
+        applications=[
+            AppliedCreditOut(credit_note_id=a.credit_note_id, amount=a.amount, applied_at=a.applied_at) for a in applications
+        ],
+        amount_applied=sum(a.amount for a in applications),
+    )
+
+
+@internal_router.post("/credit-previews")
+async def pause_credit_figure(body: PauseCreditIn) -> CreditPreviewOut:
+    """The credit of a pause window subscription-svc describes (its pause reply's preview)."""
+    credit = service.window_credit(body.window)
+    return CreditPreviewOut(
+        unused_days=credit.unused_days, period_days=credit.period_days, amount=credit.amount, currency=body.currency,
+        period_start=body.window.period_start, period_end=body.window.period_end, pause_at=body.window.pause_at,
+        resume_at=body.window.resume_at,
+    )

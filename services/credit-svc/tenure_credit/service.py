@@ -1,0 +1,273 @@
+"""credit-svc's use cases: issue credit notes (from subscription events or by hand), spend them on
+invoices oldest first, give them back when an invoice is voided, refund them, void them, preview a
+pause credit. The pause arithmetic lives in `credit.py` only.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession
+from tenure_shared.clock import business_now
+from tenure_shared.events import CREDITS, CreditApplicationData, CreditNoteData, CreditRequest, PauseWindow, RefundData
+from tenure_shared.ids import new_id
+from tenure_shared.internal_http import InternalClient
+from tenure_shared.outbox import add_event
+
+from tenure_credit import repository
+from tenure_credit.config import SERVICE
+from tenure_credit.credit import OpenCredit, PauseCredit, allocate_credits, note_status, pause_credit
+from tenure_credit.errors import (
+    CreditNoteNotRefundable,
+    CreditNoteNotVoidable,
+    CurrencyMismatch,
+    InvalidPauseWindow,
+    RefundExceedsRemaining,
+)
+from tenure_credit.models import CreditApplication, CreditNote, Refund
+from tenure_credit.schemas import ApplyIn, CreditNoteIn
+
+
+def credit_note_data(note: CreditNote, application: CreditApplication | None = None) -> CreditNoteData:
+    return CreditNoteData(
+        id=note.id, number=note.number, customer_id=note.customer_id, subscription_id=note.subscription_id,
+        reason=note.reason, currency=note.currency, amount=note.amount, remaining=note.remaining, status=note.status,
+        period_start=note.period_start, period_end=note.period_end, issued_at=note.issued_at,
+        application=CreditApplicationData(
+            invoice_id=application.invoice_id, subscription_id=application.subscription_id,
+            amount=application.amount, applied_at=application.applied_at,
+        ) if application else None,
+    )
+
+
+async def _announce(
+    session: AsyncSession, note: CreditNote, verb: str, at: datetime, application: CreditApplication | None = None
+) -> None:
+    await add_event(
+        session, source=SERVICE, topic=CREDITS, event_type=f"credit_note.{verb}", customer_id=note.customer_id,
+        data=credit_note_data(note, application), business_time=at, clock_id=note.clock_id,
+    )
+
+
+def _restate(note: CreditNote) -> None:
+    note.status = note_status(
+        amount=note.amount, remaining=note.remaining, refunded=note.refunded, voided=note.voided_at is not None
+    )
+
+
+def window_credit(window: PauseWindow) -> PauseCredit:
+    """The credit a pause window earns: the one call of the pause arithmetic."""
+    try:
+        return pause_credit(
+            period_amount=window.period_amount, period_start=window.period_start, period_end=window.period_end,
+            pause_at=window.pause_at, resume_at=window.resume_at, tz=window.timezone,
+        )
+    except ValueError as exc:
+        raise InvalidPauseWindow(str(exc)) from exc
+
+
+async def _new_note(
+    session: AsyncSession, *, customer_id: str, subscription_id: str | None, clock_id: str | None, reason: str,
+    description: str, currency: str, amount: int, period_start: datetime | None, period_end: datetime | None,
+    at: datetime, source_key: str | None,
+) -> CreditNote:
+    """Number and store a note (numbering must already be locked) and announce it."""
+    note = CreditNote(
+        id=new_id("cn"), number=await repository.next_credit_note_number(session), customer_id=customer_id,
+        subscription_id=subscription_id, clock_id=clock_id, reason=reason, description=description, currency=currency,
+        amount=amount, remaining=amount, refunded=0, status="open", period_start=period_start, period_end=period_end,
+        issued_at=at, source_key=source_key,
+    )
+    session.add(note)
+    await session.flush()
+    await _announce(session, note, "issued", at)
+    return note
+
+
+async def issue_requested_credit(
+    session: AsyncSession, *, request: CreditRequest, customer_id: str, subscription_id: str | None,
+    clock_id: str | None, at: datetime,
+) -> CreditNote | None:
+    """Issue the note a subscription event asks for, once per request key; None when nothing is owed."""
+    period_start, period_end = request.period_start, request.period_end
+    if request.pause is not None:
+        amount = window_credit(request.pause).amount
+        # The credited days: [pause day, min(resume day, period end)).
+        period_start = period_start or request.pause.pause_at
+        period_end = period_end or min(request.pause.resume_at, request.pause.period_end)
+    else:
+        amount = request.amount or 0
+    if amount <= 0:
+        return None  # e.g. a pause of a free plan: nothing was paid, nothing is owed
+    await repository.lock_numbering(session)
+    earlier = await repository.credit_note_by_source_key(session, request.key)
+    if earlier is not None:
+        return earlier
+    return await _new_note(
+        session, customer_id=customer_id, subscription_id=subscription_id, clock_id=clock_id, reason=request.reason,
+        description=request.description, currency=request.currency, amount=amount, period_start=period_start,
+        period_end=period_end, at=at, source_key=request.key,
+    )
+
+
+async def settle_requested_credits(
+    session: AsyncSession, *, requests: list[CreditRequest], customer_id: str, subscription_id: str | None,
+    clock_id: str | None, at: datetime, internal: InternalClient,
+) -> None:
+    """A subscription event's credits: issue each; pay back at once those asked as refunds."""
+    for request in requests:
+        note = await issue_requested_credit(
+            session, request=request, customer_id=customer_id, subscription_id=subscription_id, clock_id=clock_id, at=at
+        )
+        if note is not None and request.refund and note.remaining > 0 and note.refunded == 0:
+            await refund_credit_note(
+                session, note=note, amount=note.remaining, refund_key=f"refund:{request.key}", at=at, internal=internal
+            )
+
+
+async def issue_manual_credit(session: AsyncSession, *, data: CreditNoteIn) -> CreditNote:
+    """A credit note written by hand (goodwill, a correction)."""
+    customer = await repository.get_customer(session, data.customer_id)
+    if customer.currency != data.currency:
+        raise CurrencyMismatch(f"The customer pays in {customer.currency}, not {data.currency}.")
+    at = await business_now(session, customer.clock_id)
+    await repository.lock_numbering(session)
+    return await _new_note(
+        session, customer_id=customer.id, subscription_id=data.subscription_id, clock_id=customer.clock_id,
+        reason="manual", description=data.description, currency=data.currency, amount=data.amount,
+        period_start=data.period_start, period_end=data.period_end, at=at, source_key=None,
+    )
+
+
+async def apply_credits(session: AsyncSession, *, data: ApplyIn) -> list[CreditApplication]:
+    """Spend open credits on an invoice being created, oldest first, in one transaction.
+
+    The billing event's own credit requests are issued first (whoever comes first, this call or the
+    event consumer, issues them; the other finds them). Repeats of an apply_key return the first
+    applications; the notes are locked, so two invoices at once can never spend one credit twice.
+    """
+    if not await repository.claim_apply_key(
+        session, apply_key=data.apply_key, customer_id=data.customer_id, invoice_id=data.invoice_id,
+        currency=data.currency, amount=data.amount,
+    ):
+        earlier = await repository.applications_for_key(session, data.apply_key)
+        if any(a.invoice_id != data.invoice_id for a in earlier):
+            # The first invoice for this key was rolled back; its credits belong to this one.
+            await repository.move_applications_to_invoice(session, apply_key=data.apply_key, invoice_id=data.invoice_id)
+            for application in earlier:
+                application.invoice_id = data.invoice_id
+        return earlier
+    own = [r for r in data.credit_requests if not r.refund]
+    for request in own:
+        await issue_requested_credit(
+            session, request=request, customer_id=data.customer_id, subscription_id=data.subscription_id,
+            clock_id=data.clock_id, at=data.at,
+        )
+    if not data.redeem_all and not own:
+        return []
+    notes = await repository.lock_spendable_notes(
+        session, customer_id=data.customer_id, currency=data.currency,
+        only_keys=None if data.redeem_all else [r.key for r in own],
+    )
+    by_id = {note.id: note for note in notes}
+    applications = []
+    for note_id, amount in allocate_credits([OpenCredit(n.id, n.remaining) for n in notes], data.amount):
+        note = by_id[note_id]
+        note.remaining -= amount
+        _restate(note)
+        application = CreditApplication(
+            credit_note_id=note.id, invoice_id=data.invoice_id, subscription_id=data.subscription_id,
+            apply_key=data.apply_key, amount=amount, applied_at=data.at,
+        )
+        session.add(application)
+        applications.append(application)
+        await session.flush()
+        await _announce(session, note, "applied", data.at, application)
+    return applications
+
+
+async def restore_credits_of_voided_invoice(session: AsyncSession, *, invoice_id: str, at: datetime) -> None:
+    """A voided invoice asks nothing any more: the credits spent on it go back onto their notes."""
+    for application in await repository.applications_for_invoice(session, invoice_id):
+        note = await repository.get_credit_note(session, application.credit_note_id, for_update=True)
+        application.reversed_at = at
+        if note.voided_at is not None:
+            continue  # a voided note stays spent
+        note.remaining += application.amount
+        _restate(note)
+        await session.flush()
+        await _announce(session, note, "restored", at, application)
+
+
+async def void_credit_note(session: AsyncSession, *, credit_note_id: str) -> CreditNote:
+    """Cancel what is left of a note: it can no longer be spent or refunded."""
+    note = await repository.get_credit_note(session, credit_note_id, for_update=True)
+    if note.status == "void":
+        return note
+    if note.status not in repository.SPENDABLE:
+        raise CreditNoteNotVoidable(f"Credit note {note.number} is {note.status}; nothing is left to void.")
+    at = await business_now(session, note.clock_id)
+    note.remaining = 0
+    note.voided_at = at
+    _restate(note)
+    await session.flush()
+    await _announce(session, note, "voided", at)
+    return note
+
+
+async def refund_credit_note(
+    session: AsyncSession, *, note: CreditNote, amount: int, refund_key: str, at: datetime, internal: InternalClient
+) -> Refund:
+    """Pay back part or all of a note's remainder through the gateway (held by invoicing-svc)."""
+    if note.status not in repository.SPENDABLE:
+        raise CreditNoteNotRefundable(f"Credit note {note.number} is {note.status}; nothing is left to refund.")
+    if amount > note.remaining:
+        raise RefundExceedsRemaining(f"Credit note {note.number} has {note.remaining} left; {amount} asked.")
+    result = await internal.request(
+        "invoicing", "POST", "/internal/refunds",
+        json={"refund_key": refund_key, "customer_id": note.customer_id, "amount": amount, "currency": note.currency},
+    )
+    refund = Refund(
+        id=new_id("ref"), credit_note_id=note.id, customer_id=note.customer_id, amount=amount, currency=note.currency,
+        status=result["status"], failure_code=result.get("failure_code"), refunded_at=at,
+    )
+    session.add(refund)
+    if refund.status == "succeeded":
+        note.remaining -= amount
+        note.refunded += amount
+        _restate(note)
+    await session.flush()
+    await add_event(
+        session, source=SERVICE, topic=CREDITS,
+        event_type="refund.issued" if refund.status == "succeeded" else "refund.failed", customer_id=note.customer_id,
+        data=RefundData(
+            id=refund.id, credit_note_id=note.id, customer_id=note.customer_id, subscription_id=note.subscription_id,
+            amount=amount, currency=note.currency, status=refund.status, failure_code=refund.failure_code, refunded_at=at,
+        ),
+        business_time=at, clock_id=note.clock_id,
+    )
+    return refund
+
+
+async def refund(session: AsyncSession, *, credit_note_id: str, amount: int | None, internal: InternalClient) -> Refund:
+    """A refund asked for through the API."""
+    note = await repository.get_credit_note(session, credit_note_id, for_update=True)
+    at = await business_now(session, note.clock_id)
+    return await refund_credit_note(
+        session, note=note, amount=note.remaining if amount is None else amount, refund_key=new_id("rfk"), at=at,
+        internal=internal,
+    )
+
+
+async def preview_subscription_pause(
+    *, subscription_id: str, pause_at: datetime | None, resume_at: datetime | None, internal: InternalClient
+) -> tuple[dict, PauseCredit]:
+    """The credit a pause would earn: subscription-svc describes the window, `credit.py` prices it."""
+    answer = await internal.request(
+        "subscription", "POST", f"/internal/subscriptions/{subscription_id}/pause-window",
+        json={
+            "pause_at": pause_at.isoformat() if pause_at else None,
+            "resume_at": resume_at.isoformat() if resume_at else None,
+        },
+    )
+    return answer, window_credit(PauseWindow.model_validate(answer["window"]))
