@@ -21,8 +21,14 @@ def page_params(
     return Page(limit=limit, starting_after=starting_after)
 
 
-async def paginate(session: AsyncSession, statement: Select, id_column: Any, page: Page) -> tuple[list[Any], bool]:
-    """Rows after the cursor, and whether more follow."""
+async def paginate(
+    session: AsyncSession, statement: Select, id_column: Any, page: Page, *, filters: dict[Any, Any] | None = None
+) -> tuple[list[Any], bool]:
+    """Rows after the cursor, and whether more follow. `filters` maps columns to wanted values;
+    a None value means "any"."""
+    for column, value in (filters or {}).items():
+        if value is not None:
+            statement = statement.where(column == value)
     if page.starting_after:
         statement = statement.where(id_column > page.starting_after)
     rows = list((await session.scalars(statement.order_by(id_column).limit(page.limit + 1))).all())

@@ -38,11 +38,5 @@ async def case_for_invoice(session: AsyncSession, invoice_id: str, *, for_update
 async def list_cases(
     session: AsyncSession, page: Page, *, customer_id: str | None, invoice_id: str | None, status: str | None
 ) -> tuple[list[DunningCase], bool]:
-    statement = select(DunningCase)
-    if customer_id:
-        statement = statement.where(DunningCase.customer_id == customer_id)
-    if invoice_id:
-        statement = statement.where(DunningCase.invoice_id == invoice_id)
-    if status:
-        statement = statement.where(DunningCase.status == status)
-    return await paginate(session, statement, DunningCase.id, page)
+    filters = {DunningCase.customer_id: customer_id, DunningCase.invoice_id: invoice_id, DunningCase.status: status}
+    return await paginate(session, select(DunningCase), DunningCase.id, page, filters=filters)
