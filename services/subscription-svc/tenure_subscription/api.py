@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Query, Request
 from tenure_shared.app import DbSession
+from tenure_shared.auth import require_internal_token
 from tenure_shared.internal_http import internal_client
 from tenure_shared.pagination import Page, page_params
 
@@ -17,6 +18,7 @@ from tenure_subscription.schemas import (
     CancelIn,
     ChangeIn,
     ChangeOut,
+    CreditPreviewOut,
     CustomerIn,
     CustomerOut,
     CustomerPatch,
@@ -24,9 +26,15 @@ from tenure_subscription.schemas import (
     ListOut,
     MetricIn,
     MetricOut,
+    PauseIn,
+    PauseOut,
+    PauseReplyOut,
+    PauseWindowIn,
+    PauseWindowOut,
     PlanIn,
     PlanOut,
     ProrationOut,
+    ResumeIn,
     ScheduledChangeOut,
     SettingsOut,
     SettingsPatch,
@@ -46,6 +54,7 @@ from tenure_subscription.service import (
     customers,
     lifecycle,
     metrics,
+    pausing,
     reactivation,
     test_clocks,
 )
@@ -95,7 +104,8 @@ def subscription_out(subscription: Subscription) -> SubscriptionOut:
         current_period_end=subscription.current_period_end,
         trial_end=subscription.trial_end,
         renews_at=subscription.current_period_end if renews else None,
-        pause=None,
+        pause=PauseOut(paused_at=subscription.pause_at, resume_at=subscription.resume_at) if subscription.pause_at else None,
+        access=pausing.access(subscription),
         cancel_at_period_end=subscription.cancel_at_period_end,
         cancelled_at=subscription.cancelled_at,
         on_free_plan=subscription.on_free_plan,
@@ -350,3 +360,45 @@ async def list_metrics(session: DbSession, page: Page = Depends(page_params)) ->
 @router.get("/metrics/{code}", tags=["metrics"])
 async def get_metric(code: str, session: DbSession) -> MetricOut:
     return metric_out(await metrics.get_metric(session, code))
+
+
+# ---- pause and resume -------------------------------------------------------------------------
+
+
+def pause_reply(outcome: pausing.PauseOutcome) -> PauseReplyOut:
+    figure = outcome.credit_preview
+    return PauseReplyOut(
+        **subscription_out(outcome.subscription).model_dump(),
+        credit_preview=CreditPreviewOut(
+            unused_days=figure.unused_days, period_days=figure.period_days, amount=figure.amount, currency=figure.currency
+        ) if figure else None,
+    )
+
+
+@router.post("/subscriptions/{subscription_id}/pause", tags=["subscriptions"])
+async def pause_subscription(subscription_id: str, body: PauseIn, request: Request, session: DbSession) -> PauseReplyOut:
+    outcome = await pausing.pause_subscription(
+        session, subscription_id=subscription_id, pause_at=body.pause_at, resume_at=body.resume_at,
+        internal=internal_client(request.app.state.settings),
+    )
+    return pause_reply(outcome)
+
+
+@router.post("/subscriptions/{subscription_id}/resume", tags=["subscriptions"])
+async def resume_subscription(subscription_id: str, body: ResumeIn, request: Request, session: DbSession) -> PauseReplyOut:
+    outcome = await pausing.resume_subscription(
+        session, subscription_id=subscription_id, resume_at=body.resume_at, internal=internal_client(request.app.state.settings)
+    )
+    return pause_reply(outcome)
+
+
+internal_router = APIRouter(dependencies=[Depends(require_internal_token)])
+
+
+@internal_router.post("/subscriptions/{subscription_id}/pause-window")
+async def describe_pause(subscription_id: str, body: PauseWindowIn, session: DbSession) -> PauseWindowOut:
+    """For credit-svc's credit preview: the period, price and span a pause would cover."""
+    currency, window, resume_at = await pausing.describe_pause(
+        session, subscription_id=subscription_id, pause_at=body.pause_at, resume_at=body.resume_at
+    )
+    return PauseWindowOut(currency=currency, window=window, resume_at=resume_at)

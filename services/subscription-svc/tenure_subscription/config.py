@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from tenure_shared.events import DUNNING
+from tenure_shared.events import CREDITS, DUNNING
 from tenure_shared.settings import ServiceSettings
 
 SERVICE = "subscription"
-CONSUMED_TOPICS = (DUNNING,)
+# Dunning's final actions; credit-svc's notes and refunds (for the subscription timeline).
+CONSUMED_TOPICS = (DUNNING, CREDITS)
 SERVICES = ("subscription", "invoicing", "dunning", "credit", "health-score")
 
 

@@ -108,3 +108,34 @@ class SubscriptionNotReactivatable(Conflict):
 
 class ReactivationPaymentFailed(PaymentRequired):
     code = "payment_failed"
+
+
+# ---- pause and resume -------------------------------------------------------------------------
+
+
+class SubscriptionNotPausable(Conflict):
+    code = "subscription_not_pausable"
+
+
+class SubscriptionAlreadyPaused(Conflict):
+    code = "subscription_already_paused"
+
+
+class SubscriptionNotPaused(Conflict):
+    code = "subscription_not_paused"
+
+
+class ResumeBeforePause(InvalidRequest):
+    code = "resume_before_pause"
+
+
+class ResumeInPast(InvalidRequest):
+    code = "resume_in_past"
+
+
+class PauseBeforeCurrentPeriod(InvalidRequest):
+    code = "pause_before_current_period"
+
+
+class PauseBeforeLastResume(InvalidRequest):
+    code = "pause_before_last_resume"

@@ -6,7 +6,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from tenure_shared.consumer import EventHandler
 from tenure_shared.events import CloudEvent, DunningData
 
-from tenure_subscription.service import lifecycle
+from tenure_subscription.service import credit_timeline, lifecycle
 
 
 async def on_dunning_exhausted(session: AsyncSession, event: CloudEvent) -> None:
@@ -19,5 +19,11 @@ async def on_dunning_exhausted(session: AsyncSession, event: CloudEvent) -> None
 
 
 HANDLERS: dict[str, EventHandler] = {
+    "credit_note.issued": credit_timeline.record_credit_note_event,
+    "credit_note.applied": credit_timeline.record_credit_note_event,
+    "credit_note.restored": credit_timeline.record_credit_note_event,
+    "credit_note.voided": credit_timeline.record_credit_note_event,
+    "refund.issued": credit_timeline.record_refund_event,
+    "refund.failed": credit_timeline.record_refund_event,
     "dunning.exhausted": on_dunning_exhausted,
 }

@@ -1,11 +1,11 @@
-"""subscription-svc's due work: trial ends and renewals."""
+"""subscription-svc's due work: trial ends, renewals, scheduled pauses and resumes."""
 
 from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from tenure_shared.due_work import JobHandler, ScheduledJob
 
-from tenure_subscription.service import lifecycle
+from tenure_subscription.service import lifecycle, pausing
 
 
 async def run_renewal(session: AsyncSession, job: ScheduledJob) -> None:
@@ -16,7 +16,17 @@ async def run_trial_end(session: AsyncSession, job: ScheduledJob) -> None:
     await lifecycle.end_trial(session, subscription_id=job.payload["subscription_id"], at=job.due_at)
 
 
+async def run_pause_start(session: AsyncSession, job: ScheduledJob) -> None:
+    await pausing.start_scheduled_pause(session, subscription_id=job.payload["subscription_id"], due_at=job.due_at)
+
+
+async def run_scheduled_resume(session: AsyncSession, job: ScheduledJob) -> None:
+    await pausing.run_scheduled_resume(session, subscription_id=job.payload["subscription_id"], due_at=job.due_at)
+
+
 JOB_HANDLERS: dict[str, JobHandler] = {
     lifecycle.RENEWAL: run_renewal,
     lifecycle.TRIAL_END: run_trial_end,
+    pausing.PAUSE_START: run_pause_start,
+    pausing.RESUME: run_scheduled_resume,
 }

@@ -2,7 +2,7 @@
 
 from tenure_shared.app import create_app
 
-from tenure_subscription.api import router
+from tenure_subscription.api import internal_router, router
 from tenure_subscription.config import CONSUMED_TOPICS, get_settings
 from tenure_subscription.jobs import JOB_HANDLERS
 
@@ -11,6 +11,7 @@ app = create_app(
     title="Tenure subscription-svc",
     description="Catalog, customers, subscriptions, account settings and test clocks.",
     public_routers=[router],
+    internal_routers=[internal_router],
     job_handlers=JOB_HANDLERS,
     consumed_topics=CONSUMED_TOPICS,
 )

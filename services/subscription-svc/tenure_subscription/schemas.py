@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, EmailStr, Field, StrictInt, model_validator
 from tenure_shared.errors import coded_error
+from tenure_shared.events import PauseWindow
 from tenure_shared.money import Amount, CurrencyCode
 
 Code = Field(pattern=r"^[a-z0-9][a-z0-9_\-]{0,63}$", description="lower-case letters, digits, - and _")
@@ -207,6 +208,8 @@ class SubscriptionOut(BaseModel):
     last_paid_plan_code: str | None
     unpaid: bool
     scheduled_changes: list[ScheduledChangeOut] = []
+    # What the customer may use now: `full` (trialing, active) or `none` (paused, cancelled, expired).
+    access: Literal["full", "none"] = "full"
 
 
 class ChangeIn(Strict):
@@ -309,3 +312,44 @@ class MetricOut(BaseModel):
     name: str
     aggregation: str
     property: str | None
+
+
+# ---- pause and resume -------------------------------------------------------------------------
+
+
+class PauseIn(Strict):
+    # Default now; may lie in the past (within the current period, after the last resume) or future.
+    pause_at: AwareDatetime | None = None
+    # Optional: the resume is then scheduled, and the reply previews the credit.
+    resume_at: AwareDatetime | None = None
+
+
+class ResumeIn(Strict):
+    # Default now; a later instant schedules the resume.
+    resume_at: AwareDatetime | None = None
+
+
+class CreditPreviewOut(BaseModel):
+    """The credit for the unused paid days of the pause, as credit-svc will issue it at resume."""
+
+    unused_days: int
+    period_days: int
+    amount: int
+    currency: str
+
+
+class PauseReplyOut(SubscriptionOut):
+    credit_preview: CreditPreviewOut | None = None
+
+
+class PauseWindowIn(Strict):
+    """Internal (credit-svc's preview): describe a pause of this subscription."""
+
+    pause_at: AwareDatetime | None = None
+    resume_at: AwareDatetime | None = None
+
+
+class PauseWindowOut(BaseModel):
+    currency: str
+    window: PauseWindow
+    resume_at: datetime | None
