@@ -50,6 +50,8 @@ def invoice_out(invoice: Invoice) -> InvoiceOut:
                 amount=l.amount,
                 period_start=l.period_start,
                 period_end=l.period_end,
+                quantity_decimal=l.quantity_decimal,
+                details=l.details,
             )
             for l in invoice.lines
         ],

@@ -9,6 +9,8 @@ from tenure_shared.internal_http import internal_client
 
 from tenure_invoicing import repository, service
 from tenure_invoicing.config import get_settings
+from tenure_invoicing.usage import billing as usage_billing
+from tenure_invoicing.usage.handlers import SUBSCRIPTION_EVENT_TYPES, on_metric_created, on_subscription_tracked
 
 
 async def on_customer_changed(session: AsyncSession, event: CloudEvent) -> None:
@@ -20,15 +22,19 @@ async def on_customer_changed(session: AsyncSession, event: CloudEvent) -> None:
 
 
 async def on_subscription_billed(session: AsyncSession, event: CloudEvent) -> None:
-    """Any subscription event that carries bill lines becomes an invoice, collected at once."""
+    """Any subscription event that carries bill lines (or closes a window of billable usage) becomes an
+    invoice, collected at once."""
     subscription = SubscriptionData.model_validate(event.data)
-    await service.bill_subscription_event(
+    # The usage of the window this event closes is billed in arrears on the same invoice.
+    usage = await usage_billing.bill_usage(session, subscription=subscription, at=event.time, clock_id=event.tenureclock)
+    invoice = await service.bill_subscription_event(
         session, event_id=event.id, customer_id=subscription.customer_id, subscription_id=subscription.id,
-        clock_id=event.tenureclock, currency=subscription.currency, lines=subscription.bill_lines,
+        clock_id=event.tenureclock, currency=subscription.currency, lines=usage.after(subscription.bill_lines),
         billing_reason=subscription.billing_reason or "subscription", payment_method=subscription.payment_method,
         at=event.time, redeem_credits=subscription.redeem_credits, credit_requests=subscription.credit_requests,
         internal=internal_client(get_settings()),
     )
+    await usage_billing.record_billed(session, usage, invoice=invoice, source_event_id=event.id, at=event.time)
 
 
 async def on_dunning_exhausted(session: AsyncSession, event: CloudEvent) -> None:
@@ -50,4 +56,7 @@ HANDLERS: dict[str, EventHandler] = {
     "subscription.expired": on_subscription_billed,
     "subscription.reactivated": on_subscription_billed,
     "dunning.exhausted": on_dunning_exhausted,
+    "metric.created": on_metric_created,
 }
+for _event_type in SUBSCRIPTION_EVENT_TYPES:  # the rest of the lifecycle keeps usage billing's plan intervals
+    HANDLERS.setdefault(_event_type, on_subscription_tracked)

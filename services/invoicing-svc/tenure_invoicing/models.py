@@ -74,6 +74,9 @@ class InvoiceLine(Base):
     amount: Mapped[int] = mapped_column(BigInteger)
     period_start: Mapped[datetime | None] = mapped_column(TZ)
     period_end: Mapped[datetime | None] = mapped_column(TZ)
+    # Usage lines: the exact (possibly fractional) quantity, and the metric, price and tiers behind the amount.
+    quantity_decimal: Mapped[str | None] = mapped_column(String)
+    details: Mapped[dict | None] = mapped_column(JSONB)
 
 
 class Payment(Base):

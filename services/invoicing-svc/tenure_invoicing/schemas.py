@@ -47,6 +47,9 @@ class LineOut(BaseModel):
     amount: int
     period_start: datetime | None
     period_end: datetime | None
+    # Usage lines: the exact quantity (`quantity` is it rounded half-up) and the metric, price and tiers.
+    quantity_decimal: str | None = None
+    details: dict | None = None
 
 
 class CreditAppliedOut(BaseModel):
