@@ -87,8 +87,7 @@ async def get_credit_note(credit_note_id: str, session: DbSession) -> CreditNote
 
 @router.post("/credit-notes", status_code=201, tags=["credit notes"])
 async def create_credit_note(body: CreditNoteIn, session: DbSession) -> CreditNoteOut:
-    note = await service.issue_manual_credit(session, data=body)
-    return credit_note_out(await repository.get_credit_note(session, note.id))
+    return credit_note_out(await service.issue_manual_credit(session, data=body))
 
 
 @router.post("/credit-notes/{credit_note_id}/void", tags=["credit notes"])

@@ -76,7 +76,7 @@ async def _new_note(
         id=new_id("cn"), number=await repository.next_credit_note_number(session), customer_id=customer_id,
         subscription_id=subscription_id, clock_id=clock_id, reason=reason, description=description, currency=currency,
         amount=amount, remaining=amount, refunded=0, status="open", period_start=period_start, period_end=period_end,
-        issued_at=at, source_key=source_key,
+        issued_at=at, source_key=source_key, applications=[],
     )
     session.add(note)
     await session.flush()
