@@ -35,6 +35,10 @@ test-integration: $(STAMP)
 test-e2e: $(STAMP)
 	$(BIN)/python -m pytest tests/e2e
 
+## Usage ingestion benchmark: 1,000,000 events through the API vs the COPY ceiling; writes bench-report.json.
+bench: $(STAMP)
+	$(BIN)/tenure bench --report bench-report.json
+
 lint: $(STAMP)
 	$(BIN)/ruff check shared services tools tests
 

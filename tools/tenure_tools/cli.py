@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import typer
 from tenure_shared.settings import DEV_API_KEY, ServiceSettings
@@ -96,6 +97,36 @@ def api(service: str = typer.Argument(..., callback=_check_service)) -> None:
 def worker(service: str = typer.Argument(..., callback=_check_service)) -> None:
     """Run one service's worker (outbox relay, consumers, due work)."""
     raise SystemExit(subprocess.call([sys.executable, "-m", f"{PACKAGES[service]}.worker"]))
+
+
+DEFAULT_REPORT = Path("bench-report.json")
+
+
+@app.command()
+def bench(
+    events: int = typer.Option(1_000_000, help="Unique usage events to ingest through the API."),
+    clients: int = typer.Option(2, help="Load-generating processes."),
+    in_flight: int = typer.Option(4, help="Requests each client keeps open."),
+    api_workers: int = typer.Option(2, help="uvicorn workers of invoicing's API."),
+    customers: int = typer.Option(100, help="Customers (each with a metered subscription) the events spread over."),
+    report: Path = typer.Option(DEFAULT_REPORT, help="Where the JSON report goes."),
+    keep: bool = typer.Option(False, help="Keep the stack's state directory (logs, data) afterwards."),
+) -> None:
+    """Usage ingestion through the HTTP API vs the COPY ceiling on a fresh stack, then the invoice run checked against SQL."""
+    from tenure_tools.bench import run_bench, write_report
+
+    result = run_bench(
+        events=events, clients=clients, in_flight=in_flight, api_workers=api_workers, customers=customers, keep=keep
+    )
+    write_report(result, report)
+    ingestion = result["ingestion"]
+    typer.echo(
+        f"{ingestion['accepted']} events in {ingestion['seconds']} s: {ingestion['events_per_second']} events/s, "
+        f"batch p50 {ingestion['batch_latency_ms']['p50']} ms, p99 {ingestion['batch_latency_ms']['p99']} ms; "
+        f"COPY ceiling {result['copy_ceiling']['bench_copy_same_shape']['rows_per_second']} rows/s "
+        f"(ratio {result['ratio_to_copy_ceiling']}); other load {result['other_load_cpu_seconds']} CPU-s; "
+        f"invoice run correct: {result['invoice_run']['correct']}. Report: {report}"
+    )
 
 
 if __name__ == "__main__":

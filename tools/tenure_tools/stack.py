@@ -219,6 +219,8 @@ class Stack:
     database_prefix: str = "tenure_"
     kafka_bootstrap: str | None = None
     extra_env: dict[str, str] = field(default_factory=dict)
+    # uvicorn worker processes per service API (default 1), e.g. {"invoicing": 2} for the benchmark.
+    api_workers: dict[str, int] = field(default_factory=dict)
     postgres: EmbeddedPostgres | None = None
     broker: EmbeddedBroker | None = None
     processes: dict[tuple[str, str], ServiceProcess] = field(default_factory=dict)
@@ -260,6 +262,8 @@ class Stack:
         if role == "api":
             command = [sys.executable, "-m", "uvicorn", f"{package}.main:app", "--host", "127.0.0.1",
                        "--port", str(self.ports[service]), "--no-access-log", "--log-level", "warning"]
+            if self.api_workers.get(service, 1) > 1:
+                command += ["--workers", str(self.api_workers[service])]
         else:
             command = [sys.executable, "-m", f"{package}.worker"]
         process = ServiceProcess(service, role, command, self.service_env(service), self.state_dir / "logs" / f"{service}-{role}.log")
