@@ -19,7 +19,7 @@ import pytest
 from tenure_shared.db import connect_raw, service_database_url
 
 from tests.support.client import TenureClient
-from tests.support.credits import balance, credit_notes, plan, redeem_credits, subscribe
+from tests.support.credits import balance, credit_notes, manual_note, plan, redeem_credits, subscribe
 
 CONCURRENT_INVOICES = 12
 
@@ -60,7 +60,7 @@ def _apply_body(customer: str, key: str, amount: int) -> dict:
 def test_concurrent_invoices_never_spend_one_credit_twice(api: TenureClient, stack):
     clock = api.create_clock("2026-06-01T00:00:00Z")
     customer, _ = subscribe(api, clock, plan(api, "race", 1000))
-    note = api.post("credit", "/v1/credit-notes", {"customer_id": customer, "amount": 10000, "currency": "USD", "description": "goodwill"})
+    note = manual_note(api, customer, 10000)
     keys = [api.unique("race") for _ in range(CONCURRENT_INVOICES)]
     answers = _at_once([lambda k=k: _apply(stack, _apply_body(customer, k, 3000)) for k in keys])
 
@@ -86,7 +86,7 @@ def test_concurrent_invoices_never_spend_one_credit_twice(api: TenureClient, sta
 def test_twin_retries_of_one_invoice_apply_once(api: TenureClient, stack):
     clock = api.create_clock("2026-06-01T00:00:00Z")
     customer, _ = subscribe(api, clock, plan(api, "twin", 1000))
-    note = api.post("credit", "/v1/credit-notes", {"customer_id": customer, "amount": 5000, "currency": "USD", "description": "goodwill"})
+    note = manual_note(api, customer, 5000)
     key = api.unique("twin")
     answers = _at_once([lambda: _apply(stack, _apply_body(customer, key, 2000)) for _ in range(6)])
     assert {a["amount_applied"] for a in answers} == {2000}
@@ -101,9 +101,7 @@ def test_two_renewals_at_the_same_instant_share_one_credit(api: TenureClient):
         customer, first = subscribe(api, clock, monthly)
         second = api.post("subscription", "/v1/subscriptions", {"customer_id": customer, "plan_code": monthly})
         api.wait_ready(clock)
-        note = api.post(
-            "credit", "/v1/credit-notes", {"customer_id": customer, "amount": 40000, "currency": "USD", "description": "goodwill"}
-        )
+        note = manual_note(api, customer, 40000)
         api.advance(clock, "2026-07-01T00:00:00Z")
         renewals = [i for i in api.invoices(customer_id=customer) if i["period_start"] == "2026-07-01T00:00:00Z"]
         assert len(renewals) == 2 and {i["subscription_id"] for i in renewals} == {first["id"], second["id"]}
@@ -118,7 +116,7 @@ def test_two_renewals_at_the_same_instant_share_one_credit(api: TenureClient):
 def test_the_database_refuses_a_remainder_outside_the_note(stack, api: TenureClient, remaining: int):
     clock = api.create_clock("2026-06-01T00:00:00Z")
     customer, _ = subscribe(api, clock, plan(api, "check", 1000))
-    note = api.post("credit", "/v1/credit-notes", {"customer_id": customer, "amount": 40000, "currency": "USD", "description": "x"})
+    note = manual_note(api, customer, 40000)
 
     async def overspend() -> None:
         url = service_database_url(stack.database_url, "credit", stack.database_prefix)

@@ -6,11 +6,7 @@ other lifecycle events owe (cancellation's unused period as a credit or a refund
 from __future__ import annotations
 
 from tests.support.client import TenureClient
-from tests.support.credits import balance, credit_notes, plan, problem, redeem_credits, subscribe
-
-
-def _note(api: TenureClient, customer: str, amount: int) -> dict:
-    return api.post("credit", "/v1/credit-notes", {"customer_id": customer, "amount": amount, "currency": "USD", "description": "goodwill"})
+from tests.support.credits import balance, credit_notes, manual_note, plan, problem, redeem_credits, refusal, subscribe
 
 
 def test_manual_notes_balance_refunds_and_void(api: TenureClient):
@@ -19,43 +15,41 @@ def test_manual_notes_balance_refunds_and_void(api: TenureClient):
     assert api.get("credit", f"/v1/customers/{customer}/credit-balance") == {
         "customer_id": customer, "balances": [{"currency": "USD", "amount": 0, "credit_notes": 0}],
     }
-    note = _note(api, customer, 5000)
+    note = manual_note(api, customer, 5000)
     assert (note["reason"], note["status"], note["amount"], note["remaining"], note["applications"]) == (
         "manual", "open", 5000, 5000, [],
     )
     assert note["issued_at"] == "2026-06-01T00:00:00Z"  # the customer's clock
-    assert problem(api, "credit", "/v1/credit-notes", {"customer_id": customer, "amount": 100, "currency": "EUR", "description": "x"}, 422)[
-        "code"
-    ] == "currency_mismatch"
-    assert problem(api, "credit", "/v1/credit-notes", {"customer_id": customer, "amount": 10.5, "currency": "USD", "description": "x"}, 422)[
-        "code"
-    ] == "validation_error"
+    body = {"customer_id": customer, "amount": 100, "currency": "EUR", "description": "x"}
+    assert refusal(api, "credit", "/v1/credit-notes", body, 422) == "currency_mismatch"
+    assert refusal(api, "credit", "/v1/credit-notes", {**body, "currency": "USD", "amount": 10.5}, 422) == "validation_error"
     assert balance(api, customer) == 5000
 
     refund = api.post("credit", "/v1/refunds", {"credit_note_id": note["id"], "amount": 2000})
     assert (refund["status"], refund["amount"], refund["credit_note_id"]) == ("succeeded", 2000, note["id"])
     note = api.get("credit", f"/v1/credit-notes/{note['id']}")
     assert (note["remaining"], note["refunded"], note["status"]) == (3000, 2000, "partially_applied")
-    assert problem(api, "credit", "/v1/refunds", {"credit_note_id": note["id"], "amount": 3001}, 422)["code"] == "refund_exceeds_remaining"
+    too_much = {"credit_note_id": note["id"], "amount": 3001}
+    assert refusal(api, "credit", "/v1/refunds", too_much, 422) == "refund_exceeds_remaining"
     api.post("credit", "/v1/refunds", {"credit_note_id": note["id"]})  # the rest
     note = api.get("credit", f"/v1/credit-notes/{note['id']}")
     assert (note["remaining"], note["refunded"], note["status"]) == (0, 5000, "refunded")
-    assert problem(api, "credit", "/v1/refunds", {"credit_note_id": note["id"], "amount": 1}, 409)["code"] == "credit_note_not_refundable"
-    assert problem(api, "credit", f"/v1/credit-notes/{note['id']}/void", {}, 409)["code"] == "credit_note_not_voidable"
+    assert refusal(api, "credit", "/v1/refunds", {"credit_note_id": note["id"], "amount": 1}, 409) == "credit_note_not_refundable"
+    assert refusal(api, "credit", f"/v1/credit-notes/{note['id']}/void", {}, 409) == "credit_note_not_voidable"
     assert [r["amount"] for r in api.get("credit", "/v1/refunds", params={"credit_note_id": note["id"]})["data"]] == [2000, 3000]
 
-    other = _note(api, customer, 700)
+    other = manual_note(api, customer, 700)
     voided = api.post("credit", f"/v1/credit-notes/{other['id']}/void")
     assert (voided["status"], voided["remaining"]) == ("void", 0)
     assert api.post("credit", f"/v1/credit-notes/{other['id']}/void")["status"] == "void"  # idempotent
     assert balance(api, customer) == 0
-    assert problem(api, "credit", "/v1/refunds", {"credit_note_id": "cn_missing", "amount": 1}, 404)["code"] == "credit_note_not_found"
+    assert refusal(api, "credit", "/v1/refunds", {"credit_note_id": "cn_missing", "amount": 1}, 404) == "credit_note_not_found"
 
 
 def test_refund_without_a_payment_method_fails_and_keeps_the_credit(api: TenureClient):
     clock = api.create_clock("2026-06-01T00:00:00Z")
     customer, _ = subscribe(api, clock, plan(api, "nopm", 0), payment_method=None)
-    note = _note(api, customer, 1500)
+    note = manual_note(api, customer, 1500)
     failure = problem(api, "credit", "/v1/refunds", {"credit_note_id": note["id"]}, 402)
     assert failure["code"] == "refund_failed"
     note = api.get("credit", f"/v1/credit-notes/{note['id']}")
@@ -68,7 +62,7 @@ def test_credit_note_numbers_are_gapless(api: TenureClient):
     clock = api.create_clock("2026-06-01T00:00:00Z")
     customer, _ = subscribe(api, clock, plan(api, "numbers", 1000))
     for amount in (100, 200, 300):
-        _note(api, customer, amount)
+        manual_note(api, customer, amount)
     numbers, after = [], None
     while True:
         page = api.get("credit", "/v1/credit-notes", params={"limit": 100, **({"starting_after": after} if after else {})})
@@ -84,7 +78,7 @@ def test_voiding_an_invoice_gives_its_credits_back(api: TenureClient):
         monthly = plan(api, "void-back", 30000)
         clock = api.create_clock("2026-06-01T00:00:00Z")
         customer, subscription = subscribe(api, clock, monthly)
-        note = _note(api, customer, 10000)
+        note = manual_note(api, customer, 10000)
         api.patch("subscription", f"/v1/customers/{customer}", {"payment_method": "pm_test_declined"})
         api.advance(clock, "2026-07-01T00:00:00Z")
         renewal = api.invoices(customer_id=customer)[-1]
@@ -140,3 +134,21 @@ def test_paused_then_cancelled_credits_from_the_pause_day(api: TenureClient):
     assert api.get("subscription", f"/v1/subscriptions/{subscription['id']}")["status"] == "cancelled"
     [note] = credit_notes(api, customer_id=customer)
     assert (note["reason"], note["amount"]) == ("cancellation_unused_period", 20000)  # 20 days from the pause day
+
+
+def test_downgrade_credit_is_a_credit_note_spent_on_the_change_invoice(api: TenureClient):
+    basic, pro = plan(api, "basic", 10000), plan(api, "pro", 30000)
+    clock = api.create_clock("2026-06-01T00:00:00Z")
+    customer, subscription = subscribe(api, clock, pro)
+    api.advance(clock, "2026-06-16T00:00:00Z")
+    change = api.post("subscription", f"/v1/subscriptions/{subscription['id']}/changes", {"plan_code": basic, "when": "now"})
+    api.wait_ready(clock)
+    assert (change["proration"]["net"], change["credit_note_amount"]) == (-10000, 15000)
+    # The unused pro days become a note; the basic days charged now are paid from it at once.
+    [note] = credit_notes(api, customer_id=customer)
+    _, change_invoice = api.invoices(customer_id=customer)
+    assert (note["reason"], note["amount"], note["remaining"]) == ("downgrade_proration", 15000, 10000)
+    assert note["status"] == "partially_applied"
+    assert (change_invoice["total"], change_invoice["amount_due"], change_invoice["status"]) == (5000, 0, "paid")
+    assert change_invoice["credits_applied"] == [{"credit_note_id": note["id"], "amount": 5000}]
+    assert balance(api, customer) == 10000

@@ -50,3 +50,13 @@ def redeem_credits(api: TenureClient, value: bool):
         yield
     finally:
         api.patch("subscription", "/v1/settings", {"redeem_credits": before})
+
+
+def manual_note(api: TenureClient, customer: str, amount: int, currency: str = "USD") -> dict:
+    body = {"customer_id": customer, "amount": amount, "currency": currency, "description": "goodwill"}
+    return api.post("credit", "/v1/credit-notes", body)
+
+
+def refusal(api: TenureClient, service: str, path: str, body: dict, status: int) -> str:
+    """The stable code of a refused POST."""
+    return problem(api, service, path, body, status)["code"]
