@@ -93,3 +93,17 @@ def test_addon_refusals(api: TenureClient):
         body = {"customer_id": cus, "plan_code": pro, "addons": addons}
         assert problem(api, "subscription", "/v1/subscriptions", body, 422)["code"] == code
     assert api.get("subscription", "/v1/subscriptions", params={"customer_id": cus})["data"] == []
+
+
+def test_one_time_addon_bought_in_a_trial_is_billed_with_the_first_invoice(api: TenureClient):
+    pro = plan(api, "Pro", 4900, trial_days=14)
+    setup = addon(api, "Setup", 2000, one_time=True)
+    clock = api.create_clock("2026-03-01T00:00:00Z")
+    sub = api.post(
+        "subscription", "/v1/subscriptions", {"customer_id": customer(api, clock), "plan_code": pro, "addons": [{"code": setup}]}
+    )
+    api.wait_ready(clock)
+    assert (sub["status"], api.invoices(subscription_id=sub["id"])) == ("trialing", [])
+    api.advance(clock, "2026-03-15T00:00:00Z")
+    [first] = api.invoices(subscription_id=sub["id"])
+    assert lines(first) == [("subscription", 4900, "Pro"), ("addon", 2000, "Setup")]
