@@ -236,3 +236,15 @@ def test_per_unit_matches_exact_product_rounded_once(quantity, unit_amount):
     charge = price_usage(quantity, MeteredPrice(model="per_unit", unit_amount=unit_amount))
     assert charge.amount == round_half_up(quantity * unit_amount)
     assert charge.tiers == ()
+
+
+@given(
+    quantity=quantities,
+    tiers=tier_tables(),
+    model=st.sampled_from(["tiered", "volume"]),
+    included=st.fractions(min_value=0, max_value=1000, max_denominator=10),
+)
+def test_no_cent_created_or_lost_the_amount_is_the_exact_total_rounded_once(quantity, tiers, model, included):
+    charge = price_usage(quantity, MeteredPrice(model=model, tiers=tiers, included_units=included))
+    exact = sum((line.amount for line in charge.tiers), F(0))
+    assert -F(1, 2) < charge.amount - exact <= F(1, 2)
