@@ -170,3 +170,22 @@ def test_free_plan_pauses_with_no_credit(api: TenureClient):
     assert api.get("subscription", f"/v1/subscriptions/{subscription['id']}")["status"] == "active"
     assert credit_notes(api, customer_id=customer) == []
     assert api.timeline_types(subscription["id"])[-2:] == ["paused", "resumed"]
+
+
+def test_change_scheduled_for_a_term_that_ends_while_paused_takes_effect_at_resume(api: TenureClient, monthly: str):
+    basic = plan(api, "basic", 10000)
+    clock = api.create_clock("2026-06-01T00:00:00Z")
+    customer, subscription = subscribe(api, clock, monthly)
+    sub_id = subscription["id"]
+    api.post("subscription", f"/v1/subscriptions/{sub_id}/changes", {"plan_code": basic, "when": "end_of_term"})
+    api.advance(clock, "2026-06-21T00:00:00Z")
+    api.post("subscription", f"/v1/subscriptions/{sub_id}/pause", {})
+    api.advance(clock, "2026-07-03T00:00:00Z")
+    resumed = api.post("subscription", f"/v1/subscriptions/{sub_id}/resume", {})
+    assert (resumed["plan_code"], resumed["scheduled_changes"]) == (basic, [])
+    assert resumed["credit_preview"]["amount"] == 10000  # 10 paused days of the 300.00 period
+    api.wait_ready(clock)
+    new_period = api.invoices(customer_id=customer)[-1]
+    assert (new_period["period_start"], new_period["total"], new_period["amount_due"]) == ("2026-07-03T00:00:00Z", 10000, 0)
+    assert new_period["lines"][0]["description"] == "basic"
+    assert api.timeline_types(sub_id)[-5:] == ["paused", "changed", "resumed", "credit_note.issued", "credit_note.applied"]

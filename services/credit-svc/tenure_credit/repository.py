@@ -45,14 +45,8 @@ async def get_credit_note(session: AsyncSession, credit_note_id: str, *, for_upd
 async def list_credit_notes(
     session: AsyncSession, page: Page, *, customer_id: str | None, subscription_id: str | None, status: str | None
 ) -> tuple[list[CreditNote], bool]:
-    statement = select(CreditNote)
-    if customer_id:
-        statement = statement.where(CreditNote.customer_id == customer_id)
-    if subscription_id:
-        statement = statement.where(CreditNote.subscription_id == subscription_id)
-    if status:
-        statement = statement.where(CreditNote.status == status)
-    return await paginate(session, statement, CreditNote.id, page)
+    filters = {CreditNote.customer_id: customer_id, CreditNote.subscription_id: subscription_id, CreditNote.status: status}
+    return await paginate(session, select(CreditNote), CreditNote.id, page, filters=filters)
 
 
 async def lock_numbering(session: AsyncSession) -> int:
@@ -153,14 +147,6 @@ async def balances(session: AsyncSession, customer_id: str) -> list[tuple[str, i
     return [(currency, int(amount), count) for currency, amount, count in (await session.execute(statement)).all()]
 
 
-async def get_refund(session: AsyncSession, refund_id: str) -> Refund | None:
-    return await session.get(Refund, refund_id)
-
-
 async def list_refunds(session: AsyncSession, page: Page, *, credit_note_id: str | None, customer_id: str | None):
-    statement = select(Refund)
-    if credit_note_id:
-        statement = statement.where(Refund.credit_note_id == credit_note_id)
-    if customer_id:
-        statement = statement.where(Refund.customer_id == customer_id)
-    return await paginate(session, statement, Refund.id, page)
+    filters = {Refund.credit_note_id: credit_note_id, Refund.customer_id: customer_id}
+    return await paginate(session, select(Refund), Refund.id, page, filters=filters)

@@ -5,8 +5,9 @@ renews nothing and gives no access.
 The credit for the unused paid days `[pause day, min(resume day, period end))` is asked for at resume
 (never at pause) as a `CreditRequest` on `subscription.resumed`: credit-svc prices it with its pure
 `pause_credit` (the one place of that arithmetic) and issues the note. In-term resume keeps the
-billing dates; out-of-term resume starts a new period on the resume day, billed by the same event,
-and invoicing spends the pause credit on that invoice.
+billing dates; out-of-term resume first puts in force the changes scheduled for the end of the paused
+term, then starts a new period on the resume day, billed by the same event, and invoicing spends the
+pause credit on that invoice.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from typing import Literal
 from sqlalchemy.ext.asyncio import AsyncSession
 from tenure_shared.clock import business_now
 from tenure_shared.due_work import cancel_job, schedule_job
-from tenure_shared.events import CreditRequest, PauseWindow
+from tenure_shared.events import ChargeLine, CreditRequest, PauseWindow
 from tenure_shared.internal_http import InternalClient
 
 from tenure_subscription import repository
@@ -34,7 +35,7 @@ from tenure_subscription.errors import (
     SubscriptionNotPaused,
 )
 from tenure_subscription.models import Plan, Subscription
-from tenure_subscription.service import lifecycle
+from tenure_subscription.service import lifecycle, scheduled_changes
 from tenure_subscription.service.addons import subscription_items
 
 PAUSE_START = "pause_start"
@@ -287,8 +288,15 @@ async def _resume(session: AsyncSession, subscription: Subscription, *, at: date
         await _announce(session, subscription, "resumed", at, credit_requests=[credit], details=details)
         return
     plan = await repository.get_plan(session, subscription.plan_code)
+    one_time: list[ChargeLine] = []
+    change = scheduled_changes.take_due(subscription, at)
+    if change:  # changes asked for the end of the term that ended during the pause take effect now
+        customer = await repository.get_customer(session, subscription.customer_id)
+        plan, one_time = await lifecycle._apply_scheduled_change(
+            session, subscription, change, plan=plan, customer=customer, at=at
+        )
     lines = await lifecycle._start_period(session, subscription, plan, at)
     await _announce(
         session, subscription, "resumed", at, credit_requests=[credit], details=details,
-        bill_lines=lines + lifecycle.take_pending_lines(subscription), billing_reason="subscription_resume",
+        bill_lines=lines + one_time + lifecycle.take_pending_lines(subscription), billing_reason="subscription_resume",
     )
