@@ -110,13 +110,15 @@ def bench(
     api_workers: int = typer.Option(2, help="uvicorn workers of invoicing's API."),
     customers: int = typer.Option(100, help="Customers (each with a metered subscription) the events spread over."),
     report: Path = typer.Option(DEFAULT_REPORT, help="Where the JSON report goes."),
+    order: str = typer.Option("time", help="time: a live stream (time-ordered ids and timestamps); random: worst case."),
     keep: bool = typer.Option(False, help="Keep the stack's state directory (logs, data) afterwards."),
 ) -> None:
     """Usage ingestion through the HTTP API vs the COPY ceiling on a fresh stack, then the invoice run checked against SQL."""
     from tenure_tools.bench import run_bench, write_report
 
     result = run_bench(
-        events=events, clients=clients, in_flight=in_flight, api_workers=api_workers, customers=customers, keep=keep
+        events=events, clients=clients, in_flight=in_flight, api_workers=api_workers, customers=customers, order=order,
+        keep=keep,
     )
     write_report(result, report)
     ingestion = result["ingestion"]
