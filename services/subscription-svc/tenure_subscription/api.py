@@ -22,7 +22,6 @@ from tenure_subscription.schemas import (
     CustomerIn,
     CustomerOut,
     CustomerPatch,
-    LineOut,
     ListOut,
     MetricIn,
     MetricOut,
@@ -141,10 +140,6 @@ def settings_out(settings: AccountSettings) -> SettingsOut:
     )
 
 
-def lines_out(lines) -> list[LineOut]:
-    return [LineOut(**line.model_dump()) for line in lines]
-
-
 def change_out(planned: changes.ChangePlan) -> ChangeOut:
     credit, charge, net = figures(planned.lines)
     return ChangeOut(
@@ -153,11 +148,11 @@ def change_out(planned: changes.ChangePlan) -> ChangeOut:
         effective_at=planned.effective_at,
         new_period=planned.new_period,
         when=planned.when,
-        lines=lines_out(planned.lines),
-        invoice_now=lines_out(planned.invoice_now),
-        next_invoice=lines_out(planned.next_invoice),
+        lines=planned.lines,
+        invoice_now=planned.invoice_now,
+        next_invoice=planned.next_invoice,
         credit_note_amount=planned.credit,
-        renewal_lines=lines_out(planned.renewal_lines),
+        renewal_lines=planned.renewal_lines,
         scheduled_change=scheduled_change_out(planned.scheduled) if planned.scheduled and "id" in planned.scheduled else None,
     )
 

@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, EmailStr, Field, StrictInt, model_validator
 from tenure_shared.errors import coded_error
-from tenure_shared.events import PauseWindow
+from tenure_shared.events import ChargeLine, PauseWindow
 from tenure_shared.money import Amount, CurrencyCode
 
 Code = Field(pattern=r"^[a-z0-9][a-z0-9_\-]{0,63}$", description="lower-case letters, digits, - and _")
@@ -227,16 +227,6 @@ class CancelIn(Strict):
     unused_amount: Literal["credit", "refund", "none"] = "none"
 
 
-class LineOut(BaseModel):
-    kind: str
-    description: str
-    quantity: int
-    unit_amount: int
-    amount: int
-    period_start: datetime | None
-    period_end: datetime | None
-
-
 class ProrationOut(BaseModel):
     credit: int
     charge: int
@@ -253,15 +243,15 @@ class ChangeOut(BaseModel):
     new_period: bool
     when: str
     # Every line the change computes now (proration and, for a new period, the period's charges).
-    lines: list[LineOut]
+    lines: list[ChargeLine]
     # The lines invoiced (and collected) at once.
-    invoice_now: list[LineOut]
+    invoice_now: list[ChargeLine]
     # The lines added to the next renewal invoice (proration `next_invoice`).
-    next_invoice: list[LineOut]
+    next_invoice: list[ChargeLine]
     # Credits not invoiced (a negative net): issued as a credit note by credit-svc.
     credit_note_amount: int
     # The lines of the next renewal invoice once this change is in force.
-    renewal_lines: list[LineOut]
+    renewal_lines: list[ChargeLine]
     scheduled_change: ScheduledChangeOut | None = None
 
 
