@@ -198,3 +198,29 @@ def test_aggregations_tiers_and_events_for_unknown_subscriptions(api: TenureClie
     assert (usage[users]["quantity"], usage[users]["amount"]) == ("3", 2 * 500 + 300)
     assert [(t["quantity"], t["unit_amount"]) for t in usage[users]["tiers"]] == [("2", 500), ("1", 300)]
     assert (usage[calls]["quantity"], usage[calls]["amount"]) == ("990", 100)
+
+
+def test_usage_follows_the_plan_in_force_when_it_happened(api: TenureClient):
+    clock = api.create_clock("2026-06-01T00:00:00Z")
+    hours = _support_hours(api)
+    customer, subscription = _metered_customer(api, clock, [{"metric_code": hours, "unit_amount": 8000}])
+    cheaper = api.unique("support-cheaper")
+    api.post("subscription", "/v1/plans", {
+        "code": cheaper, "name": "Support (cheaper)", "currency": "USD", "amount": 0, "interval": "month",
+        "metered_charges": [{"metric_code": hours, "unit_amount": 5000}],
+    })
+    _usage(api, [
+        _event(api.unique("evt"), customer, hours, "2026-06-10T00:00:00Z", 2),
+        _event(api.unique("evt"), customer, hours, "2026-06-20T00:00:00Z", 3),
+    ])
+    api.advance(clock, "2026-06-16T00:00:00Z")
+    api.post("subscription", f"/v1/subscriptions/{subscription}/changes", {"plan_code": cheaper, "when": "now"})
+    api.advance(clock, "2026-07-01T00:00:00Z")
+    [invoice] = api.invoices(subscription_id=subscription)
+    lines = [(l["description"], l["amount"], l["period_start"], l["period_end"])
+             for l in invoice["lines"] if l["kind"] == "usage"]
+    assert lines == [
+        ("Support hours: 2 × 80.00 USD", 16000, "2026-06-01T00:00:00Z", "2026-06-16T00:00:00Z"),
+        ("Support hours: 3 × 50.00 USD", 15000, "2026-06-16T00:00:00Z", "2026-07-01T00:00:00Z"),
+    ]
+    assert invoice["total"] == 31000
