@@ -62,6 +62,11 @@ def _asyncpg_dsn(url: str) -> tuple[str, dict]:
     return "", {k: v for k, v in kwargs.items() if v is not None}
 
 
+def asyncpg_connect_kwargs(url: str) -> dict:
+    """asyncpg.connect() / create_pool() arguments for an SQLAlchemy URL."""
+    return _asyncpg_dsn(url)[1]
+
+
 async def connect_raw(url: str) -> asyncpg.Connection:
     """A plain asyncpg connection, for advisory locks, bulk COPY and admin statements."""
     _, kwargs = _asyncpg_dsn(url)

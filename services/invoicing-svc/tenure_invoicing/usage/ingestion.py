@@ -22,7 +22,7 @@ from typing import Any
 import asyncpg
 import orjson
 from fastapi import FastAPI
-from sqlalchemy.engine import make_url
+from tenure_shared.db import asyncpg_connect_kwargs
 
 MAX_EVENTS = 1000
 MAX_ID_LENGTH = 255
@@ -247,18 +247,6 @@ SELECT id FROM inserted
 METRICS = "SELECT code, aggregation, property FROM usage_metrics"
 
 
-def _connect_kwargs(url: str) -> dict[str, Any]:
-    parsed = make_url(url)
-    kwargs = {
-        "user": parsed.username,
-        "password": parsed.password,
-        "host": parsed.query.get("host") or parsed.host,
-        "port": parsed.port,
-        "database": parsed.database,
-    }
-    return {k: v for k, v in kwargs.items() if v is not None}
-
-
 async def _keep_connection(_: asyncpg.Connection) -> None:
     """No reset on release: this pool never changes session state, and the reset query costs ~2x on short statements."""
 
@@ -274,7 +262,7 @@ class UsageIngestor:
 
     @classmethod
     async def open(cls, url: str, *, max_size: int = 4) -> UsageIngestor:
-        pool = await asyncpg.create_pool(min_size=1, max_size=max_size, reset=_keep_connection, **_connect_kwargs(url))
+        pool = await asyncpg.create_pool(min_size=1, max_size=max_size, reset=_keep_connection, **asyncpg_connect_kwargs(url))
         return cls(pool)
 
     async def close(self) -> None:
