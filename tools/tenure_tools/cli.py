@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Annotated
 
 import typer
 from tenure_shared.settings import DEV_API_KEY, ServiceSettings
@@ -109,7 +110,7 @@ def bench(
     in_flight: int = typer.Option(4, help="Requests each client keeps open."),
     api_workers: int = typer.Option(2, help="uvicorn workers of invoicing's API."),
     customers: int = typer.Option(100, help="Customers (each with a metered subscription) the events spread over."),
-    report: Path = typer.Option(DEFAULT_REPORT, help="Where the JSON report goes."),
+    report: Annotated[Path, typer.Option(help="Where the JSON report goes.")] = DEFAULT_REPORT,
     order: str = typer.Option("time", help="time: a live stream (time-ordered ids and timestamps); random: worst case."),
     keep: bool = typer.Option(False, help="Keep the stack's state directory (logs, data) afterwards."),
 ) -> None:

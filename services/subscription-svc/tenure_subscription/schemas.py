@@ -55,7 +55,7 @@ class MeteredChargeIn(Strict):
         bounds = [t.up_to for t in tiers]
         if bounds[-1] is not None or None in bounds[:-1]:
             raise coded_error("invalid_tiers", "Only the last tier is open-ended (up_to null), and it must be.")
-        if any(b <= a for a, b in zip(bounds[:-2], bounds[1:-1])):
+        if any(b <= a for a, b in zip(bounds[:-2], bounds[1:-1], strict=True)):
             raise coded_error("invalid_tiers", "Tier bounds (up_to) must be strictly increasing.")
         return self
 
