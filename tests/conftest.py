@@ -13,9 +13,9 @@ import uuid
 from pathlib import Path
 
 import pytest
+
 from tenure_tools.services import SERVICES
 from tenure_tools.stack import Stack, free_port
-
 from tests.support.client import TenureClient
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -5,7 +5,6 @@ from __future__ import annotations
 import hmac
 
 from fastapi import Request
-
 from fastapi.security import HTTPBearer
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -45,7 +44,9 @@ class ApiKeyMiddleware:
         headers = {k.decode().lower(): v.decode() for k, v in scope["headers"]}
         scopes = key_scopes(scope["app"].state.settings, parse_bearer(headers.get("authorization", "")))
         if scopes is None:
-            response = problem_response(401, "invalid_api_key", "Unauthorized", "Send a valid API key as `Authorization: Bearer <key>`.")
+            response = problem_response(
+                401, "invalid_api_key", "Unauthorized", "Send a valid API key as `Authorization: Bearer <key>`."
+            )
             return await response(scope, receive, send)
         needed = "read" if scope["method"] in READ_METHODS else "write"
         if needed not in scopes:

@@ -42,6 +42,4 @@ async def business_now(session: AsyncSession, clock_id: str | None) -> datetime:
 
 async def set_clock_time(session: AsyncSession, clock_id: str, now: datetime) -> None:
     statement = insert(TestClockTime).values(clock_id=clock_id, now=now)
-    await session.execute(
-        statement.on_conflict_do_update(index_elements=[TestClockTime.clock_id], set_={"now": now})
-    )
+    await session.execute(statement.on_conflict_do_update(index_elements=[TestClockTime.clock_id], set_={"now": now}))

@@ -122,9 +122,7 @@ class EventConsumer:
         assert self._consumer is not None
         await self._consumer.topics()  # refreshes metadata
         partitions = [
-            TopicPartition(topic, p)
-            for topic in self._topics
-            for p in sorted(self._consumer.partitions_for_topic(topic) or ())
+            TopicPartition(topic, p) for topic in self._topics for p in sorted(self._consumer.partitions_for_topic(topic) or ())
         ]
         self._consumer.assign(partitions)
         async with self._sessions() as session:

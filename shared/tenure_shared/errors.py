@@ -82,10 +82,7 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
-        errors = [
-            {"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")}
-            for e in exc.errors()
-        ]
+        errors = [{"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")} for e in exc.errors()]
         malformed = any(e["type"] == "json_invalid" for e in errors)
         coded = next((e["type"] for e in errors if e["type"] in CODED_VALIDATION_ERRORS), None)
         code = "malformed_json" if malformed else coded or "validation_error"

@@ -60,7 +60,9 @@ class IdempotencyMiddleware:
         if not client_key or key_scopes(app_state.settings, token) is None:
             return await self.app(scope, receive, send)
         if len(client_key) > 255:
-            response = problem_response(422, "idempotency_key_invalid", "Invalid request", "Idempotency-Key is longer than 255 characters.")
+            response = problem_response(
+                422, "idempotency_key_invalid", "Invalid request", "Idempotency-Key is longer than 255 characters."
+            )
             return await response(scope, receive, send)
 
         body = b""
@@ -116,13 +118,17 @@ class IdempotencyMiddleware:
                 return None
             if row.request_hash != request_hash:
                 return problem_response(
-                    422, "idempotency_key_reused", "Idempotency key reused",
+                    422,
+                    "idempotency_key_reused",
+                    "Idempotency key reused",
                     "This Idempotency-Key was used with a different request body.",
                 )
             if row.status == "in_progress":
                 if now - row.locked_at < IN_PROGRESS_TIMEOUT:
                     return problem_response(
-                        409, "idempotency_key_in_use", "Idempotency key in use",
+                        409,
+                        "idempotency_key_in_use",
+                        "Idempotency key in use",
                         "A request with this Idempotency-Key is still being processed.",
                     )
                 row.locked_at = now  # the first request died: this one takes over

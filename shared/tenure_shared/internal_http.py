@@ -23,9 +23,7 @@ class InternalClient:
 
     def __init__(self, settings: ServiceSettings, *, timeout: float = 30.0):
         self._urls = settings.service_urls()
-        self._http = httpx.AsyncClient(
-            timeout=timeout, headers={"Authorization": f"Bearer {settings.internal_token}"}
-        )
+        self._http = httpx.AsyncClient(timeout=timeout, headers={"Authorization": f"Bearer {settings.internal_token}"})
 
     async def close(self) -> None:
         await self._http.aclose()

@@ -55,7 +55,10 @@ def create_mechanism_tables() -> None:
         sa.Column("created_at", TZ, nullable=False, server_default=sa.func.now()),
     )
     op.create_index(
-        "uq_scheduled_jobs_pending_key", "scheduled_jobs", ["key"], unique=True,
+        "uq_scheduled_jobs_pending_key",
+        "scheduled_jobs",
+        ["key"],
+        unique=True,
         postgresql_where=sa.text("status = 'pending'"),
     )
     op.create_table(

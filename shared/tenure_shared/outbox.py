@@ -100,9 +100,7 @@ class OutboxRelay:
             if not rows:
                 return 0
             pending = [
-                await self._producer.send(
-                    row.topic, key=row.key.encode(), value=json.dumps(row.envelope).encode()
-                )
+                await self._producer.send(row.topic, key=row.key.encode(), value=json.dumps(row.envelope).encode())
                 for row in rows
             ]
             await asyncio.gather(*pending)

@@ -15,9 +15,7 @@ class Page(BaseModel):
     starting_after: str | None = None
 
 
-def page_params(
-    limit: int = Query(20, ge=1, le=100), starting_after: str | None = Query(None)
-) -> Page:
+def page_params(limit: int = Query(20, ge=1, le=100), starting_after: str | None = Query(None)) -> Page:
     return Page(limit=limit, starting_after=starting_after)
 
 

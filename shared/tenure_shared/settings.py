@@ -26,9 +26,7 @@ class ServiceSettings(BaseSettings):
     service_name: str = Field(default="", validation_alias="TENURE_SERVICE")
     environment: str = Field(default="development", validation_alias="TENURE_ENV")
     # The PostgreSQL *server*; each service connects to its own database `tenure_<service>` on it.
-    database_url: str = Field(
-        default="postgresql+asyncpg://postgres@localhost:5432/postgres", validation_alias="DATABASE_URL"
-    )
+    database_url: str = Field(default="postgresql+asyncpg://postgres@localhost:5432/postgres", validation_alias="DATABASE_URL")
     # Databases are named `<prefix><service>`; tests against an external server use their own prefix.
     database_prefix: str = Field(default="tenure_", validation_alias="TENURE_DATABASE_PREFIX")
     kafka_bootstrap_servers: str = Field(default="localhost:9092", validation_alias="KAFKA_BOOTSTRAP_SERVERS")

@@ -58,17 +58,23 @@ async def next_due(clock_id: str, request: Request) -> dict:
 async def counts(clock_id: str, request: Request) -> ClockCounts:
     async with request.app.state.session_factory() as session:
         produced = dict(
-            (await session.execute(
-                select(OutboxMessage.topic, func.count()).where(OutboxMessage.clock_id == clock_id).group_by(OutboxMessage.topic)
-            )).all()
+            (
+                await session.execute(
+                    select(OutboxMessage.topic, func.count())
+                    .where(OutboxMessage.clock_id == clock_id)
+                    .group_by(OutboxMessage.topic)
+                )
+            ).all()
         )
         unsent = await session.scalar(
             select(func.count()).where(OutboxMessage.clock_id == clock_id, OutboxMessage.published_at.is_(None))
         )
         consumed = dict(
-            (await session.execute(
-                select(InboxEvent.topic, func.count()).where(InboxEvent.clock_id == clock_id).group_by(InboxEvent.topic)
-            )).all()
+            (
+                await session.execute(
+                    select(InboxEvent.topic, func.count()).where(InboxEvent.clock_id == clock_id).group_by(InboxEvent.topic)
+                )
+            ).all()
         )
     return ClockCounts(produced=produced, consumed=consumed, unsent=unsent or 0, consumes=list(request.app.state.consumed_topics))
 

@@ -13,8 +13,14 @@ def test_addon_catalog(api: TenureClient):
     seats = addon(api, "Seats", 500, interval="month")
     setup = addon(api, "Setup", 2000, one_time=True)
     assert api.get("subscription", f"/v1/addons/{seats}") == {
-        "code": seats, "name": "Seats", "currency": "USD", "amount": 500, "interval": "month", "interval_count": 1,
-        "one_time": False, "archived": False,
+        "code": seats,
+        "name": "Seats",
+        "currency": "USD",
+        "amount": 500,
+        "interval": "month",
+        "interval_count": 1,
+        "one_time": False,
+        "archived": False,
     }
     assert api.get("subscription", f"/v1/addons/{setup}")["one_time"] is True
     listed = [a["code"] for a in api.get("subscription", "/v1/addons", params={"limit": 100})["data"]]
@@ -36,7 +42,8 @@ def test_subscription_with_addons_bills_them_as_addon_lines(api: TenureClient):
     seats, setup = addon(api, "Seats", 500, interval="month"), addon(api, "Setup", 2000, one_time=True)
     clock = api.create_clock("2026-06-01T00:00:00Z")
     sub = api.post(
-        "subscription", "/v1/subscriptions",
+        "subscription",
+        "/v1/subscriptions",
         {"customer_id": customer(api, clock), "plan_code": pro, "addons": [{"code": seats, "quantity": 3}, {"code": setup}]},
     )
     assert sub["addons"] == [{"code": seats, "quantity": 3}]  # a one-time add-on is bought, not kept
@@ -55,12 +62,14 @@ def test_addons_added_and_removed_mid_period_are_prorated(api: TenureClient):
     with account_settings(api, proration="immediate"):
         clock = api.create_clock("2026-06-01T00:00:00Z")
         sub = api.post(
-            "subscription", "/v1/subscriptions",
+            "subscription",
+            "/v1/subscriptions",
             {"customer_id": customer(api, clock), "plan_code": pro, "addons": [{"code": seats, "quantity": 2}]},
         )
         api.advance(clock, "2026-06-16T00:00:00Z")
         added = api.post(
-            "subscription", f"/v1/subscriptions/{sub['id']}/changes",
+            "subscription",
+            f"/v1/subscriptions/{sub['id']}/changes",
             {"addons": [{"code": seats, "quantity": 2}, {"code": support}]},
         )
         assert [(line["amount"], line["description"]) for line in added["lines"]] == [(1500, "Support (15/30 days)")]

@@ -29,12 +29,18 @@ def _counts(api: TenureClient) -> tuple[int, int, int]:
 
 @pytest.fixture
 def customer(api: TenureClient) -> str:
-    return api.post("subscription", "/v1/customers", {"email": "bad@example.com", "name": "Bad", "currency": "USD", "payment_method": "pm_test_ok"})["id"]
+    return api.post(
+        "subscription",
+        "/v1/customers",
+        {"email": "bad@example.com", "name": "Bad", "currency": "USD", "payment_method": "pm_test_ok"},
+    )["id"]
 
 
 def test_unknown_plan(api: TenureClient, customer):
     before = _counts(api)
-    response = api.request("subscription", "POST", "/v1/subscriptions", json={"customer_id": customer, "plan_code": "no-such-plan"})
+    response = api.request(
+        "subscription", "POST", "/v1/subscriptions", json={"customer_id": customer, "plan_code": "no-such-plan"}
+    )
     _problem(response, 404, "plan_not_found")
     assert _counts(api) == before
 
@@ -66,7 +72,13 @@ def test_unknown_currency(api: TenureClient, currency):
 
 def test_malformed_json(api: TenureClient):
     before = _counts(api)
-    response = api.request("subscription", "POST", "/v1/customers", content=b'{"email": "x@example.com", "name": ', headers={"content-type": "application/json"})
+    response = api.request(
+        "subscription",
+        "POST",
+        "/v1/customers",
+        content=b'{"email": "x@example.com", "name": ',
+        headers={"content-type": "application/json"},
+    )
     _problem(response, 422, "malformed_json")
     assert _counts(api) == before
 

@@ -18,7 +18,8 @@ pytestmark = pytest.mark.skipif(
 
 def _subscribe(api: TenureClient, clock: str, plan: str, name: str) -> dict:
     customer = api.post(
-        "subscription", "/v1/customers",
+        "subscription",
+        "/v1/customers",
         {"email": f"{name}@example.com", "name": name, "currency": "USD", "payment_method": "pm_test_ok", "test_clock_id": clock},
     )["id"]
     return api.post("subscription", "/v1/subscriptions", {"customer_id": customer, "plan_code": plan})

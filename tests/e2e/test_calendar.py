@@ -21,7 +21,10 @@ def test_month_end_anchor_keeps_month_ends(api: TenureClient, catalog):
     sub = _subscribe(api, clock, catalog["pro"])
     api.advance(clock, "2026-05-01T00:00:00Z")
     assert _periods(api, sub["id"]) == [
-        ("2026-01-31", "2026-02-28"), ("2026-02-28", "2026-03-31"), ("2026-03-31", "2026-04-30"), ("2026-04-30", "2026-05-31"),
+        ("2026-01-31", "2026-02-28"),
+        ("2026-02-28", "2026-03-31"),
+        ("2026-03-31", "2026-04-30"),
+        ("2026-04-30", "2026-05-31"),
     ]
 
 
@@ -33,7 +36,9 @@ def test_leap_years(api: TenureClient, catalog):
     yearly = _subscribe(api, clock, yearly_plan)
     api.advance(clock, "2029-03-01T00:00:00Z")
     assert _periods(api, monthly["id"])[:3] == [
-        ("2028-01-31", "2028-02-29"), ("2028-02-29", "2028-03-31"), ("2028-03-31", "2028-04-30"),
+        ("2028-01-31", "2028-02-29"),
+        ("2028-02-29", "2028-03-31"),
+        ("2028-03-31", "2028-04-30"),
     ]
     assert _periods(api, yearly["id"]) == [("2028-02-29", "2029-02-28"), ("2029-02-28", "2030-02-28")]
 
@@ -63,7 +68,8 @@ def test_account_timezone_sets_period_boundaries_and_proration_days(api: TenureC
         api.advance(clock, "2026-03-16T03:00:00Z")
         change = api.post("subscription", f"/v1/subscriptions/{sub['id']}/changes", {"plan_code": pro})
         assert [(line["amount"], line["description"]) for line in change["lines"]] == [
-            (-5484, "Unused Basic (17/31 days)"), (16452, "Pro (17/31 days)"),
+            (-5484, "Unused Basic (17/31 days)"),
+            (16452, "Pro (17/31 days)"),
         ]
         api.advance(clock, "2026-04-01T04:00:00Z")
         renewal = api.invoices(subscription_id=sub["id"])[-1]

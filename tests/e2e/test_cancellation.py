@@ -23,7 +23,10 @@ def test_cancel_at_end_of_term_is_visible_then_expires_without_renewing(api: Ten
     api.advance(clock, "2026-04-10T00:00:00Z")
     pending = api.post("subscription", f"/v1/subscriptions/{sub['id']}/cancel", {"when": "end_of_term"})
     assert (pending["status"], pending["cancel_at_period_end"], pending["renews_at"], pending["current_period_end"]) == (
-        "active", True, None, "2026-05-01T00:00:00Z",
+        "active",
+        True,
+        None,
+        "2026-05-01T00:00:00Z",
     )
     api.advance(clock, "2026-05-02T00:00:00Z")
     after = subscription(api, sub["id"])
@@ -31,13 +34,12 @@ def test_cancel_at_end_of_term_is_visible_then_expires_without_renewing(api: Ten
     assert len(api.invoices(subscription_id=sub["id"])) == 1
     timeline = api.get("subscription", f"/v1/subscriptions/{sub['id']}/timeline")["data"]
     assert [(e["type"], e["occurred_at"]) for e in timeline][-2:] == [
-        ("cancellation_scheduled", "2026-04-10T00:00:00Z"), ("expired", "2026-05-01T00:00:00Z"),
+        ("cancellation_scheduled", "2026-04-10T00:00:00Z"),
+        ("expired", "2026-05-01T00:00:00Z"),
     ]
 
 
-@pytest.mark.parametrize(
-    ("unused_amount", "status"), [("credit", "open"), ("refund", "refunded")], ids=["credit", "refund"]
-)
+@pytest.mark.parametrize(("unused_amount", "status"), [("credit", "open"), ("refund", "refunded")], ids=["credit", "refund"])
 def test_cancel_now_gives_back_the_unused_days(api: TenureClient, unused_amount: str, status: str):
     pro = plan(api, "Pro", 4900)
     with account_settings(api, redeem_credits=False):
@@ -47,7 +49,9 @@ def test_cancel_now_gives_back_the_unused_days(api: TenureClient, unused_amount:
             "subscription", f"/v1/subscriptions/{sub['id']}/cancel", {"when": "now", "unused_amount": unused_amount}
         )
         assert (cancelled["status"], cancelled["cancelled_at"], cancelled["renews_at"]) == (
-            "cancelled", "2026-04-10T00:00:00Z", None,
+            "cancelled",
+            "2026-04-10T00:00:00Z",
+            None,
         )
         api.wait_ready(clock)
         [note] = credit_notes(api, subscription_id=sub["id"])

@@ -60,7 +60,8 @@ def test_quantity_up_then_down(api: TenureClient, plans):
         api.advance(clock, "2026-06-21T00:00:00Z")
         up = _change(api, sub, quantity=5)
         assert [(line["amount"], line["description"]) for line in up["lines"]] == [
-            (-1000, "Unused Seat × 3 (10/30 days)"), (1667, "Seat × 5 (10/30 days)"),
+            (-1000, "Unused Seat × 3 (10/30 days)"),
+            (1667, "Seat × 5 (10/30 days)"),
         ]
         assert (up["proration"]["net"], up["subscription"]["quantity"]) == (667, 5)
         down = _change(api, sub, quantity=2)
@@ -108,13 +109,17 @@ def test_billing_frequency_change_starts_a_new_period_and_credits_the_unused_old
         change = _change(api, sub, plan_code=plans["basic_yearly"])
         assert change["new_period"] is True
         assert (change["subscription"]["current_period_start"], change["subscription"]["current_period_end"]) == (
-            "2026-06-16T00:00:00Z", "2027-06-16T00:00:00Z",
+            "2026-06-16T00:00:00Z",
+            "2027-06-16T00:00:00Z",
         )
         api.wait_ready(clock)
         yearly = api.invoices(subscription_id=sub["id"])[-1]
         assert lines(yearly) == [("proration", -5000, "Unused Basic (15/30 days)"), ("subscription", 100000, "Basic yearly")]
         assert (yearly["total"], yearly["status"], yearly["period_start"], yearly["period_end"]) == (
-            95000, "paid", "2026-06-16T00:00:00Z", "2027-06-16T00:00:00Z",
+            95000,
+            "paid",
+            "2026-06-16T00:00:00Z",
+            "2027-06-16T00:00:00Z",
         )
         api.advance(clock, "2026-07-01T00:00:00Z")
         assert len(api.invoices(subscription_id=sub["id"])) == 2  # the old monthly renewal is gone
@@ -125,7 +130,9 @@ def test_upgrade_from_the_free_plan_starts_a_paid_period_at_once(api: TenureClie
     api.advance(clock, "2026-06-10T00:00:00Z")
     change = _change(api, sub, plan_code=catalog["pro"])
     assert (change["new_period"], change["subscription"]["on_free_plan"], change["subscription"]["current_period_end"]) == (
-        True, False, "2026-07-10T00:00:00Z",
+        True,
+        False,
+        "2026-07-10T00:00:00Z",
     )
     api.wait_ready(clock)
     [paid] = [i for i in api.invoices(subscription_id=sub["id"]) if i["total"]]
@@ -138,7 +145,9 @@ def test_end_of_term_change_is_applied_before_the_renewal_bills(api: TenureClien
     change = _change(api, sub, plan_code=plans["basic"], when="end_of_term")
     scheduled = change["scheduled_change"]
     assert (scheduled["plan_code"], scheduled["effective_at"], change["effective_at"]) == (
-        plans["basic"], "2026-07-01T00:00:00Z", "2026-07-01T00:00:00Z",
+        plans["basic"],
+        "2026-07-01T00:00:00Z",
+        "2026-07-01T00:00:00Z",
     )
     assert [(line["amount"], line["period_start"], line["period_end"]) for line in change["renewal_lines"]] == [
         (10000, "2026-07-01T00:00:00Z", "2026-08-01T00:00:00Z"),
@@ -149,14 +158,18 @@ def test_end_of_term_change_is_applied_before_the_renewal_bills(api: TenureClien
     api.advance(clock, "2026-07-01T00:00:00Z")
     after = subscription(api, sub["id"])
     assert (after["plan_code"], after["scheduled_changes"], after["current_period_end"]) == (
-        plans["basic"], [], "2026-08-01T00:00:00Z",
+        plans["basic"],
+        [],
+        "2026-08-01T00:00:00Z",
     )
     renewal = api.invoices(subscription_id=sub["id"])[-1]
     assert lines(renewal) == [("subscription", 10000, "Basic")]
     assert renewal["period_start"] == "2026-07-01T00:00:00Z"
     timeline = api.get("subscription", f"/v1/subscriptions/{sub['id']}/timeline")["data"]
     assert [(e["type"], e["occurred_at"]) for e in timeline][-3:] == [
-        ("change_scheduled", "2026-06-16T00:00:00Z"), ("changed", "2026-07-01T00:00:00Z"), ("renewed", "2026-07-01T00:00:00Z"),
+        ("change_scheduled", "2026-06-16T00:00:00Z"),
+        ("changed", "2026-07-01T00:00:00Z"),
+        ("renewed", "2026-07-01T00:00:00Z"),
     ]
 
 

@@ -35,11 +35,19 @@ def test_sigkill_of_workers_mid_stream_loses_nothing_and_duplicates_nothing(api:
     subscriptions = []
     for n in range(CUSTOMERS):
         customer = api.post(
-            "subscription", "/v1/customers",
-            {"email": f"crash{n}@example.com", "name": f"Crash {n}", "currency": "USD",
-             "payment_method": "pm_test_declined", "test_clock_id": clock},
+            "subscription",
+            "/v1/customers",
+            {
+                "email": f"crash{n}@example.com",
+                "name": f"Crash {n}",
+                "currency": "USD",
+                "payment_method": "pm_test_declined",
+                "test_clock_id": clock,
+            },
         )["id"]
-        subscriptions.append(api.post("subscription", "/v1/subscriptions", {"customer_id": customer, "plan_code": catalog["pro"]}))
+        subscriptions.append(
+            api.post("subscription", "/v1/subscriptions", {"customer_id": customer, "plan_code": catalog["pro"]})
+        )
 
     stop, kills = threading.Event(), []
     killer = threading.Thread(target=_kill_and_restart_workers, args=(stack, stop, kills))

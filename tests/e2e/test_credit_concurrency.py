@@ -16,8 +16,8 @@ import threading
 import asyncpg
 import httpx
 import pytest
-from tenure_shared.db import connect_raw, service_database_url
 
+from tenure_shared.db import connect_raw, service_database_url
 from tests.support.client import TenureClient
 from tests.support.credits import balance, credit_notes, manual_note, plan, redeem_credits, subscribe
 
@@ -26,8 +26,10 @@ CONCURRENT_INVOICES = 12
 
 def _apply(stack, body: dict) -> dict:
     response = httpx.post(
-        stack.url("credit") + "/internal/credits/apply", json=body,
-        headers={"Authorization": f"Bearer {stack.internal_token}"}, timeout=60,
+        stack.url("credit") + "/internal/credits/apply",
+        json=body,
+        headers={"Authorization": f"Bearer {stack.internal_token}"},
+        timeout=60,
     )
     assert response.status_code == 200, response.text
     return response.json()
@@ -52,8 +54,13 @@ def _at_once(calls) -> list:
 
 def _apply_body(customer: str, key: str, amount: int) -> dict:
     return {
-        "apply_key": key, "customer_id": customer, "invoice_id": f"inv_{key}", "currency": "USD", "amount": amount,
-        "at": "2026-06-01T00:00:00Z", "redeem_all": True,
+        "apply_key": key,
+        "customer_id": customer,
+        "invoice_id": f"inv_{key}",
+        "currency": "USD",
+        "amount": amount,
+        "at": "2026-06-01T00:00:00Z",
+        "redeem_all": True,
     }
 
 

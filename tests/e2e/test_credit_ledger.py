@@ -13,11 +13,16 @@ def test_manual_notes_balance_refunds_and_void(api: TenureClient):
     clock = api.create_clock("2026-06-01T00:00:00Z")
     customer, _ = subscribe(api, clock, plan(api, "ledger", 1000))
     assert api.get("credit", f"/v1/customers/{customer}/credit-balance") == {
-        "customer_id": customer, "balances": [{"currency": "USD", "amount": 0, "credit_notes": 0}],
+        "customer_id": customer,
+        "balances": [{"currency": "USD", "amount": 0, "credit_notes": 0}],
     }
     note = manual_note(api, customer, 5000)
     assert (note["reason"], note["status"], note["amount"], note["remaining"], note["applications"]) == (
-        "manual", "open", 5000, 5000, [],
+        "manual",
+        "open",
+        5000,
+        5000,
+        [],
     )
     assert note["issued_at"] == "2026-06-01T00:00:00Z"  # the customer's clock
     body = {"customer_id": customer, "amount": 100, "currency": "EUR", "description": "x"}
@@ -83,7 +88,9 @@ def test_voiding_an_invoice_gives_its_credits_back(api: TenureClient):
         api.advance(clock, "2026-07-01T00:00:00Z")
         renewal = api.invoices(customer_id=customer)[-1]
         assert (renewal["status"], renewal["amount_due"], renewal["credits_applied"]) == (
-            "open", 20000, [{"credit_note_id": note["id"], "amount": 10000}],
+            "open",
+            20000,
+            [{"credit_note_id": note["id"], "amount": 10000}],
         )
         assert api.get("credit", f"/v1/credit-notes/{note['id']}")["status"] == "applied"
 
@@ -93,7 +100,9 @@ def test_voiding_an_invoice_gives_its_credits_back(api: TenureClient):
         assert (note["status"], note["remaining"]) == ("open", 10000)
         [application] = note["applications"]
         assert (application["invoice_id"], application["amount"], application["reversed_at"]) == (
-            renewal["id"], 10000, "2026-07-01T00:00:00Z",
+            renewal["id"],
+            10000,
+            "2026-07-01T00:00:00Z",
         )
         assert api.timeline_types(subscription["id"])[-3:] == ["renewed", "credit_note.applied", "credit_note.restored"]
 
@@ -110,12 +119,18 @@ def test_cancellation_unused_period_as_credit_or_refund(api: TenureClient):
 
     [credit] = credit_notes(api, customer_id=credited)
     assert (credit["reason"], credit["amount"], credit["remaining"], credit["status"]) == (
-        "cancellation_unused_period", 10000, 10000, "open",
+        "cancellation_unused_period",
+        10000,
+        10000,
+        "open",
     )
     assert (credit["period_start"], credit["period_end"]) == ("2026-06-21T00:00:00Z", "2026-07-01T00:00:00Z")
     [refund_note] = credit_notes(api, customer_id=refunded)
     assert (refund_note["reason"], refund_note["amount"], refund_note["remaining"], refund_note["status"]) == (
-        "cancellation_unused_period", 10000, 0, "refunded",
+        "cancellation_unused_period",
+        10000,
+        0,
+        "refunded",
     )
     [refund] = api.get("credit", "/v1/refunds", params={"credit_note_id": refund_note["id"]})["data"]
     assert (refund["status"], refund["amount"]) == ("succeeded", 10000)

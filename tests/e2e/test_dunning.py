@@ -10,7 +10,8 @@ from tests.support.client import TenureClient
 def _subscribe(api: TenureClient, plan: str, payment_method: str) -> tuple[str, dict, str]:
     clock = api.create_clock("2026-03-01T00:00:00Z")
     customer = api.post(
-        "subscription", "/v1/customers",
+        "subscription",
+        "/v1/customers",
         {"email": "dun@example.com", "name": "Dun", "currency": "USD", "payment_method": payment_method, "test_clock_id": clock},
     )["id"]
     return clock, api.post("subscription", "/v1/subscriptions", {"customer_id": customer, "plan_code": plan}), customer
@@ -25,7 +26,9 @@ def test_a_successful_retry_pays_the_invoice_and_recovers_the_case(api: TenureCl
     [case] = api.get("dunning", "/v1/dunning-cases", params={"invoice_id": invoice["id"]})["data"]
     assert case["status"] == "recovered" and case["next_retry_at"] is None
     assert [(a["at"], a["outcome"]) for a in case["attempts"]] == [
-        ("2026-03-01T00:00:00Z", "failed"), ("2026-03-02T00:00:00Z", "failed"), ("2026-03-04T00:00:00Z", "succeeded"),
+        ("2026-03-01T00:00:00Z", "failed"),
+        ("2026-03-02T00:00:00Z", "failed"),
+        ("2026-03-04T00:00:00Z", "succeeded"),
     ]
     after = api.get("subscription", f"/v1/subscriptions/{subscription['id']}")
     assert (after["plan_code"], after["on_free_plan"]) == (catalog["pro"], False)

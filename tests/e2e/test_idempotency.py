@@ -16,8 +16,12 @@ def _customer_body(email: str) -> dict:
 
 def test_retry_with_same_key_and_body_replays_the_first_response(api: TenureClient):
     key = str(uuid.uuid4())
-    first = api.request("subscription", "POST", "/v1/customers", json=_customer_body("idem@example.com"), headers={"Idempotency-Key": key})
-    again = api.request("subscription", "POST", "/v1/customers", json=_customer_body("idem@example.com"), headers={"Idempotency-Key": key})
+    first = api.request(
+        "subscription", "POST", "/v1/customers", json=_customer_body("idem@example.com"), headers={"Idempotency-Key": key}
+    )
+    again = api.request(
+        "subscription", "POST", "/v1/customers", json=_customer_body("idem@example.com"), headers={"Idempotency-Key": key}
+    )
     assert first.status_code == again.status_code == 201
     assert again.json() == first.json()
     assert again.headers.get("idempotent-replayed") == "true"
@@ -27,8 +31,17 @@ def test_retry_with_same_key_and_body_replays_the_first_response(api: TenureClie
 
 def test_same_key_with_another_body_is_refused(api: TenureClient):
     key = str(uuid.uuid4())
-    api.request("subscription", "POST", "/v1/customers", json=_customer_body("one@example.com"), headers={"Idempotency-Key": key}, expect=201)
-    reused = api.request("subscription", "POST", "/v1/customers", json=_customer_body("two@example.com"), headers={"Idempotency-Key": key})
+    api.request(
+        "subscription",
+        "POST",
+        "/v1/customers",
+        json=_customer_body("one@example.com"),
+        headers={"Idempotency-Key": key},
+        expect=201,
+    )
+    reused = api.request(
+        "subscription", "POST", "/v1/customers", json=_customer_body("two@example.com"), headers={"Idempotency-Key": key}
+    )
     assert reused.status_code == 422
     assert reused.json()["code"] == "idempotency_key_reused"
     emails = [c["email"] for c in api.get("subscription", "/v1/customers", params={"limit": 100})["data"]]
@@ -54,7 +67,8 @@ async def test_retry_while_the_first_is_still_running_gets_409(api: TenureClient
     try:
         await connection.execute(
             "INSERT INTO idempotency_keys (key, request_hash, status, locked_at) VALUES ($1, $2, 'in_progress', now())",
-            storage_key, request_hash,
+            storage_key,
+            request_hash,
         )
     finally:
         await connection.close()

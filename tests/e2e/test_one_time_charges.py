@@ -16,7 +16,9 @@ def test_one_time_charge_is_invoiced_and_collected_at_once(api: TenureClient):
     assert lines(invoice) == [("one_time", 2500, "Onboarding")]
     assert (invoice["status"], invoice["total"], invoice["amount_paid"], invoice["subscription_id"]) == ("paid", 2500, 2500, None)
     assert (invoice["billing_reason"], invoice["issued_at"], invoice["paid_at"]) == (
-        "one_time_charge", "2026-06-10T00:00:00Z", "2026-06-10T00:00:00Z",
+        "one_time_charge",
+        "2026-06-10T00:00:00Z",
+        "2026-06-10T00:00:00Z",
     )
     [payment] = api.get("invoicing", "/v1/payments", params={"invoice_id": invoice["id"]})["data"]
     assert (payment["status"], payment["amount"]) == ("succeeded", 2500)

@@ -42,16 +42,29 @@ def test_refusals_change_nothing(api: TenureClient, monthly: str):
     _refused(api, sub_id, customer, "pause", {"pause_at": "2026-05-31T23:59:59Z"}, 422, "pause_before_current_period")
     _refused(api, sub_id, customer, "pause", {"resume_at": "2026-06-09T00:00:00Z"}, 422, "resume_before_pause")
     _refused(
-        api, sub_id, customer, "pause", {"pause_at": "2026-06-20T00:00:00Z", "resume_at": "2026-06-20T00:00:00Z"},
-        422, "resume_before_pause",
+        api,
+        sub_id,
+        customer,
+        "pause",
+        {"pause_at": "2026-06-20T00:00:00Z", "resume_at": "2026-06-20T00:00:00Z"},
+        422,
+        "resume_before_pause",
     )
     _refused(
-        api, sub_id, customer, "pause", {"pause_at": "2026-06-02T00:00:00Z", "resume_at": "2026-06-05T00:00:00Z"},
-        422, "resume_in_past",
+        api,
+        sub_id,
+        customer,
+        "pause",
+        {"pause_at": "2026-06-02T00:00:00Z", "resume_at": "2026-06-05T00:00:00Z"},
+        422,
+        "resume_in_past",
     )
-    assert problem(api, "credit", "/v1/credit-previews", {"subscription_id": sub_id, "resume_at": "2026-06-01T00:00:00Z"}, 422)[
-        "code"
-    ] == "resume_before_pause"
+    assert (
+        problem(api, "credit", "/v1/credit-previews", {"subscription_id": sub_id, "resume_at": "2026-06-01T00:00:00Z"}, 422)[
+            "code"
+        ]
+        == "resume_before_pause"
+    )
 
     api.post("subscription", f"/v1/subscriptions/{sub_id}/pause", {})
     _refused(api, sub_id, customer, "pause", {}, 409, "subscription_already_paused")
@@ -73,7 +86,8 @@ def test_refusals_change_nothing(api: TenureClient, monthly: str):
 def test_trialing_subscription_cannot_pause(api: TenureClient):
     trial_plan = api.unique("trial")
     api.post(
-        "subscription", "/v1/plans",
+        "subscription",
+        "/v1/plans",
         {"code": trial_plan, "name": "Trial", "currency": "USD", "amount": 4900, "interval": "month", "trial_days": 14},
     )
     clock = api.create_clock("2026-06-01T00:00:00Z")
@@ -87,7 +101,8 @@ def test_backdated_pause_resumed_now_credits_the_days_since(api: TenureClient, m
     customer, subscription = subscribe(api, clock, monthly)
     api.advance(clock, "2026-06-20T00:00:00Z")
     paused = api.post(
-        "subscription", f"/v1/subscriptions/{subscription['id']}/pause",
+        "subscription",
+        f"/v1/subscriptions/{subscription['id']}/pause",
         {"pause_at": "2026-06-10T00:00:00Z", "resume_at": "2026-06-20T00:00:00Z"},
     )
     # A pause wholly before now ends at once: paused and resumed, ten days credited.
@@ -98,7 +113,9 @@ def test_backdated_pause_resumed_now_credits_the_days_since(api: TenureClient, m
     assert (note["amount"], note["period_start"], note["period_end"]) == (10000, "2026-06-10T00:00:00Z", "2026-06-20T00:00:00Z")
     timeline = api.get("subscription", f"/v1/subscriptions/{subscription['id']}/timeline")["data"]
     assert [(e["type"], e["occurred_at"]) for e in timeline][2:] == [
-        ("paused", "2026-06-10T00:00:00Z"), ("resumed", "2026-06-20T00:00:00Z"), ("credit_note.issued", "2026-06-20T00:00:00Z"),
+        ("paused", "2026-06-10T00:00:00Z"),
+        ("resumed", "2026-06-20T00:00:00Z"),
+        ("credit_note.issued", "2026-06-20T00:00:00Z"),
     ]
 
 
@@ -107,7 +124,8 @@ def test_future_pause_starts_on_its_day_and_can_be_called_off(api: TenureClient,
     customer, subscription = subscribe(api, clock, monthly)
     sub_id = subscription["id"]
     scheduled = api.post(
-        "subscription", f"/v1/subscriptions/{sub_id}/pause",
+        "subscription",
+        f"/v1/subscriptions/{sub_id}/pause",
         {"pause_at": "2026-06-10T00:00:00Z", "resume_at": "2026-06-20T00:00:00Z"},
     )
     assert (scheduled["status"], scheduled["access"]) == ("active", "full")
@@ -129,7 +147,13 @@ def test_future_pause_starts_on_its_day_and_can_be_called_off(api: TenureClient,
     api.advance(clock, "2026-06-29T00:00:00Z")
     assert api.get("subscription", f"/v1/subscriptions/{sub_id}")["status"] == "active"
     assert api.timeline_types(sub_id) == [
-        "created", "activated", "pause_scheduled", "paused", "resumed", "credit_note.issued", "pause_scheduled",
+        "created",
+        "activated",
+        "pause_scheduled",
+        "paused",
+        "resumed",
+        "credit_note.issued",
+        "pause_scheduled",
         "pause_cancelled",
     ]
 
@@ -151,7 +175,9 @@ def test_pause_across_the_renewal_with_a_scheduled_resume(api: TenureClient, mon
     api.advance(clock, "2026-07-12T00:00:00Z")
     resumed = api.get("subscription", f"/v1/subscriptions/{sub_id}")
     assert (resumed["status"], resumed["current_period_start"], resumed["current_period_end"]) == (
-        "active", "2026-07-12T00:00:00Z", "2026-08-12T00:00:00Z",
+        "active",
+        "2026-07-12T00:00:00Z",
+        "2026-08-12T00:00:00Z",
     )
     new_period = api.invoices(customer_id=customer)[-1]
     assert (new_period["total"], new_period["amount_due"], new_period["status"]) == (30000, 19000, "paid")

@@ -18,13 +18,12 @@ def test_pause_and_scheduled_resume_within_the_term(api: TenureClient, redeem: b
         customer, subscription = subscribe(api, clock, support)
         sub_id = subscription["id"]
         assert (subscription["current_period_start"], subscription["current_period_end"]) == (
-            "2026-06-01T00:00:00Z", "2026-07-01T00:00:00Z",
+            "2026-06-01T00:00:00Z",
+            "2026-07-01T00:00:00Z",
         )
 
         api.advance(clock, "2026-06-10T00:00:00Z")
-        paused = api.post(
-            "subscription", f"/v1/subscriptions/{sub_id}/pause", {"resume_at": "2026-06-15T00:00:00Z"}
-        )
+        paused = api.post("subscription", f"/v1/subscriptions/{sub_id}/pause", {"resume_at": "2026-06-15T00:00:00Z"})
         assert paused["status"] == "paused"
         assert paused["access"] == "none"
         assert paused["pause"] == {"paused_at": "2026-06-10T00:00:00Z", "resume_at": "2026-06-15T00:00:00Z"}
@@ -46,7 +45,9 @@ def test_pause_and_scheduled_resume_within_the_term(api: TenureClient, redeem: b
         assert (note["amount"], note["remaining"], note["reason"], note["status"]) == (5000, 5000, "pause_unused_period", "open")
         assert (note["subscription_id"], note["currency"]) == (sub_id, "USD")
         assert (note["period_start"], note["period_end"], note["issued_at"]) == (
-            "2026-06-10T00:00:00Z", "2026-06-15T00:00:00Z", "2026-06-15T00:00:00Z",
+            "2026-06-10T00:00:00Z",
+            "2026-06-15T00:00:00Z",
+            "2026-06-15T00:00:00Z",
         )
         assert note["number"].startswith("CN-")
         assert len(api.invoices(customer_id=customer)) == 1  # nothing billed at pause or resume
@@ -70,6 +71,11 @@ def test_pause_and_scheduled_resume_within_the_term(api: TenureClient, redeem: b
             assert (renewal["amount_due"], renewal["amount_paid"]) == (30000, 30000)
             assert (note["status"], note["remaining"], note["applications"]) == ("open", 5000, [])
         assert api.timeline_types(sub_id) == [
-            "created", "activated", "paused", "resumed", "credit_note.issued", "renewed",
+            "created",
+            "activated",
+            "paused",
+            "resumed",
+            "credit_note.issued",
+            "renewed",
             *(["credit_note.applied"] if redeem else []),
         ]

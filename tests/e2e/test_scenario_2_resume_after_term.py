@@ -22,7 +22,9 @@ def test_resume_after_the_term_starts_a_new_period_with_the_credit_applied(api: 
         api.advance(clock, "2026-06-15T00:00:00Z")
         paused = api.post("subscription", f"/v1/subscriptions/{sub_id}/pause", {})
         assert (paused["status"], paused["pause"], paused["credit_preview"]) == (
-            "paused", {"paused_at": "2026-06-15T00:00:00Z", "resume_at": None}, None,
+            "paused",
+            {"paused_at": "2026-06-15T00:00:00Z", "resume_at": None},
+            None,
         )
 
         api.advance(clock, "2026-07-05T00:00:00Z")
@@ -34,18 +36,27 @@ def test_resume_after_the_term_starts_a_new_period_with_the_credit_applied(api: 
         resumed = api.post("subscription", f"/v1/subscriptions/{sub_id}/resume", {})
         assert resumed["credit_preview"] == {"unused_days": 16, "period_days": 30, "amount": 16000, "currency": "USD"}
         assert (resumed["status"], resumed["current_period_start"], resumed["current_period_end"], resumed["renews_at"]) == (
-            "active", "2026-07-05T00:00:00Z", "2026-08-05T00:00:00Z", "2026-08-05T00:00:00Z",
+            "active",
+            "2026-07-05T00:00:00Z",
+            "2026-08-05T00:00:00Z",
+            "2026-08-05T00:00:00Z",
         )
         api.wait_ready(clock)
 
         [note] = credit_notes(api, customer_id=customer)
         assert (note["amount"], note["reason"], note["period_start"], note["period_end"]) == (
-            16000, "pause_unused_period", "2026-06-15T00:00:00Z", "2026-07-01T00:00:00Z",
+            16000,
+            "pause_unused_period",
+            "2026-06-15T00:00:00Z",
+            "2026-07-01T00:00:00Z",
         )
         first, new_period = api.invoices(customer_id=customer)
         assert (new_period["period_start"], new_period["period_end"]) == ("2026-07-05T00:00:00Z", "2026-08-05T00:00:00Z")
         assert (new_period["total"], new_period["amount_due"], new_period["amount_paid"], new_period["status"]) == (
-            30000, 14000, 14000, "paid",
+            30000,
+            14000,
+            14000,
+            "paid",
         )
         assert new_period["credits_applied"] == [{"credit_note_id": note["id"], "amount": 16000}]
         assert (note["status"], note["remaining"]) == ("applied", 0)
@@ -53,7 +64,12 @@ def test_resume_after_the_term_starts_a_new_period_with_the_credit_applied(api: 
             {"currency": "USD", "amount": 0, "credit_notes": 0}
         ]
         assert api.timeline_types(sub_id) == [
-            "created", "activated", "paused", "resumed", "credit_note.issued", "credit_note.applied",
+            "created",
+            "activated",
+            "paused",
+            "resumed",
+            "credit_note.issued",
+            "credit_note.applied",
         ]
 
         api.advance(clock, "2026-08-05T00:00:00Z")

@@ -14,7 +14,9 @@ def _trial_subscription(api: TenureClient, *, payment_method: str | None) -> tup
     cus = customer(api, clock, payment_method=payment_method)
     sub = api.post("subscription", "/v1/subscriptions", {"customer_id": cus, "plan_code": pro})
     assert (sub["status"], sub["trial_end"], sub["current_period_end"]) == (
-        "trialing", "2026-03-15T00:00:00Z", "2026-03-15T00:00:00Z",
+        "trialing",
+        "2026-03-15T00:00:00Z",
+        "2026-03-15T00:00:00Z",
     )
     api.wait_ready(clock)
     assert api.invoices(customer_id=cus) == []  # a trial charges nothing
@@ -27,7 +29,11 @@ def test_trial_without_payment_method_moves_to_the_free_plan(api: TenureClient, 
         api.advance(clock, "2026-03-15T00:00:00Z")
         after = subscription(api, sub["id"])
         assert (after["id"], after["status"], after["plan_code"], after["on_free_plan"], after["last_paid_plan_code"]) == (
-            sub["id"], "active", catalog["free"], True, pro,
+            sub["id"],
+            "active",
+            catalog["free"],
+            True,
+            pro,
         )
         assert (after["customer_id"], after["trial_end"]) == (sub["customer_id"], "2026-03-15T00:00:00Z")
         assert all(i["amount_due"] == 0 for i in api.invoices(customer_id=sub["customer_id"]))
@@ -48,12 +54,17 @@ def test_trial_with_payment_method_converts_and_pays_the_first_invoice(api: Tenu
     after = subscription(api, sub["id"])
     assert (after["status"], after["plan_code"], after["on_free_plan"]) == ("active", pro, False)
     assert (after["current_period_start"], after["current_period_end"], after["renews_at"]) == (
-        "2026-03-15T00:00:00Z", "2026-04-15T00:00:00Z", "2026-04-15T00:00:00Z",
+        "2026-03-15T00:00:00Z",
+        "2026-04-15T00:00:00Z",
+        "2026-04-15T00:00:00Z",
     )
     [invoice] = api.invoices(customer_id=sub["customer_id"])
     assert lines(invoice) == [("subscription", 4900, "Pro")]
     assert (invoice["total"], invoice["amount_paid"], invoice["status"], invoice["billing_reason"]) == (
-        4900, 4900, "paid", "trial_converted",
+        4900,
+        4900,
+        "paid",
+        "trial_converted",
     )
     assert api.timeline_types(sub["id"]) == ["created", "trial_ended", "activated"]
 
@@ -64,7 +75,10 @@ def test_trial_without_payment_method_is_cancelled_when_the_action_is_cancel(api
         api.advance(clock, "2026-03-15T00:00:00Z")
         after = subscription(api, sub["id"])
         assert (after["status"], after["plan_code"], after["cancelled_at"], after["renews_at"]) == (
-            "cancelled", pro, "2026-03-15T00:00:00Z", None,
+            "cancelled",
+            pro,
+            "2026-03-15T00:00:00Z",
+            None,
         )
         assert api.invoices(customer_id=sub["customer_id"]) == []
         assert api.timeline_types(sub["id"]) == ["created", "trial_ended", "cancelled"]

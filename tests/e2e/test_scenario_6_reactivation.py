@@ -31,7 +31,9 @@ def test_reactivation_within_the_term_keeps_the_period_and_bills_nothing(api: Te
     back = api.post("subscription", f"/v1/subscriptions/{sub['id']}/reactivate")
     assert (back["id"], back["status"], back["cancelled_at"], back["cancel_at_period_end"]) == (sub["id"], "active", None, False)
     assert (back["current_period_start"], back["current_period_end"], back["renews_at"]) == (
-        "2026-04-01T00:00:00Z", "2026-05-01T00:00:00Z", "2026-05-01T00:00:00Z",
+        "2026-04-01T00:00:00Z",
+        "2026-05-01T00:00:00Z",
+        "2026-05-01T00:00:00Z",
     )
     api.wait_ready(clock)
     assert [i["id"] for i in api.invoices(subscription_id=sub["id"])] == [first["id"]]  # no new invoice
@@ -40,7 +42,10 @@ def test_reactivation_within_the_term_keeps_the_period_and_bills_nothing(api: Te
     renewal = api.invoices(subscription_id=sub["id"])[-1]
     assert lines(renewal) == [("subscription", 4900, "Pro")]
     assert (renewal["total"], renewal["status"], renewal["period_start"], renewal["period_end"]) == (
-        4900, "paid", "2026-05-01T00:00:00Z", "2026-06-01T00:00:00Z",
+        4900,
+        "paid",
+        "2026-05-01T00:00:00Z",
+        "2026-06-01T00:00:00Z",
     )
     timeline = api.get("subscription", f"/v1/subscriptions/{sub['id']}/timeline")["data"]
     assert [(e["type"], e["occurred_at"]) for e in timeline] == [
@@ -60,12 +65,17 @@ def test_reactivation_after_the_term_starts_a_new_period_with_an_invoice(api: Te
     assert len(api.invoices(subscription_id=sub["id"])) == 1  # a cancelled subscription does not renew
     back = api.post("subscription", f"/v1/subscriptions/{sub['id']}/reactivate")
     assert (back["status"], back["current_period_start"], back["current_period_end"]) == (
-        "active", "2026-05-05T00:00:00Z", "2026-06-05T00:00:00Z",
+        "active",
+        "2026-05-05T00:00:00Z",
+        "2026-06-05T00:00:00Z",
     )
     api.wait_ready(clock)
     new = api.invoices(subscription_id=sub["id"])[-1]
     assert (new["total"], new["status"], new["period_start"], new["billing_reason"]) == (
-        4900, "paid", "2026-05-05T00:00:00Z", "subscription_reactivation",
+        4900,
+        "paid",
+        "2026-05-05T00:00:00Z",
+        "subscription_reactivation",
     )
 
 
@@ -76,7 +86,9 @@ def test_an_expired_subscription_is_reactivated_with_a_new_period(api: TenureCli
     assert subscription(api, sub["id"])["status"] == "expired"
     back = api.post("subscription", f"/v1/subscriptions/{sub['id']}/reactivate")
     assert (back["status"], back["current_period_start"], back["renews_at"]) == (
-        "active", "2026-05-03T00:00:00Z", "2026-06-03T00:00:00Z",
+        "active",
+        "2026-05-03T00:00:00Z",
+        "2026-06-03T00:00:00Z",
     )
     api.wait_ready(clock)
     assert [i["total"] for i in api.invoices(subscription_id=sub["id"])] == [4900, 4900]

@@ -34,20 +34,27 @@ def test_mid_period_upgrade_with_immediate_proration(api: TenureClient):
         assert change["proration"] == preview["proration"]
         assert change["subscription"]["plan_code"] == pro
         assert (change["subscription"]["current_period_start"], change["subscription"]["current_period_end"]) == (
-            "2026-06-01T00:00:00Z", "2026-07-01T00:00:00Z",
+            "2026-06-01T00:00:00Z",
+            "2026-07-01T00:00:00Z",
         )
         api.wait_ready(clock)
         first, upgrade = api.invoices(subscription_id=sub["id"])
         assert (first["total"], first["status"]) == (10000, "paid")
         assert lines(upgrade) == [("proration", -5000, "Unused Basic (15/30 days)"), ("proration", 15000, "Pro (15/30 days)")]
         assert (upgrade["total"], upgrade["amount_paid"], upgrade["status"], upgrade["issued_at"]) == (
-            10000, 10000, "paid", "2026-06-16T00:00:00Z",
+            10000,
+            10000,
+            "paid",
+            "2026-06-16T00:00:00Z",
         )
 
         api.advance(clock, "2026-07-01T00:00:00Z")
         renewal = api.invoices(subscription_id=sub["id"])[-1]
         assert lines(renewal) == [("subscription", 30000, "Pro")]
         assert (renewal["total"], renewal["status"], renewal["period_start"], renewal["period_end"]) == (
-            30000, "paid", "2026-07-01T00:00:00Z", "2026-08-01T00:00:00Z",
+            30000,
+            "paid",
+            "2026-07-01T00:00:00Z",
+            "2026-08-01T00:00:00Z",
         )
         assert api.timeline_types(sub["id"]) == ["created", "activated", "changed", "renewed"]

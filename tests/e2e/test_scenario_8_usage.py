@@ -15,14 +15,27 @@ pytestmark = pytest.mark.e2e
 def _metered_customer(api: TenureClient, clock: str, charges: list[dict], *, amount: int = 0) -> tuple[str, str]:
     plan = api.unique("support-metered")
     api.post(
-        "subscription", "/v1/plans",
-        {"code": plan, "name": "Support (metered)", "currency": "USD", "amount": amount, "interval": "month",
-         "metered_charges": charges},
+        "subscription",
+        "/v1/plans",
+        {
+            "code": plan,
+            "name": "Support (metered)",
+            "currency": "USD",
+            "amount": amount,
+            "interval": "month",
+            "metered_charges": charges,
+        },
     )
     customer = api.post(
-        "subscription", "/v1/customers",
-        {"email": "usage@example.com", "name": "Usage", "currency": "USD", "payment_method": "pm_test_ok",
-         "test_clock_id": clock},
+        "subscription",
+        "/v1/customers",
+        {
+            "email": "usage@example.com",
+            "name": "Usage",
+            "currency": "USD",
+            "payment_method": "pm_test_ok",
+            "test_clock_id": clock,
+        },
     )["id"]
     subscription = api.post("subscription", "/v1/subscriptions", {"customer_id": customer, "plan_code": plan})["id"]
     api.wait_ready(clock)
@@ -79,19 +92,30 @@ def test_scenario_8_usage_in_arrears_and_late_usage(api: TenureClient):
 
     # A June event arriving after June was invoiced, and July usage: the August invoice carries both,
     # the late one as its own line naming June.
-    late = _usage(api, [
-        _event(api.unique("evt"), customer, hours, "2026-06-30T23:59:59Z", 1),
-        _event(api.unique("evt"), customer, hours, "2026-07-15T10:00:00Z", "0.25"),
-    ])
+    late = _usage(
+        api,
+        [
+            _event(api.unique("evt"), customer, hours, "2026-06-30T23:59:59Z", 1),
+            _event(api.unique("evt"), customer, hours, "2026-07-15T10:00:00Z", "0.25"),
+        ],
+    )
     assert late["accepted"] == 2
     api.advance(clock, "2026-08-01T00:00:00Z")
     august = next(i for i in api.invoices(subscription_id=subscription) if i["id"] != invoice["id"])
-    usage_lines = [(l["description"], l["quantity_decimal"], l["amount"], l["period_start"], l["period_end"])
-                   for l in august["lines"] if l["kind"] == "usage"]
+    usage_lines = [
+        (l["description"], l["quantity_decimal"], l["amount"], l["period_start"], l["period_end"])
+        for l in august["lines"]
+        if l["kind"] == "usage"
+    ]
     assert usage_lines == [
         ("Support hours: 0.25 × 80.00 USD", "0.25", 2000, "2026-07-01T00:00:00Z", "2026-08-01T00:00:00Z"),
-        ("Late usage, Support hours for 2026-06-01 – 2026-07-01: +1, now 13.5 × 80.00 USD", "1", 8000,
-         "2026-06-01T00:00:00Z", "2026-07-01T00:00:00Z"),
+        (
+            "Late usage, Support hours for 2026-06-01 – 2026-07-01: +1, now 13.5 × 80.00 USD",
+            "1",
+            8000,
+            "2026-06-01T00:00:00Z",
+            "2026-07-01T00:00:00Z",
+        ),
     ]
     assert august["total"] == 10000
 
@@ -101,18 +125,21 @@ def test_malformed_events_are_listed_and_the_rest_accepted(api: TenureClient):
     hours = _support_hours(api)
     customer, subscription = _metered_customer(api, clock, [{"metric_code": hours, "unit_amount": 8000}])
     good = _event(api.unique("evt"), customer, hours, "2026-06-02T00:00:00Z", 1)
-    reply = _usage(api, [
-        good,
-        _event(api.unique("evt"), customer, hours, "yesterday", 1),
-        _event(api.unique("evt"), customer, hours, "2026-06-02T00:00:00", 1),
-        _event(api.unique("evt"), customer, hours, "2026-06-02T00:00:00Z", -3),
-        _event(api.unique("evt"), customer, hours, "2026-06-02T00:00:00Z", 0.5, colour="red"),
-        {"customer_id": customer, "metric_code": hours, "timestamp": "2026-06-02T00:00:00Z", "value": 1},
-        "not an event",
-        _event(api.unique("evt"), customer, "Not A Code", "2026-06-02T00:00:00Z", 1),
-        _event(api.unique("evt"), customer, hours, "2026-06-02T00:00:00Z", True),
-        good,
-    ])
+    reply = _usage(
+        api,
+        [
+            good,
+            _event(api.unique("evt"), customer, hours, "yesterday", 1),
+            _event(api.unique("evt"), customer, hours, "2026-06-02T00:00:00", 1),
+            _event(api.unique("evt"), customer, hours, "2026-06-02T00:00:00Z", -3),
+            _event(api.unique("evt"), customer, hours, "2026-06-02T00:00:00Z", 0.5, colour="red"),
+            {"customer_id": customer, "metric_code": hours, "timestamp": "2026-06-02T00:00:00Z", "value": 1},
+            "not an event",
+            _event(api.unique("evt"), customer, "Not A Code", "2026-06-02T00:00:00Z", 1),
+            _event(api.unique("evt"), customer, hours, "2026-06-02T00:00:00Z", True),
+            good,
+        ],
+    )
     assert (reply["accepted"], reply["duplicates"], reply["rejected"]) == (1, 1, 8)
     assert [(e["index"], e["code"], e["field"]) for e in reply["errors"]] == [
         (1, "invalid_timestamp", "timestamp"),
@@ -173,15 +200,23 @@ def test_aggregations_tiers_and_events_for_unknown_subscriptions(api: TenureClie
     clock = api.create_clock("2026-06-01T00:00:00Z")
     seats, users, calls = api.unique("seats"), api.unique("users"), api.unique("calls")
     api.post("subscription", "/v1/metrics", {"code": seats, "name": "Seats", "aggregation": "max", "property": "seats"})
-    api.post("subscription", "/v1/metrics",
-             {"code": users, "name": "Active users", "aggregation": "unique_count", "property": "user"})
+    api.post(
+        "subscription", "/v1/metrics", {"code": users, "name": "Active users", "aggregation": "unique_count", "property": "user"}
+    )
     api.post("subscription", "/v1/metrics", {"code": calls, "name": "API calls", "aggregation": "count"})
-    customer, subscription = _metered_customer(api, clock, [
-        {"metric_code": seats, "unit_amount": 1000, "included_units": 2},
-        {"metric_code": users, "model": "tiered",
-         "tiers": [{"up_to": 2, "unit_amount": 500}, {"up_to": None, "unit_amount": 300}]},
-        {"metric_code": calls, "model": "package", "unit_amount": 100, "package_size": 1000},
-    ])
+    customer, subscription = _metered_customer(
+        api,
+        clock,
+        [
+            {"metric_code": seats, "unit_amount": 1000, "included_units": 2},
+            {
+                "metric_code": users,
+                "model": "tiered",
+                "tiers": [{"up_to": 2, "unit_amount": 500}, {"up_to": None, "unit_amount": 300}],
+            },
+            {"metric_code": calls, "model": "package", "unit_amount": 100, "package_size": 1000},
+        ],
+    )
     events = [
         _event(api.unique("evt"), customer, seats, "2026-06-02T00:00:00Z", properties={"seats": 3}),
         _event(api.unique("evt"), customer, seats, "2026-06-03T00:00:00Z", properties={"seats": 5}),
@@ -205,20 +240,32 @@ def test_usage_follows_the_plan_in_force_when_it_happened(api: TenureClient):
     hours = _support_hours(api)
     customer, subscription = _metered_customer(api, clock, [{"metric_code": hours, "unit_amount": 8000}])
     cheaper = api.unique("support-cheaper")
-    api.post("subscription", "/v1/plans", {
-        "code": cheaper, "name": "Support (cheaper)", "currency": "USD", "amount": 0, "interval": "month",
-        "metered_charges": [{"metric_code": hours, "unit_amount": 5000}],
-    })
-    _usage(api, [
-        _event(api.unique("evt"), customer, hours, "2026-06-10T00:00:00Z", 2),
-        _event(api.unique("evt"), customer, hours, "2026-06-20T00:00:00Z", 3),
-    ])
+    api.post(
+        "subscription",
+        "/v1/plans",
+        {
+            "code": cheaper,
+            "name": "Support (cheaper)",
+            "currency": "USD",
+            "amount": 0,
+            "interval": "month",
+            "metered_charges": [{"metric_code": hours, "unit_amount": 5000}],
+        },
+    )
+    _usage(
+        api,
+        [
+            _event(api.unique("evt"), customer, hours, "2026-06-10T00:00:00Z", 2),
+            _event(api.unique("evt"), customer, hours, "2026-06-20T00:00:00Z", 3),
+        ],
+    )
     api.advance(clock, "2026-06-16T00:00:00Z")
     api.post("subscription", f"/v1/subscriptions/{subscription}/changes", {"plan_code": cheaper, "when": "now"})
     api.advance(clock, "2026-07-01T00:00:00Z")
     [invoice] = api.invoices(subscription_id=subscription)
-    lines = [(l["description"], l["amount"], l["period_start"], l["period_end"])
-             for l in invoice["lines"] if l["kind"] == "usage"]
+    lines = [
+        (l["description"], l["amount"], l["period_start"], l["period_end"]) for l in invoice["lines"] if l["kind"] == "usage"
+    ]
     assert lines == [
         ("Support hours: 2 × 80.00 USD", 16000, "2026-06-01T00:00:00Z", "2026-06-16T00:00:00Z"),
         ("Support hours: 3 × 50.00 USD", 15000, "2026-06-16T00:00:00Z", "2026-07-01T00:00:00Z"),

@@ -32,8 +32,15 @@ def test_standby_worker_takes_over_when_the_active_one_is_killed(api: TenureClie
 
         clock = api.create_clock("2026-03-01T00:00:00Z")
         customer = api.post(
-            "subscription", "/v1/customers",
-            {"email": "failover@example.com", "name": "F", "currency": "USD", "payment_method": "pm_test_ok", "test_clock_id": clock},
+            "subscription",
+            "/v1/customers",
+            {
+                "email": "failover@example.com",
+                "name": "F",
+                "currency": "USD",
+                "payment_method": "pm_test_ok",
+                "test_clock_id": clock,
+            },
         )["id"]
         subscription = api.post("subscription", "/v1/subscriptions", {"customer_id": customer, "plan_code": catalog["pro"]})
         api.wait_ready(clock)

@@ -21,9 +21,14 @@ async def test_concurrent_invoices_get_consecutive_numbers_and_rollbacks_leave_n
         async with sessions() as session:
             async with session.begin():
                 await service.issue_invoice(
-                    session, customer_id=f"cus_{n}", subscription_id=None, clock_id=None, currency="USD",
+                    session,
+                    customer_id=f"cus_{n}",
+                    subscription_id=None,
+                    clock_id=None,
+                    currency="USD",
                     lines=[ChargeLine(kind="one_time", description="x", unit_amount=100, amount=100)],
-                    billing_reason="one_time_charge", at=AT,
+                    billing_reason="one_time_charge",
+                    at=AT,
                 )
                 if n % 4 == 0:
                     raise RuntimeError("rolled back after taking a number")

@@ -22,15 +22,23 @@ async def _queue(sessions, topic: str, customer: str, n: int) -> list[str]:
     for i in range(n):
         async with sessions() as session, session.begin():
             event = await add_event(
-                session, source="itest", topic=topic, event_type="thing.happened", customer_id=customer,
-                data={"n": i}, business_time=AT, clock_id=None,
+                session,
+                source="itest",
+                topic=topic,
+                event_type="thing.happened",
+                customer_id=customer,
+                data={"n": i},
+                business_time=AT,
+                clock_id=None,
             )
             ids.append(event.id)
     return ids
 
 
 async def _read_all(bootstrap: str, topic: str, expected: int) -> list:
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None, auto_offset_reset="earliest", enable_auto_commit=False)
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap, group_id=None, auto_offset_reset="earliest", enable_auto_commit=False
+    )
     await consumer.start()
     try:
         await consumer.topics()
@@ -90,8 +98,11 @@ async def test_consumer_applies_an_event_once_even_when_delivered_twice(stack, m
     finally:
         await producer.stop()
     consumer = EventConsumer(
-        service="itest", bootstrap_servers=stack.kafka_bootstrap, session_factory=sessions,
-        topics=(topic,), handlers={"thing.happened": record_effect},
+        service="itest",
+        bootstrap_servers=stack.kafka_bootstrap,
+        session_factory=sessions,
+        topics=(topic,),
+        handlers={"thing.happened": record_effect},
     )
     await _consume_until(consumer, sessions, topic, offsets=2)
     async with sessions() as session:
@@ -100,8 +111,11 @@ async def test_consumer_applies_an_event_once_even_when_delivered_twice(stack, m
 
     # A new consumer resumes after the stored offset: nothing is handled again.
     again = EventConsumer(
-        service="itest", bootstrap_servers=stack.kafka_bootstrap, session_factory=sessions,
-        topics=(topic,), handlers={"thing.happened": record_effect},
+        service="itest",
+        bootstrap_servers=stack.kafka_bootstrap,
+        session_factory=sessions,
+        topics=(topic,),
+        handlers={"thing.happened": record_effect},
     )
     await _consume_until(again, sessions, topic, offsets=2, idle_rounds=5)
     async with sessions() as session:
@@ -124,8 +138,12 @@ async def test_a_failing_handler_is_retried_a_bounded_number_of_times_then_dead_
     finally:
         await producer.stop()
     consumer = EventConsumer(
-        service="itest", bootstrap_servers=stack.kafka_bootstrap, session_factory=sessions,
-        topics=(topic,), handlers={"thing.happened": always_fails}, max_attempts=3,
+        service="itest",
+        bootstrap_servers=stack.kafka_bootstrap,
+        session_factory=sessions,
+        topics=(topic,),
+        handlers={"thing.happened": always_fails},
+        max_attempts=3,
     )
     await _consume_until(consumer, sessions, topic, offsets=2)
     assert calls == ["evt_poison"] * 3
@@ -144,7 +162,9 @@ async def _consume_until(consumer: EventConsumer, sessions, topic: str, *, offse
     try:
         for _ in range(200):
             async with sessions() as session:
-                done = await session.scalar(select(func.coalesce(func.sum(ConsumerOffset.next_offset), 0)).where(ConsumerOffset.topic == topic))
+                done = await session.scalar(
+                    select(func.coalesce(func.sum(ConsumerOffset.next_offset), 0)).where(ConsumerOffset.topic == topic)
+                )
             if done >= offsets:
                 break
             await asyncio.sleep(0.05)

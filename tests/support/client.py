@@ -86,7 +86,9 @@ class TenureClient:
         """Every invoice, following the cursor."""
         found, after = [], None
         while True:
-            page = self.get("invoicing", "/v1/invoices", params={"limit": 100, **params, **({"starting_after": after} if after else {})})
+            page = self.get(
+                "invoicing", "/v1/invoices", params={"limit": 100, **params, **({"starting_after": after} if after else {})}
+            )
             found += page["data"]
             if not page["has_more"]:
                 return found

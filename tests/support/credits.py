@@ -16,9 +16,15 @@ def plan(api: TenureClient, name: str, amount: int, interval: str = "month") -> 
 def subscribe(api: TenureClient, clock: str, plan_code: str, *, payment_method: str | None = "pm_test_ok") -> tuple[str, dict]:
     """A customer on `clock` subscribed to `plan_code` now; returns (customer id, subscription)."""
     customer = api.post(
-        "subscription", "/v1/customers",
-        {"email": f"{api.unique('c')}@example.com", "name": "Credit Customer", "currency": "USD",
-         "payment_method": payment_method, "test_clock_id": clock},
+        "subscription",
+        "/v1/customers",
+        {
+            "email": f"{api.unique('c')}@example.com",
+            "name": "Credit Customer",
+            "currency": "USD",
+            "payment_method": payment_method,
+            "test_clock_id": clock,
+        },
     )["id"]
     subscription = api.post("subscription", "/v1/subscriptions", {"customer_id": customer, "plan_code": plan_code})
     api.wait_ready(clock)

@@ -28,9 +28,15 @@ def plan(api: TenureClient, name: str, amount: int, **shape: Any) -> str:
 
 def customer(api: TenureClient, clock: str, *, payment_method: str | None = "pm_test_ok", currency: str = "USD") -> str:
     return api.post(
-        "subscription", "/v1/customers",
-        {"email": f"{api.unique('c')}@example.com", "name": "Lifecycle Customer", "currency": currency,
-         "payment_method": payment_method, "test_clock_id": clock},
+        "subscription",
+        "/v1/customers",
+        {
+            "email": f"{api.unique('c')}@example.com",
+            "name": "Lifecycle Customer",
+            "currency": currency,
+            "payment_method": payment_method,
+            "test_clock_id": clock,
+        },
     )["id"]
 
 

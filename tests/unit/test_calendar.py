@@ -5,6 +5,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+
 from tenure_subscription.calendar import calendar_days, period_boundary, period_containing
 
 
@@ -124,9 +125,7 @@ def test_calendar_days_new_york_previous_local_day():
 
 
 intervals = st.sampled_from(["day", "week", "month", "year"])
-instants = st.datetimes(min_value=datetime(2000, 1, 1), max_value=datetime(2060, 1, 1)).map(
-    lambda d: d.replace(tzinfo=UTC)
-)
+instants = st.datetimes(min_value=datetime(2000, 1, 1), max_value=datetime(2060, 1, 1)).map(lambda d: d.replace(tzinfo=UTC))
 zones = st.sampled_from(["UTC", "America/New_York", "Europe/Berlin", "Asia/Kolkata", "Australia/Sydney"])
 
 
@@ -150,9 +149,7 @@ def test_period_containing_contains_and_is_consecutive(anchor, interval, count, 
 
 @given(anchor=instants, interval=intervals, count=st.integers(1, 3), n=st.integers(0, 60), tz=zones)
 def test_boundaries_strictly_increase(anchor, interval, count, n, tz):
-    assert period_boundary(anchor, interval, count, n, tz) < period_boundary(
-        anchor, interval, count, n + 1, tz
-    )
+    assert period_boundary(anchor, interval, count, n, tz) < period_boundary(anchor, interval, count, n + 1, tz)
 
 
 @given(day=st.integers(1, 31), n=st.integers(0, 120))

@@ -5,6 +5,7 @@ from itertools import pairwise
 
 from hypothesis import given
 from hypothesis import strategies as st
+
 from tenure_shared.events import ChargeLine
 from tenure_subscription.calendar import calendar_days, period_boundary
 from tenure_subscription.charges import Item, change_lines, figures, period_lines, remaining_value, settle
@@ -104,7 +105,7 @@ def test_change_lines_credit_plus_net_is_charge_and_each_line_is_exact_within_ha
     assert abs(net - exact) <= 0.5 * changed_items + 1e-6
 
 
-@given(amounts=st.lists(st.integers(-10**7, 10**7).filter(bool), max_size=6))
+@given(amounts=st.lists(st.integers(-(10**7), 10**7).filter(bool), max_size=6))
 def test_settlement_never_invoices_a_negative_total_and_loses_no_cent(amounts):
     lines = [ChargeLine(kind="proration", description="x", unit_amount=a, amount=a) for a in amounts]
     settlement = settle(lines)

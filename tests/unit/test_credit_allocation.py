@@ -3,6 +3,7 @@
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+
 from tenure_credit.credit import OpenCredit, allocate_credits, note_status
 
 

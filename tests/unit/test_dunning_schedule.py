@@ -5,6 +5,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+
 from tenure_dunning.schedule import retry_times, validate_retry_after_days
 
 
@@ -42,9 +43,7 @@ def test_valid_schedules_pass(days):
 
 
 @given(
-    first=st.datetimes(min_value=datetime(2000, 1, 1), max_value=datetime(2100, 1, 1)).map(
-        lambda d: d.replace(tzinfo=UTC)
-    ),
+    first=st.datetimes(min_value=datetime(2000, 1, 1), max_value=datetime(2100, 1, 1)).map(lambda d: d.replace(tzinfo=UTC)),
     days=st.lists(st.integers(1, 365), min_size=1, max_size=10, unique=True).map(sorted),
 )
 def test_retry_times_increase_and_match_offsets(first, days):

@@ -5,6 +5,7 @@ from fractions import Fraction
 
 from hypothesis import given
 from hypothesis import strategies as st
+
 from tenure_shared.money import format_amount, is_known_currency, minor_unit_exponent, round_half_up
 
 

@@ -6,6 +6,7 @@ from fractions import Fraction
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+
 from tenure_credit.credit import PauseCredit, pause_credit
 from tenure_shared.money import round_half_up
 
@@ -93,9 +94,7 @@ def test_new_york_pause_falls_on_previous_local_day():
         pause_at=utc(2026, 6, 10, 3),
         resume_at=utc(2026, 6, 15, 12),
     )
-    assert pause_credit(**kwargs, tz="America/New_York") == PauseCredit(
-        unused_days=6, period_days=30, amount=6000
-    )
+    assert pause_credit(**kwargs, tz="America/New_York") == PauseCredit(unused_days=6, period_days=30, amount=6000)
     assert pause_credit(**kwargs) == PauseCredit(unused_days=5, period_days=30, amount=5000)
 
 
@@ -117,9 +116,7 @@ def test_invalid_inputs():
     pause_length=st.integers(0, 400),
     tz=st.sampled_from(["UTC", "America/New_York", "Asia/Tokyo"]),
 )
-def test_pause_credit_bounded_and_zero_after_period(
-    period_amount, start_day, period_days, pause_offset, pause_length, tz
-):
+def test_pause_credit_bounded_and_zero_after_period(period_amount, start_day, period_days, pause_offset, pause_length, tz):
     start = datetime(start_day.year, start_day.month, start_day.day, 12, tzinfo=UTC)
     end = start + timedelta(days=period_days)
     pause_at = start + timedelta(days=pause_offset)
@@ -172,7 +169,10 @@ def test_credit_is_the_exact_daily_value_rounded_once(period_amount, period_days
     end = start + timedelta(days=period_days)
     pause_at = start + timedelta(days=pause_offset)
     result = pause_credit(
-        period_amount=period_amount, period_start=start, period_end=end, pause_at=pause_at,
+        period_amount=period_amount,
+        period_start=start,
+        period_end=end,
+        pause_at=pause_at,
         resume_at=pause_at + timedelta(days=length),
     )
     assert result.amount == round_half_up(Fraction(period_amount * result.unused_days, period_days))

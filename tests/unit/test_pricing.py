@@ -7,6 +7,7 @@ from itertools import pairwise
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+
 from tenure_invoicing.pricing import MeteredPrice, Tier, TierLine, UsageCharge, price_usage, validate_price
 from tenure_shared.money import round_half_up
 
@@ -46,9 +47,7 @@ def test_per_unit_included_units_and_rounding_once():
 def test_graduated_splits_across_tiers():
     charge = price_usage(F(150), GRADUATED)
     assert charge.tiers == (
-        TierLine(
-            from_units=F(0), to_units=F(10), quantity=F(10), unit_amount=1000, flat_amount=0, amount=F(10000)
-        ),
+        TierLine(from_units=F(0), to_units=F(10), quantity=F(10), unit_amount=1000, flat_amount=0, amount=F(10000)),
         TierLine(
             from_units=F(10),
             to_units=F(100),
@@ -57,9 +56,7 @@ def test_graduated_splits_across_tiers():
             flat_amount=500,
             amount=F(72500),
         ),
-        TierLine(
-            from_units=F(100), to_units=None, quantity=F(50), unit_amount=333, flat_amount=0, amount=F(16650)
-        ),
+        TierLine(from_units=F(100), to_units=None, quantity=F(50), unit_amount=333, flat_amount=0, amount=F(16650)),
     )
     assert charge.amount == 10000 + 72500 + 16650
 
@@ -74,9 +71,7 @@ def test_graduated_upper_bound_is_inclusive_and_flat_only_when_units_fall_in_tie
 
 
 def test_graduated_rounds_once_not_per_tier():
-    price = MeteredPrice(
-        model="tiered", tiers=(Tier(up_to=F(1, 2), unit_amount=1), Tier(up_to=None, unit_amount=1))
-    )
+    price = MeteredPrice(model="tiered", tiers=(Tier(up_to=F(1, 2), unit_amount=1), Tier(up_to=None, unit_amount=1)))
     charge = price_usage(F(6, 5), price)  # 0.5 + 0.7 = 1.2 -> 1 (per-tier rounding would give 1 + 1)
     assert [line.amount for line in charge.tiers] == [F(1, 2), F(7, 10)]
     assert charge.amount == 1
@@ -111,10 +106,7 @@ def test_package_rounds_packages_up():
     assert price_usage(F(100), price).amount == 500
     assert price_usage(F(201, 2), price).amount == 1000
     assert (
-        price_usage(
-            F(250), MeteredPrice(model="package", unit_amount=500, package_size=100, included_units=F(50))
-        ).amount
-        == 1000
+        price_usage(F(250), MeteredPrice(model="package", unit_amount=500, package_size=100, included_units=F(50))).amount == 1000
     )
 
 
@@ -152,15 +144,9 @@ def test_float_and_negative_quantities_rejected():
                 Tier(up_to=None, unit_amount=1),
             ),
         ),
-        MeteredPrice(
-            model="volume", tiers=(Tier(up_to=None, unit_amount=1), Tier(up_to=None, unit_amount=1))
-        ),
-        MeteredPrice(
-            model="volume", tiers=(Tier(up_to=F(0), unit_amount=1), Tier(up_to=None, unit_amount=1))
-        ),
-        MeteredPrice(
-            model="volume", tiers=(Tier(up_to=F(5), unit_amount=-1), Tier(up_to=None, unit_amount=1))
-        ),
+        MeteredPrice(model="volume", tiers=(Tier(up_to=None, unit_amount=1), Tier(up_to=None, unit_amount=1))),
+        MeteredPrice(model="volume", tiers=(Tier(up_to=F(0), unit_amount=1), Tier(up_to=None, unit_amount=1))),
+        MeteredPrice(model="volume", tiers=(Tier(up_to=F(5), unit_amount=-1), Tier(up_to=None, unit_amount=1))),
         MeteredPrice(
             model="tiered",
             tiers=(Tier(up_to=F(5), unit_amount=1, flat_amount=-1), Tier(up_to=None, unit_amount=1)),
@@ -180,14 +166,9 @@ quantities = st.fractions(min_value=0, max_value=10**6, max_denominator=1000)
 
 @st.composite
 def tier_tables(draw):
-    bounds = sorted(
-        draw(st.sets(st.fractions(min_value=F(1, 100), max_value=10**5, max_denominator=100), max_size=5))
-    )
+    bounds = sorted(draw(st.sets(st.fractions(min_value=F(1, 100), max_value=10**5, max_denominator=100), max_size=5)))
     ups = [*bounds, None]
-    return tuple(
-        Tier(up_to=up, unit_amount=draw(st.integers(0, 10**5)), flat_amount=draw(st.integers(0, 10**4)))
-        for up in ups
-    )
+    return tuple(Tier(up_to=up, unit_amount=draw(st.integers(0, 10**5)), flat_amount=draw(st.integers(0, 10**4))) for up in ups)
 
 
 @given(

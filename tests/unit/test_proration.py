@@ -6,6 +6,7 @@ from itertools import pairwise
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+
 from tenure_subscription.proration import Proration, change_proration, prorate
 
 
@@ -154,9 +155,7 @@ def test_credit_plus_net_equals_charge(old, new, start_day, months, data):
             max_value=(end - timedelta(microseconds=1)).replace(tzinfo=None),
         )
     ).replace(tzinfo=UTC)
-    result = change_proration(
-        old_amount=old, new_amount=new, period_start=start, period_end=end, change_at=change_at
-    )
+    result = change_proration(old_amount=old, new_amount=new, period_start=start, period_end=end, change_at=change_at)
     assert result.credit + result.net == result.charge
     assert 1 <= result.unused_days <= result.period_days
     assert 0 <= result.credit <= old

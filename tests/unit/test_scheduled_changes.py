@@ -3,6 +3,7 @@
 from datetime import UTC, datetime
 
 import pytest
+
 from tenure_subscription.errors import ScheduledChangeConflict, ScheduledChangeNotFound
 from tenure_subscription.models import Subscription
 from tenure_subscription.service import scheduled_changes
@@ -38,7 +39,10 @@ def test_changes_of_other_fields_merge_in_order_and_only_due_ones_are_taken():
     later = schedule(sub, AUGUST, addons=[{"code": "seats", "quantity": 2}])
     due = scheduled_changes.take_due(sub, JULY)
     assert (due["plan_code"], due["quantity"], due.get("addons"), due["one_time_addons"]) == (
-        "basic", 3, None, [{"code": "setup", "quantity": 1}],
+        "basic",
+        3,
+        None,
+        [{"code": "setup", "quantity": 1}],
     )
     assert len(due["ids"]) == 2
     assert sub.scheduled_changes == [later]

@@ -9,6 +9,7 @@ from fractions import Fraction
 
 from hypothesis import given
 from hypothesis import strategies as st
+
 from tenure_invoicing.pricing import price_usage
 from tenure_invoicing.usage.billing import UsageItem, decimal_text, price_of
 from tenure_invoicing.usage.periods import Interval, foreign_ranges, metrics_charged, pricing_segments
@@ -48,7 +49,8 @@ def test_paused_and_free_plan_usage_follows_the_plan_in_force_trials_and_cancell
     ]
     segments = pricing_segments(intervals, "hours", day(1), day(1, 7))
     assert [(s.start.day, s.end.day, s.plan_code, s.charge["unit_amount"]) for s in segments] == [
-        (5, 20, "metered", 8000), (20, 25, "free", 5000),
+        (5, 20, "metered", 8000),
+        (20, 25, "free", 5000),
     ]
 
 
@@ -72,16 +74,29 @@ def item(quantity: str, charge: dict, *, late: bool = False, previous: tuple[str
     total = Decimal(quantity) + (Decimal(previous[0]) if late else 0)
     priced = price_usage(Fraction(total), price_of(charge))
     return UsageItem(
-        metric_code=charge["metric_code"], metric_name=charge["metric_name"], aggregation="sum", window_start=day(1),
-        window_end=day(1, 7), charge=charge, late=late, quantity=Decimal(quantity),
-        amount=priced.amount - (previous[1] if late else 0), total_quantity=total, total_amount=priced.amount, priced=priced,
+        metric_code=charge["metric_code"],
+        metric_name=charge["metric_name"],
+        aggregation="sum",
+        window_start=day(1),
+        window_end=day(1, 7),
+        charge=charge,
+        late=late,
+        quantity=Decimal(quantity),
+        amount=priced.amount - (previous[1] if late else 0),
+        total_quantity=total,
+        total_amount=priced.amount,
+        priced=priced,
     )
 
 
 def test_scenario_8_line_reads_quantity_times_unit_price():
     line = item("12.5", HOURS).line("USD")
     assert (line.kind, line.description, line.quantity, line.unit_amount, line.amount) == (
-        "usage", "Support hours: 12.5 × 80.00 USD", 13, 8000, 100000,
+        "usage",
+        "Support hours: 12.5 × 80.00 USD",
+        13,
+        8000,
+        100000,
     )
     assert (line.period_start, line.period_end) == (day(1), day(1, 7))
 
@@ -93,8 +108,12 @@ def test_late_usage_line_names_its_period_and_bills_the_difference():
 
 
 def test_graduated_line_shows_its_tiers():
-    tiered = {**HOURS, "model": "tiered", "unit_amount": 0,
-              "tiers": [{"up_to": 10, "unit_amount": 1000}, {"up_to": None, "unit_amount": 800, "flat_amount": 500}]}
+    tiered = {
+        **HOURS,
+        "model": "tiered",
+        "unit_amount": 0,
+        "tiers": [{"up_to": 10, "unit_amount": 1000}, {"up_to": None, "unit_amount": 800, "flat_amount": 500}],
+    }
     usage = item("12.5", tiered)
     assert usage.line("USD").description == "Support hours: 12.5, graduated tiers: 10 × 10.00 USD; 2.5 × 8.00 USD + 5.00 USD"
     assert usage.amount == 10000 + 2000 + 500
@@ -108,8 +127,18 @@ def test_decimal_text_is_exact(value):
     assert Fraction(text) == value
 
 
-@given(st.lists(st.tuples(st.sampled_from(["cus_a", "cus_b"]), st.sampled_from(["hours", "calls"]),
-                          st.integers(1, 1000), st.decimals(0, 10**6, places=3)), min_size=1, max_size=30))
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["cus_a", "cus_b"]),
+            st.sampled_from(["hours", "calls"]),
+            st.integers(1, 1000),
+            st.decimals(0, 10**6, places=3),
+        ),
+        min_size=1,
+        max_size=30,
+    )
+)
 def test_rollup_keeps_every_event_and_value(rows):
     summaries = [[[c, m, n, str(v), "2026-06-01T00:00:00+00:00", "2026-06-02T00:00:00+00:00"]] for c, m, n, v in rows]
     rolled = summarize(summaries)

@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 
 from hypothesis import given
 from hypothesis import strategies as st
+
 from tenure_invoicing.usage.ingestion import MAX_EVENTS, parse_events
 
 METRICS = {"hours": ("sum", None), "seats": ("max", "seats"), "users": ("unique_count", "user"), "calls": ("count", None)}
@@ -95,8 +96,11 @@ def test_known_metrics_need_what_they_aggregate_unknown_ones_are_accepted():
     )
     assert batch.ids == ["s1", "s2", "u1", "c1", "x1"]
     assert batch.properties[:3] == ['{"seats":4}', '{"seats":"4.5"}', '{"user":"ann"}']
-    assert codes(batch) == [(2, "missing_property", "properties"), (3, "invalid_value", "properties.seats"),
-                            (5, "missing_property", "properties")]
+    assert codes(batch) == [
+        (2, "missing_property", "properties"),
+        (3, "invalid_value", "properties.seats"),
+        (5, "missing_property", "properties"),
+    ]
 
 
 @given(st.decimals(min_value=0, max_value=10**12, places=6, allow_nan=False, allow_infinity=False))

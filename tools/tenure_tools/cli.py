@@ -12,8 +12,8 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from tenure_shared.settings import DEV_API_KEY, ServiceSettings
 
+from tenure_shared.settings import DEV_API_KEY, ServiceSettings
 from tenure_tools.services import PACKAGES, SERVICES
 from tenure_tools.stack import Stack, create_topics, default_state_dir, migrate_all
 
@@ -90,8 +90,20 @@ def api(service: str = typer.Argument(..., callback=_check_service)) -> None:
     os.environ["TENURE_SERVICE"] = service
     settings = ServiceSettings().model_copy(update={"service_name": service})
     port = str(settings.api_port())
-    os.execv(sys.executable, [sys.executable, "-m", "uvicorn", f"{PACKAGES[service]}.main:app",
-                              "--host", settings.host, "--port", port, "--no-access-log"])
+    os.execv(
+        sys.executable,
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            f"{PACKAGES[service]}.main:app",
+            "--host",
+            settings.host,
+            "--port",
+            port,
+            "--no-access-log",
+        ],
+    )
 
 
 @app.command()
@@ -118,7 +130,12 @@ def bench(
     from tenure_tools.bench import run_bench, write_report
 
     result = run_bench(
-        events=events, clients=clients, in_flight=in_flight, api_workers=api_workers, customers=customers, order=order,
+        events=events,
+        clients=clients,
+        in_flight=in_flight,
+        api_workers=api_workers,
+        customers=customers,
+        order=order,
         keep=keep,
     )
     write_report(result, report)

@@ -19,9 +19,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
+
 from tenure_shared.broker import ensure_topics, make_admin
 from tenure_shared.db import ensure_database, run_migrations, service_database_url
-
 from tenure_tools.services import DEFAULT_PORTS, PACKAGES, SERVICES, URL_SETTINGS
 
 PG_MAX_CONNECTIONS = 400
@@ -121,9 +121,21 @@ class EmbeddedBroker:
         log = open(self.log_path, "ab")
         url = f"tcp://127.0.0.1:{self.port}"
         self.process = subprocess.Popen(
-            [binary, "broker", "--cluster-id", f"tenure-{uuid.uuid4().hex[:12]}", "--listener-url", url,
-             "--advertised-listener-url", url, "--storage-engine", "memory://tansu/"],
-            stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            [
+                binary,
+                "broker",
+                "--cluster-id",
+                f"tenure-{uuid.uuid4().hex[:12]}",
+                "--listener-url",
+                url,
+                "--advertised-listener-url",
+                url,
+                "--storage-engine",
+                "memory://tansu/",
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
         deadline = time.monotonic() + 15
         while time.monotonic() < deadline:
@@ -260,13 +272,26 @@ class Stack:
     def start_process(self, service: str, role: str) -> ServiceProcess:
         package = PACKAGES[service]
         if role == "api":
-            command = [sys.executable, "-m", "uvicorn", f"{package}.main:app", "--host", "127.0.0.1",
-                       "--port", str(self.ports[service]), "--no-access-log", "--log-level", "warning"]
+            command = [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                f"{package}.main:app",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.ports[service]),
+                "--no-access-log",
+                "--log-level",
+                "warning",
+            ]
             if self.api_workers.get(service, 1) > 1:
                 command += ["--workers", str(self.api_workers[service])]
         else:
             command = [sys.executable, "-m", f"{package}.worker"]
-        process = ServiceProcess(service, role, command, self.service_env(service), self.state_dir / "logs" / f"{service}-{role}.log")
+        process = ServiceProcess(
+            service, role, command, self.service_env(service), self.state_dir / "logs" / f"{service}-{role}.log"
+        )
         process.start()
         self.processes[(service, role)] = process
         return process

@@ -6,11 +6,6 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
-from tenure_shared.app import DbSession
-from tenure_shared.auth import require_internal_token
-from tenure_shared.errors import problem_response
-from tenure_shared.internal_http import internal_client
-from tenure_shared.pagination import Page, page_params
 
 from tenure_credit import repository, service
 from tenure_credit.models import CreditNote, Refund
@@ -30,6 +25,11 @@ from tenure_credit.schemas import (
     RefundIn,
     RefundOut,
 )
+from tenure_shared.app import DbSession
+from tenure_shared.auth import require_internal_token
+from tenure_shared.errors import problem_response
+from tenure_shared.internal_http import internal_client
+from tenure_shared.pagination import Page, page_params
 
 router = APIRouter()
 internal_router = APIRouter(dependencies=[Depends(require_internal_token)])
@@ -61,8 +61,14 @@ def credit_note_out(note: CreditNote) -> CreditNoteOut:
 
 def refund_out(refund: Refund) -> RefundOut:
     return RefundOut(
-        id=refund.id, credit_note_id=refund.credit_note_id, customer_id=refund.customer_id, amount=refund.amount,
-        currency=refund.currency, status=refund.status, failure_code=refund.failure_code, refunded_at=refund.refunded_at,
+        id=refund.id,
+        credit_note_id=refund.credit_note_id,
+        customer_id=refund.customer_id,
+        amount=refund.amount,
+        currency=refund.currency,
+        status=refund.status,
+        failure_code=refund.failure_code,
+        refunded_at=refund.refunded_at,
     )
 
 
@@ -132,14 +138,22 @@ async def list_refunds(
 async def preview_credit(body: CreditPreviewIn, request: Request) -> CreditPreviewOut:
     """The credit a pause would earn, without pausing anything."""
     answer, credit = await service.preview_subscription_pause(
-        subscription_id=body.subscription_id, pause_at=body.pause_at, resume_at=body.resume_at,
+        subscription_id=body.subscription_id,
+        pause_at=body.pause_at,
+        resume_at=body.resume_at,
         internal=internal_client(request.app.state.settings),
     )
     window = answer["window"]
     return CreditPreviewOut(
-        subscription_id=body.subscription_id, unused_days=credit.unused_days, period_days=credit.period_days,
-        amount=credit.amount, currency=answer["currency"], period_start=window["period_start"],
-        period_end=window["period_end"], pause_at=window["pause_at"], resume_at=answer["resume_at"],
+        subscription_id=body.subscription_id,
+        unused_days=credit.unused_days,
+        period_days=credit.period_days,
+        amount=credit.amount,
+        currency=answer["currency"],
+        period_start=window["period_start"],
+        period_end=window["period_end"],
+        pause_at=window["pause_at"],
+        resume_at=answer["resume_at"],
     )
 
 
@@ -163,7 +177,12 @@ async def pause_credit_figure(body: PauseCreditIn) -> CreditPreviewOut:
     """The credit of a pause window subscription-svc describes (its pause reply's preview)."""
     credit = service.window_credit(body.window)
     return CreditPreviewOut(
-        unused_days=credit.unused_days, period_days=credit.period_days, amount=credit.amount, currency=body.currency,
-        period_start=body.window.period_start, period_end=body.window.period_end, pause_at=body.window.pause_at,
+        unused_days=credit.unused_days,
+        period_days=credit.period_days,
+        amount=credit.amount,
+        currency=body.currency,
+        period_start=body.window.period_start,
+        period_end=body.window.period_end,
+        pause_at=body.window.pause_at,
         resume_at=body.window.resume_at,
     )

@@ -3,17 +3,29 @@
 from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
+
+from tenure_credit import repository, service
+from tenure_credit.config import get_settings
 from tenure_shared.consumer import EventHandler
 from tenure_shared.events import CloudEvent, CustomerData, InvoiceData, SubscriptionData
 from tenure_shared.internal_http import internal_client
 
-from tenure_credit import repository, service
-from tenure_credit.config import get_settings
-
 # Every subscription event may owe credits (a pause at resume, a downgrade, a cancellation).
 SUBSCRIPTION_EVENT_TYPES = (
-    "created", "trial_ended", "activated", "renewed", "changed", "paused", "pause_scheduled", "pause_cancelled",
-    "resumed", "cancelled", "reactivated", "moved_to_free_plan", "expired", "marked_unpaid",
+    "created",
+    "trial_ended",
+    "activated",
+    "renewed",
+    "changed",
+    "paused",
+    "pause_scheduled",
+    "pause_cancelled",
+    "resumed",
+    "cancelled",
+    "reactivated",
+    "moved_to_free_plan",
+    "expired",
+    "marked_unpaid",
 )
 
 
@@ -29,8 +41,12 @@ async def on_subscription_event(session: AsyncSession, event: CloudEvent) -> Non
     subscription = SubscriptionData.model_validate(event.data)
     if subscription.credit_requests:
         await service.settle_requested_credits(
-            session, requests=subscription.credit_requests, customer_id=subscription.customer_id,
-            subscription_id=subscription.id, clock_id=event.tenureclock, at=event.time,
+            session,
+            requests=subscription.credit_requests,
+            customer_id=subscription.customer_id,
+            subscription_id=subscription.id,
+            clock_id=event.tenureclock,
+            at=event.time,
             internal=internal_client(get_settings()),
         )
 

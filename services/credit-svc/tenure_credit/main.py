@@ -1,9 +1,8 @@
 """credit-svc's HTTP app (uvicorn tenure_credit.main:app)."""
 
-from tenure_shared.app import create_app
-
 from tenure_credit.api import internal_router, router
 from tenure_credit.config import CONSUMED_TOPICS, get_settings
+from tenure_shared.app import create_app
 
 app = create_app(
     settings=get_settings(),

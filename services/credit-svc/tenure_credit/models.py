@@ -6,6 +6,7 @@ from datetime import datetime
 
 from sqlalchemy import BigInteger, CheckConstraint, DateTime, ForeignKey, Identity, String, func
 from sqlalchemy.orm import Mapped, mapped_column, relationship
+
 from tenure_shared.db import Base
 
 TZ = DateTime(timezone=True)

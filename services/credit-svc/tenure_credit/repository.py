@@ -7,7 +7,6 @@ from collections.abc import Sequence
 from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
-from tenure_shared.pagination import Page, paginate
 
 from tenure_credit.errors import CreditNoteNotFound, CustomerNotFound
 from tenure_credit.models import (
@@ -18,6 +17,7 @@ from tenure_credit.models import (
     CustomerAccount,
     Refund,
 )
+from tenure_shared.pagination import Page, paginate
 
 SPENDABLE = ("open", "partially_applied")
 
@@ -128,9 +128,7 @@ async def applications_for_invoice(session: AsyncSession, invoice_id: str) -> li
 
 async def move_applications_to_invoice(session: AsyncSession, *, apply_key: str, invoice_id: str) -> None:
     """A retried invoice got a new id: the applications of its key follow it."""
-    await session.execute(
-        update(CreditApplication).where(CreditApplication.apply_key == apply_key).values(invoice_id=invoice_id)
-    )
+    await session.execute(update(CreditApplication).where(CreditApplication.apply_key == apply_key).values(invoice_id=invoice_id))
     await session.execute(
         update(CreditApplyRequest).where(CreditApplyRequest.apply_key == apply_key).values(invoice_id=invoice_id)
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictInt
+
 from tenure_shared.events import CreditRequest, PauseWindow
 from tenure_shared.money import Amount, CurrencyCode
 

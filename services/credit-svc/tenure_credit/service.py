@@ -8,11 +8,6 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
-from tenure_shared.clock import business_now
-from tenure_shared.events import CREDITS, CreditApplicationData, CreditNoteData, CreditRequest, PauseWindow, RefundData
-from tenure_shared.ids import new_id
-from tenure_shared.internal_http import InternalClient
-from tenure_shared.outbox import add_event
 
 from tenure_credit import repository
 from tenure_credit.config import SERVICE
@@ -26,17 +21,35 @@ from tenure_credit.errors import (
 )
 from tenure_credit.models import CreditApplication, CreditNote, Refund
 from tenure_credit.schemas import ApplyIn, CreditNoteIn
+from tenure_shared.clock import business_now
+from tenure_shared.events import CREDITS, CreditApplicationData, CreditNoteData, CreditRequest, PauseWindow, RefundData
+from tenure_shared.ids import new_id
+from tenure_shared.internal_http import InternalClient
+from tenure_shared.outbox import add_event
 
 
 def credit_note_data(note: CreditNote, application: CreditApplication | None = None) -> CreditNoteData:
     return CreditNoteData(
-        id=note.id, number=note.number, customer_id=note.customer_id, subscription_id=note.subscription_id,
-        reason=note.reason, currency=note.currency, amount=note.amount, remaining=note.remaining, status=note.status,
-        period_start=note.period_start, period_end=note.period_end, issued_at=note.issued_at,
+        id=note.id,
+        number=note.number,
+        customer_id=note.customer_id,
+        subscription_id=note.subscription_id,
+        reason=note.reason,
+        currency=note.currency,
+        amount=note.amount,
+        remaining=note.remaining,
+        status=note.status,
+        period_start=note.period_start,
+        period_end=note.period_end,
+        issued_at=note.issued_at,
         application=CreditApplicationData(
-            invoice_id=application.invoice_id, subscription_id=application.subscription_id,
-            amount=application.amount, applied_at=application.applied_at,
-        ) if application else None,
+            invoice_id=application.invoice_id,
+            subscription_id=application.subscription_id,
+            amount=application.amount,
+            applied_at=application.applied_at,
+        )
+        if application
+        else None,
     )
 
 
@@ -44,8 +57,14 @@ async def _announce(
     session: AsyncSession, note: CreditNote, verb: str, at: datetime, application: CreditApplication | None = None
 ) -> None:
     await add_event(
-        session, source=SERVICE, topic=CREDITS, event_type=f"credit_note.{verb}", customer_id=note.customer_id,
-        data=credit_note_data(note, application), business_time=at, clock_id=note.clock_id,
+        session,
+        source=SERVICE,
+        topic=CREDITS,
+        event_type=f"credit_note.{verb}",
+        customer_id=note.customer_id,
+        data=credit_note_data(note, application),
+        business_time=at,
+        clock_id=note.clock_id,
     )
 
 
@@ -59,24 +78,51 @@ def window_credit(window: PauseWindow) -> PauseCredit:
     """The credit a pause window earns: the one call of the pause arithmetic."""
     try:
         return pause_credit(
-            period_amount=window.period_amount, period_start=window.period_start, period_end=window.period_end,
-            pause_at=window.pause_at, resume_at=window.resume_at, tz=window.timezone,
+            period_amount=window.period_amount,
+            period_start=window.period_start,
+            period_end=window.period_end,
+            pause_at=window.pause_at,
+            resume_at=window.resume_at,
+            tz=window.timezone,
         )
     except ValueError as exc:
         raise InvalidPauseWindow(str(exc)) from exc
 
 
 async def _new_note(
-    session: AsyncSession, *, customer_id: str, subscription_id: str | None, clock_id: str | None, reason: str,
-    description: str, currency: str, amount: int, period_start: datetime | None, period_end: datetime | None,
-    at: datetime, source_key: str | None,
+    session: AsyncSession,
+    *,
+    customer_id: str,
+    subscription_id: str | None,
+    clock_id: str | None,
+    reason: str,
+    description: str,
+    currency: str,
+    amount: int,
+    period_start: datetime | None,
+    period_end: datetime | None,
+    at: datetime,
+    source_key: str | None,
 ) -> CreditNote:
     """Number and store a note (numbering must already be locked) and announce it."""
     note = CreditNote(
-        id=new_id("cn"), number=await repository.next_credit_note_number(session), customer_id=customer_id,
-        subscription_id=subscription_id, clock_id=clock_id, reason=reason, description=description, currency=currency,
-        amount=amount, remaining=amount, refunded=0, status="open", period_start=period_start, period_end=period_end,
-        issued_at=at, source_key=source_key, applications=[],
+        id=new_id("cn"),
+        number=await repository.next_credit_note_number(session),
+        customer_id=customer_id,
+        subscription_id=subscription_id,
+        clock_id=clock_id,
+        reason=reason,
+        description=description,
+        currency=currency,
+        amount=amount,
+        remaining=amount,
+        refunded=0,
+        status="open",
+        period_start=period_start,
+        period_end=period_end,
+        issued_at=at,
+        source_key=source_key,
+        applications=[],
     )
     session.add(note)
     await session.flush()
@@ -85,8 +131,13 @@ async def _new_note(
 
 
 async def issue_requested_credit(
-    session: AsyncSession, *, request: CreditRequest, customer_id: str, subscription_id: str | None,
-    clock_id: str | None, at: datetime,
+    session: AsyncSession,
+    *,
+    request: CreditRequest,
+    customer_id: str,
+    subscription_id: str | None,
+    clock_id: str | None,
+    at: datetime,
 ) -> CreditNote | None:
     """Issue the note a subscription event asks for, once per request key; None when nothing is owed."""
     period_start, period_end = request.period_start, request.period_end
@@ -104,15 +155,30 @@ async def issue_requested_credit(
     if earlier is not None:
         return earlier
     return await _new_note(
-        session, customer_id=customer_id, subscription_id=subscription_id, clock_id=clock_id, reason=request.reason,
-        description=request.description, currency=request.currency, amount=amount, period_start=period_start,
-        period_end=period_end, at=at, source_key=request.key,
+        session,
+        customer_id=customer_id,
+        subscription_id=subscription_id,
+        clock_id=clock_id,
+        reason=request.reason,
+        description=request.description,
+        currency=request.currency,
+        amount=amount,
+        period_start=period_start,
+        period_end=period_end,
+        at=at,
+        source_key=request.key,
     )
 
 
 async def settle_requested_credits(
-    session: AsyncSession, *, requests: list[CreditRequest], customer_id: str, subscription_id: str | None,
-    clock_id: str | None, at: datetime, internal: InternalClient,
+    session: AsyncSession,
+    *,
+    requests: list[CreditRequest],
+    customer_id: str,
+    subscription_id: str | None,
+    clock_id: str | None,
+    at: datetime,
+    internal: InternalClient,
 ) -> None:
     """A subscription event's credits: issue each; pay back at once those asked as refunds."""
     for request in requests:
@@ -133,9 +199,18 @@ async def issue_manual_credit(session: AsyncSession, *, data: CreditNoteIn) -> C
     at = await business_now(session, customer.clock_id)
     await repository.lock_numbering(session)
     return await _new_note(
-        session, customer_id=customer.id, subscription_id=data.subscription_id, clock_id=customer.clock_id,
-        reason="manual", description=data.description, currency=data.currency, amount=data.amount,
-        period_start=data.period_start, period_end=data.period_end, at=at, source_key=None,
+        session,
+        customer_id=customer.id,
+        subscription_id=data.subscription_id,
+        clock_id=customer.clock_id,
+        reason="manual",
+        description=data.description,
+        currency=data.currency,
+        amount=data.amount,
+        period_start=data.period_start,
+        period_end=data.period_end,
+        at=at,
+        source_key=None,
     )
 
 
@@ -147,8 +222,12 @@ async def apply_credits(session: AsyncSession, *, data: ApplyIn) -> list[CreditA
     applications; the notes are locked, so two invoices at once can never spend one credit twice.
     """
     if not await repository.claim_apply_key(
-        session, apply_key=data.apply_key, customer_id=data.customer_id, invoice_id=data.invoice_id,
-        currency=data.currency, amount=data.amount,
+        session,
+        apply_key=data.apply_key,
+        customer_id=data.customer_id,
+        invoice_id=data.invoice_id,
+        currency=data.currency,
+        amount=data.amount,
     ):
         earlier = await repository.applications_for_key(session, data.apply_key)
         if any(a.invoice_id != data.invoice_id for a in earlier):
@@ -160,13 +239,19 @@ async def apply_credits(session: AsyncSession, *, data: ApplyIn) -> list[CreditA
     own = [r for r in data.credit_requests if not r.refund]
     for request in own:
         await issue_requested_credit(
-            session, request=request, customer_id=data.customer_id, subscription_id=data.subscription_id,
-            clock_id=data.clock_id, at=data.at,
+            session,
+            request=request,
+            customer_id=data.customer_id,
+            subscription_id=data.subscription_id,
+            clock_id=data.clock_id,
+            at=data.at,
         )
     if not data.redeem_all and not own:
         return []
     notes = await repository.lock_spendable_notes(
-        session, customer_id=data.customer_id, currency=data.currency,
+        session,
+        customer_id=data.customer_id,
+        currency=data.currency,
         only_keys=None if data.redeem_all else [r.key for r in own],
     )
     by_id = {note.id: note for note in notes}
@@ -176,8 +261,12 @@ async def apply_credits(session: AsyncSession, *, data: ApplyIn) -> list[CreditA
         note.remaining -= amount
         _restate(note)
         application = CreditApplication(
-            credit_note_id=note.id, invoice_id=data.invoice_id, subscription_id=data.subscription_id,
-            apply_key=data.apply_key, amount=amount, applied_at=data.at,
+            credit_note_id=note.id,
+            invoice_id=data.invoice_id,
+            subscription_id=data.subscription_id,
+            apply_key=data.apply_key,
+            amount=amount,
+            applied_at=data.at,
         )
         session.add(application)
         applications.append(application)
@@ -224,12 +313,20 @@ async def refund_credit_note(
     if amount > note.remaining:
         raise RefundExceedsRemaining(f"Credit note {note.number} has {note.remaining} left; {amount} asked.")
     result = await internal.request(
-        "invoicing", "POST", "/internal/refunds",
+        "invoicing",
+        "POST",
+        "/internal/refunds",
         json={"refund_key": refund_key, "customer_id": note.customer_id, "amount": amount, "currency": note.currency},
     )
     refund = Refund(
-        id=new_id("ref"), credit_note_id=note.id, customer_id=note.customer_id, amount=amount, currency=note.currency,
-        status=result["status"], failure_code=result.get("failure_code"), refunded_at=at,
+        id=new_id("ref"),
+        credit_note_id=note.id,
+        customer_id=note.customer_id,
+        amount=amount,
+        currency=note.currency,
+        status=result["status"],
+        failure_code=result.get("failure_code"),
+        refunded_at=at,
     )
     session.add(refund)
     if refund.status == "succeeded":
@@ -238,13 +335,24 @@ async def refund_credit_note(
         _restate(note)
     await session.flush()
     await add_event(
-        session, source=SERVICE, topic=CREDITS,
-        event_type="refund.issued" if refund.status == "succeeded" else "refund.failed", customer_id=note.customer_id,
+        session,
+        source=SERVICE,
+        topic=CREDITS,
+        event_type="refund.issued" if refund.status == "succeeded" else "refund.failed",
+        customer_id=note.customer_id,
         data=RefundData(
-            id=refund.id, credit_note_id=note.id, customer_id=note.customer_id, subscription_id=note.subscription_id,
-            amount=amount, currency=note.currency, status=refund.status, failure_code=refund.failure_code, refunded_at=at,
+            id=refund.id,
+            credit_note_id=note.id,
+            customer_id=note.customer_id,
+            subscription_id=note.subscription_id,
+            amount=amount,
+            currency=note.currency,
+            status=refund.status,
+            failure_code=refund.failure_code,
+            refunded_at=at,
         ),
-        business_time=at, clock_id=note.clock_id,
+        business_time=at,
+        clock_id=note.clock_id,
     )
     return refund
 
@@ -254,7 +362,11 @@ async def refund(session: AsyncSession, *, credit_note_id: str, amount: int | No
     note = await repository.get_credit_note(session, credit_note_id, for_update=True)
     at = await business_now(session, note.clock_id)
     return await refund_credit_note(
-        session, note=note, amount=note.remaining if amount is None else amount, refund_key=new_id("rfk"), at=at,
+        session,
+        note=note,
+        amount=note.remaining if amount is None else amount,
+        refund_key=new_id("rfk"),
+        at=at,
         internal=internal,
     )
 
@@ -264,7 +376,9 @@ async def preview_subscription_pause(
 ) -> tuple[dict, PauseCredit]:
     """The credit a pause would earn: subscription-svc describes the window, `credit.py` prices it."""
     answer = await internal.request(
-        "subscription", "POST", f"/internal/subscriptions/{subscription_id}/pause-window",
+        "subscription",
+        "POST",
+        f"/internal/subscriptions/{subscription_id}/pause-window",
         json={
             "pause_at": pause_at.isoformat() if pause_at else None,
             "resume_at": resume_at.isoformat() if resume_at else None,

@@ -2,10 +2,9 @@
 
 import asyncio
 
-from tenure_shared.worker import run_worker
-
 from tenure_credit.config import CONSUMED_TOPICS, get_settings
 from tenure_credit.handlers import HANDLERS
+from tenure_shared.worker import run_worker
 
 
 def main() -> None:

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
-from tenure_shared.consumer import EventHandler
-from tenure_shared.events import CloudEvent, InvoiceData, PaymentData
 
 from tenure_dunning import service
+from tenure_shared.consumer import EventHandler
+from tenure_shared.events import CloudEvent, InvoiceData, PaymentData
 
 
 async def on_payment_failed(session: AsyncSession, event: CloudEvent) -> None:

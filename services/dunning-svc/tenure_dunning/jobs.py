@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
-from tenure_shared.due_work import JobHandler, ScheduledJob
-from tenure_shared.internal_http import internal_client
 
 from tenure_dunning import service
 from tenure_dunning.config import get_settings
+from tenure_shared.due_work import JobHandler, ScheduledJob
+from tenure_shared.internal_http import internal_client
 
 
 async def run_retry(session: AsyncSession, job: ScheduledJob) -> None:

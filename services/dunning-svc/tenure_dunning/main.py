@@ -1,10 +1,9 @@
 """dunning-svc's HTTP app (uvicorn tenure_dunning.main:app)."""
 
-from tenure_shared.app import create_app
-
 from tenure_dunning.api import router
 from tenure_dunning.config import CONSUMED_TOPICS, get_settings
 from tenure_dunning.jobs import JOB_HANDLERS
+from tenure_shared.app import create_app
 
 app = create_app(
     settings=get_settings(),

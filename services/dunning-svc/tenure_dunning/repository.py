@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
-from tenure_shared.pagination import Page, paginate
 
 from tenure_dunning.errors import DunningCaseNotFound
 from tenure_dunning.models import DunningCase, DunningPolicy
+from tenure_shared.pagination import Page, paginate
 
 DEFAULT_POLICY = dict(retry_after_days=[1, 3, 5], final_action="move_to_free_plan", notify_customer=True)
 

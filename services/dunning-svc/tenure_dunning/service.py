@@ -5,11 +5,6 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
-from tenure_shared.due_work import cancel_job, schedule_job
-from tenure_shared.events import DUNNING, DunningData, PaymentData
-from tenure_shared.ids import new_id
-from tenure_shared.internal_http import InternalClient
-from tenure_shared.outbox import add_event
 
 from tenure_dunning import repository
 from tenure_dunning.config import SERVICE
@@ -17,6 +12,11 @@ from tenure_dunning.errors import InvalidPolicy
 from tenure_dunning.models import DunningAttempt, DunningCase, DunningPolicy
 from tenure_dunning.schedule import retry_times, validate_retry_after_days
 from tenure_dunning.schemas import PolicyIn
+from tenure_shared.due_work import cancel_job, schedule_job
+from tenure_shared.events import DUNNING, DunningData, PaymentData
+from tenure_shared.ids import new_id
+from tenure_shared.internal_http import InternalClient
+from tenure_shared.outbox import add_event
 
 RETRY = "dunning_retry"
 
@@ -41,13 +41,23 @@ async def update_policy(session: AsyncSession, *, data: PolicyIn) -> DunningPoli
 
 async def _announce(session: AsyncSession, case: DunningCase, verb: str, at: datetime) -> None:
     await add_event(
-        session, source=SERVICE, topic=DUNNING, event_type=f"dunning.{verb}", customer_id=case.customer_id,
+        session,
+        source=SERVICE,
+        topic=DUNNING,
+        event_type=f"dunning.{verb}",
+        customer_id=case.customer_id,
         data=DunningData(
-            id=case.id, invoice_id=case.invoice_id, subscription_id=case.subscription_id, customer_id=case.customer_id,
-            status=case.status, final_action=case.final_action, next_retry_at=case.next_retry_at,
+            id=case.id,
+            invoice_id=case.invoice_id,
+            subscription_id=case.subscription_id,
+            customer_id=case.customer_id,
+            status=case.status,
+            final_action=case.final_action,
+            next_retry_at=case.next_retry_at,
             attempt_count=len(case.attempts),
         ),
-        business_time=at, clock_id=case.clock_id,
+        business_time=at,
+        clock_id=case.clock_id,
     )
 
 
@@ -55,7 +65,11 @@ async def _schedule_next_retry(session: AsyncSession, case: DunningCase, at: dat
     retries_done = len(case.attempts) - 1  # the first attempt is the failure that opened the case
     case.next_retry_at = retry_times(case.first_failed_at, case.retry_after_days)[retries_done]
     await schedule_job(
-        session, kind=RETRY, key=_retry_key(case.id), due_at=case.next_retry_at, clock_id=case.clock_id,
+        session,
+        kind=RETRY,
+        key=_retry_key(case.id),
+        due_at=case.next_retry_at,
+        clock_id=case.clock_id,
         payload={"case_id": case.id},
     )
     await _announce(session, case, "retry_scheduled", at)
@@ -67,9 +81,14 @@ async def open_case(session: AsyncSession, *, payment: PaymentData, clock_id: st
         return None
     policy = await repository.get_policy(session)
     case = DunningCase(
-        id=new_id("dun"), invoice_id=payment.invoice_id, subscription_id=payment.subscription_id,
-        customer_id=payment.customer_id, clock_id=clock_id, status="retrying",
-        retry_after_days=list(policy.retry_after_days), final_action=policy.final_action,
+        id=new_id("dun"),
+        invoice_id=payment.invoice_id,
+        subscription_id=payment.subscription_id,
+        customer_id=payment.customer_id,
+        clock_id=clock_id,
+        status="retrying",
+        retry_after_days=list(policy.retry_after_days),
+        final_action=policy.final_action,
         first_failed_at=payment.attempted_at,
     )
     case.attempts = [
@@ -89,7 +108,9 @@ async def retry(session: AsyncSession, *, case_id: str, at: datetime, internal: 
         return
     attempt_number = len(case.attempts)
     payment = await internal.request(
-        "invoicing", "POST", f"/internal/invoices/{case.invoice_id}/collect",
+        "invoicing",
+        "POST",
+        f"/internal/invoices/{case.invoice_id}/collect",
         json={"attempt_key": f"{case.id}:{attempt_number}", "initiated_by": "dunning"},
     )
     case.attempts.append(

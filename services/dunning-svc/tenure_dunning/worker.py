@@ -2,15 +2,16 @@
 
 import asyncio
 
-from tenure_shared.worker import run_worker
-
 from tenure_dunning.config import CONSUMED_TOPICS, get_settings
 from tenure_dunning.handlers import HANDLERS
 from tenure_dunning.jobs import JOB_HANDLERS
+from tenure_shared.worker import run_worker
 
 
 def main() -> None:
-    asyncio.run(run_worker(settings=get_settings(), handlers=HANDLERS, consumed_topics=CONSUMED_TOPICS, job_handlers=JOB_HANDLERS))
+    asyncio.run(
+        run_worker(settings=get_settings(), handlers=HANDLERS, consumed_topics=CONSUMED_TOPICS, job_handlers=JOB_HANDLERS)
+    )
 
 
 if __name__ == "__main__":

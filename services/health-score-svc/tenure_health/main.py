@@ -1,8 +1,7 @@
 """health-score-svc's HTTP app (uvicorn tenure_health.main:app)."""
 
-from tenure_shared.app import create_app
-
 from tenure_health.config import CONSUMED_TOPICS, get_settings
+from tenure_shared.app import create_app
 
 app = create_app(
     settings=get_settings(),

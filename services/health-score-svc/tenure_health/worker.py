@@ -2,9 +2,8 @@
 
 import asyncio
 
-from tenure_shared.worker import run_worker
-
 from tenure_health.config import CONSUMED_TOPICS, get_settings
+from tenure_shared.worker import run_worker
 
 
 def main() -> None:

@@ -152,7 +152,10 @@ async def collect_open_invoices(subscription_id: str, body: CollectOpenIn, sessi
     return CollectOpenOut(
         invoices=[
             CollectedInvoiceOut(
-                invoice_id=invoice.id, status=invoice.status, amount_due=invoice.amount_due, payment_id=payment.id,
+                invoice_id=invoice.id,
+                status=invoice.status,
+                amount_due=invoice.amount_due,
+                payment_id=payment.id,
                 failure_code=payment.failure_code,
             )
             for invoice, payment in outcomes

@@ -55,8 +55,13 @@ class SandboxGateway:
         result = await self._decide(customer_id, payment_method)
         self._session.add(
             SandboxCharge(
-                idempotency_key=idempotency_key, customer_id=customer_id, payment_method=payment_method,
-                amount=amount, currency=currency, succeeded=result.succeeded, failure_code=result.failure_code,
+                idempotency_key=idempotency_key,
+                customer_id=customer_id,
+                payment_method=payment_method,
+                amount=amount,
+                currency=currency,
+                succeeded=result.succeeded,
+                failure_code=result.failure_code,
             )
         )
         await self._session.flush()
@@ -78,8 +83,13 @@ class SandboxGateway:
             result = ChargeResult(False, "invalid_payment_method")
         self._session.add(
             SandboxRefund(
-                idempotency_key=idempotency_key, customer_id=customer_id, payment_method=payment_method,
-                amount=amount, currency=currency, succeeded=result.succeeded, failure_code=result.failure_code,
+                idempotency_key=idempotency_key,
+                customer_id=customer_id,
+                payment_method=payment_method,
+                amount=amount,
+                currency=currency,
+                succeeded=result.succeeded,
+                failure_code=result.failure_code,
             )
         )
         await self._session.flush()

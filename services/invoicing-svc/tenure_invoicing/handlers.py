@@ -3,21 +3,24 @@
 from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
-from tenure_shared.consumer import EventHandler
-from tenure_shared.events import CloudEvent, CustomerData, DunningData, SubscriptionData
-from tenure_shared.internal_http import internal_client
 
 from tenure_invoicing import repository, service
 from tenure_invoicing.config import get_settings
 from tenure_invoicing.usage import billing as usage_billing
 from tenure_invoicing.usage.handlers import SUBSCRIPTION_EVENT_TYPES, on_metric_created, on_subscription_tracked
+from tenure_shared.consumer import EventHandler
+from tenure_shared.events import CloudEvent, CustomerData, DunningData, SubscriptionData
+from tenure_shared.internal_http import internal_client
 
 
 async def on_customer_changed(session: AsyncSession, event: CloudEvent) -> None:
     customer = CustomerData.model_validate(event.data)
     await repository.upsert_customer(
-        session, customer_id=customer.id, currency=customer.currency,
-        payment_method=customer.payment_method, clock_id=customer.test_clock_id,
+        session,
+        customer_id=customer.id,
+        currency=customer.currency,
+        payment_method=customer.payment_method,
+        clock_id=customer.test_clock_id,
     )
 
 
@@ -28,10 +31,18 @@ async def on_subscription_billed(session: AsyncSession, event: CloudEvent) -> No
     # The usage of the window this event closes is billed in arrears on the same invoice.
     usage = await usage_billing.bill_usage(session, subscription=subscription, at=event.time, clock_id=event.tenureclock)
     invoice = await service.bill_subscription_event(
-        session, event_id=event.id, customer_id=subscription.customer_id, subscription_id=subscription.id,
-        clock_id=event.tenureclock, currency=subscription.currency, lines=usage.after(subscription.bill_lines),
-        billing_reason=subscription.billing_reason or "subscription", payment_method=subscription.payment_method,
-        at=event.time, redeem_credits=subscription.redeem_credits, credit_requests=subscription.credit_requests,
+        session,
+        event_id=event.id,
+        customer_id=subscription.customer_id,
+        subscription_id=subscription.id,
+        clock_id=event.tenureclock,
+        currency=subscription.currency,
+        lines=usage.after(subscription.bill_lines),
+        billing_reason=subscription.billing_reason or "subscription",
+        payment_method=subscription.payment_method,
+        at=event.time,
+        redeem_credits=subscription.redeem_credits,
+        credit_requests=subscription.credit_requests,
         internal=internal_client(get_settings()),
     )
     await usage_billing.record_billed(session, usage, invoice=invoice, source_event_id=event.id, at=event.time)

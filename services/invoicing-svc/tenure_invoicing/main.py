@@ -1,11 +1,10 @@
 """invoicing-svc's HTTP app (uvicorn tenure_invoicing.main:app)."""
 
-from tenure_shared.app import create_app
-
 from tenure_invoicing.api import internal_router, router
 from tenure_invoicing.config import CONSUMED_TOPICS, get_settings
 from tenure_invoicing.usage.api import router as usage_router
 from tenure_invoicing.usage.ingestion import with_usage_ingestor
+from tenure_shared.app import create_app
 
 app = create_app(
     settings=get_settings(),

@@ -5,10 +5,10 @@ from __future__ import annotations
 from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
-from tenure_shared.pagination import Page, paginate
 
 from tenure_invoicing.errors import CustomerNotFound, InvoiceNotFound
 from tenure_invoicing.models import CustomerAccount, Invoice, InvoiceNumberCounter, Payment
+from tenure_shared.pagination import Page, paginate
 
 
 async def get_invoice(session: AsyncSession, invoice_id: str, *, for_update: bool = False) -> Invoice:
@@ -53,7 +53,9 @@ async def get_customer(session: AsyncSession, customer_id: str) -> CustomerAccou
     return customer
 
 
-async def upsert_customer(session: AsyncSession, *, customer_id: str, currency: str, payment_method: str | None, clock_id: str | None) -> None:
+async def upsert_customer(
+    session: AsyncSession, *, customer_id: str, currency: str, payment_method: str | None, clock_id: str | None
+) -> None:
     values = dict(id=customer_id, currency=currency, payment_method=payment_method, clock_id=clock_id)
     statement = insert(CustomerAccount).values(**values)
     await session.execute(statement.on_conflict_do_update(index_elements=[CustomerAccount.id], set_=values))
@@ -61,9 +63,7 @@ async def upsert_customer(session: AsyncSession, *, customer_id: str, currency: 
 
 async def next_invoice_number(session: AsyncSession) -> str:
     """Gapless: the counter row stays locked until the invoice's transaction ends."""
-    await session.execute(
-        insert(InvoiceNumberCounter).values(name="invoice", last_value=0).on_conflict_do_nothing()
-    )
+    await session.execute(insert(InvoiceNumberCounter).values(name="invoice", last_value=0).on_conflict_do_nothing())
     value = await session.scalar(
         update(InvoiceNumberCounter)
         .where(InvoiceNumberCounter.name == "invoice")

@@ -2,15 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
-from typing import Sequence
 
 from sqlalchemy.ext.asyncio import AsyncSession
-from tenure_shared.clock import business_now
-from tenure_shared.events import INVOICES, PAYMENTS, ChargeLine, CreditRequest, InvoiceData, PaymentData
-from tenure_shared.ids import new_id
-from tenure_shared.internal_http import InternalClient
-from tenure_shared.outbox import add_event
 
 from tenure_invoicing import repository
 from tenure_invoicing.config import SERVICE
@@ -18,20 +13,38 @@ from tenure_invoicing.errors import CurrencyMismatch, InvoiceNotPayable, Invoice
 from tenure_invoicing.gateway import gateway_for
 from tenure_invoicing.models import Invoice, InvoiceLine, Payment
 from tenure_invoicing.schemas import ChargeIn
+from tenure_shared.clock import business_now
+from tenure_shared.events import INVOICES, PAYMENTS, ChargeLine, CreditRequest, InvoiceData, PaymentData
+from tenure_shared.ids import new_id
+from tenure_shared.internal_http import InternalClient
+from tenure_shared.outbox import add_event
 
 
 def invoice_data(invoice: Invoice) -> InvoiceData:
     return InvoiceData(
-        id=invoice.id, number=invoice.number, customer_id=invoice.customer_id, subscription_id=invoice.subscription_id,
-        status=invoice.status, currency=invoice.currency, total=invoice.total, amount_due=invoice.amount_due,
-        amount_paid=invoice.amount_paid, void_reason=invoice.void_reason,
+        id=invoice.id,
+        number=invoice.number,
+        customer_id=invoice.customer_id,
+        subscription_id=invoice.subscription_id,
+        status=invoice.status,
+        currency=invoice.currency,
+        total=invoice.total,
+        amount_due=invoice.amount_due,
+        amount_paid=invoice.amount_paid,
+        void_reason=invoice.void_reason,
     )
 
 
 async def _announce_invoice(session: AsyncSession, invoice: Invoice, verb: str, at: datetime) -> None:
     await add_event(
-        session, source=SERVICE, topic=INVOICES, event_type=f"invoice.{verb}", customer_id=invoice.customer_id,
-        data=invoice_data(invoice), business_time=at, clock_id=invoice.clock_id,
+        session,
+        source=SERVICE,
+        topic=INVOICES,
+        event_type=f"invoice.{verb}",
+        customer_id=invoice.customer_id,
+        data=invoice_data(invoice),
+        business_time=at,
+        clock_id=invoice.clock_id,
     )
 
 
@@ -78,8 +91,14 @@ async def issue_invoice(
     )
     invoice.lines = [
         InvoiceLine(
-            position=i, kind=line.kind, description=line.description, quantity=line.quantity,
-            unit_amount=line.unit_amount, amount=line.amount, period_start=line.period_start, period_end=line.period_end,
+            position=i,
+            kind=line.kind,
+            description=line.description,
+            quantity=line.quantity,
+            unit_amount=line.unit_amount,
+            amount=line.amount,
+            period_start=line.period_start,
+            period_end=line.period_end,
         )
         for i, line in enumerate(lines)
     ]
@@ -109,27 +128,50 @@ async def collect(
         raise InvoiceNotPayable(f"Invoice {invoice.id} is {invoice.status}; nothing to collect.")
     if payment_method:
         result = await gateway_for(session).charge(
-            idempotency_key=attempt_key, customer_id=invoice.customer_id, payment_method=payment_method,
-            amount=invoice.amount_due, currency=invoice.currency,
+            idempotency_key=attempt_key,
+            customer_id=invoice.customer_id,
+            payment_method=payment_method,
+            amount=invoice.amount_due,
+            currency=invoice.currency,
         )
         succeeded, failure_code = result.succeeded, result.failure_code
     else:
         succeeded, failure_code = False, "no_payment_method"
     payment = Payment(
-        id=new_id("pay"), invoice_id=invoice.id, customer_id=invoice.customer_id, amount=invoice.amount_due,
-        currency=invoice.currency, status="succeeded" if succeeded else "failed", failure_code=failure_code,
-        payment_method=payment_method, initiated_by=initiated_by, attempt_key=attempt_key, attempted_at=at,
+        id=new_id("pay"),
+        invoice_id=invoice.id,
+        customer_id=invoice.customer_id,
+        amount=invoice.amount_due,
+        currency=invoice.currency,
+        status="succeeded" if succeeded else "failed",
+        failure_code=failure_code,
+        payment_method=payment_method,
+        initiated_by=initiated_by,
+        attempt_key=attempt_key,
+        attempted_at=at,
     )
     session.add(payment)
     await session.flush()
     await add_event(
-        session, source=SERVICE, topic=PAYMENTS, event_type=f"payment.{payment.status}", customer_id=invoice.customer_id,
+        session,
+        source=SERVICE,
+        topic=PAYMENTS,
+        event_type=f"payment.{payment.status}",
+        customer_id=invoice.customer_id,
         data=PaymentData(
-            id=payment.id, invoice_id=invoice.id, subscription_id=invoice.subscription_id, customer_id=invoice.customer_id,
-            amount=payment.amount, currency=payment.currency, status=payment.status, failure_code=failure_code,
-            attempted_at=at, initiated_by=initiated_by,
+            id=payment.id,
+            invoice_id=invoice.id,
+            subscription_id=invoice.subscription_id,
+            customer_id=invoice.customer_id,
+            amount=payment.amount,
+            currency=payment.currency,
+            status=payment.status,
+            failure_code=failure_code,
+            attempted_at=at,
+            initiated_by=initiated_by,
         ),
-        business_time=at, clock_id=invoice.clock_id,
+        business_time=at,
+        clock_id=invoice.clock_id,
     )
     if succeeded:
         await _mark_paid(session, invoice, at)
@@ -137,16 +179,34 @@ async def collect(
 
 
 async def _spend_credits(
-    internal: InternalClient, *, apply_key: str, invoice_id: str, customer_id: str, subscription_id: str | None,
-    clock_id: str | None, currency: str, amount: int, at: datetime, redeem_all: bool, credit_requests: Sequence[CreditRequest],
+    internal: InternalClient,
+    *,
+    apply_key: str,
+    invoice_id: str,
+    customer_id: str,
+    subscription_id: str | None,
+    clock_id: str | None,
+    currency: str,
+    amount: int,
+    at: datetime,
+    redeem_all: bool,
+    credit_requests: Sequence[CreditRequest],
 ) -> list[dict]:
     """Ask credit-svc to spend the customer's credits on an invoice being created (idempotent per key)."""
     answer = await internal.request(
-        "credit", "POST", "/internal/credits/apply",
+        "credit",
+        "POST",
+        "/internal/credits/apply",
         json={
-            "apply_key": apply_key, "invoice_id": invoice_id, "customer_id": customer_id,
-            "subscription_id": subscription_id, "clock_id": clock_id, "currency": currency, "amount": amount,
-            "at": at.isoformat(), "redeem_all": redeem_all,
+            "apply_key": apply_key,
+            "invoice_id": invoice_id,
+            "customer_id": customer_id,
+            "subscription_id": subscription_id,
+            "clock_id": clock_id,
+            "currency": currency,
+            "amount": amount,
+            "at": at.isoformat(),
+            "redeem_all": redeem_all,
             "credit_requests": [r.model_dump(mode="json") for r in credit_requests],
         },
     )
@@ -154,9 +214,20 @@ async def _spend_credits(
 
 
 async def bill_subscription_event(
-    session: AsyncSession, *, event_id: str, customer_id: str, subscription_id: str, clock_id: str | None,
-    currency: str, lines: Sequence[ChargeLine], billing_reason: str, payment_method: str | None, at: datetime,
-    redeem_credits: bool = False, credit_requests: Sequence[CreditRequest] = (), internal: InternalClient | None = None,
+    session: AsyncSession,
+    *,
+    event_id: str,
+    customer_id: str,
+    subscription_id: str,
+    clock_id: str | None,
+    currency: str,
+    lines: Sequence[ChargeLine],
+    billing_reason: str,
+    payment_method: str | None,
+    at: datetime,
+    redeem_credits: bool = False,
+    credit_requests: Sequence[CreditRequest] = (),
+    internal: InternalClient | None = None,
 ) -> Invoice | None:
     """Invoice what a subscription event asks for, once per event, spend credits on it, and try to
     collect the rest at once.
@@ -173,17 +244,35 @@ async def bill_subscription_event(
     if internal is not None and total > 0 and (redeem_credits or spendable_requests):
         # Before the invoice number is taken: the gapless counter stays locked only briefly.
         credits = await _spend_credits(
-            internal, apply_key=f"event:{event_id}", invoice_id=invoice_id, customer_id=customer_id,
-            subscription_id=subscription_id, clock_id=clock_id, currency=currency, amount=total, at=at,
-            redeem_all=redeem_credits, credit_requests=spendable_requests,
+            internal,
+            apply_key=f"event:{event_id}",
+            invoice_id=invoice_id,
+            customer_id=customer_id,
+            subscription_id=subscription_id,
+            clock_id=clock_id,
+            currency=currency,
+            amount=total,
+            at=at,
+            redeem_all=redeem_credits,
+            credit_requests=spendable_requests,
         )
     invoice = await issue_invoice(
-        session, customer_id=customer_id, subscription_id=subscription_id, clock_id=clock_id, currency=currency,
-        lines=lines, billing_reason=billing_reason, at=at, source_event_id=event_id, invoice_id=invoice_id,
+        session,
+        customer_id=customer_id,
+        subscription_id=subscription_id,
+        clock_id=clock_id,
+        currency=currency,
+        lines=lines,
+        billing_reason=billing_reason,
+        at=at,
+        source_event_id=event_id,
+        invoice_id=invoice_id,
         credits_applied=credits,
     )
     if invoice.status == "open":
-        await collect(session, invoice=invoice, attempt_key=f"{invoice.id}:1", initiated_by="invoice", at=at, payment_method=payment_method)
+        await collect(
+            session, invoice=invoice, attempt_key=f"{invoice.id}:1", initiated_by="invoice", at=at, payment_method=payment_method
+        )
     return invoice
 
 
@@ -221,10 +310,23 @@ async def create_charge(session: AsyncSession, *, data: ChargeIn) -> Invoice:
     at = await business_now(session, customer.clock_id)
     line = ChargeLine(kind="one_time", description=data.description, unit_amount=data.amount, amount=data.amount)
     invoice = await issue_invoice(
-        session, customer_id=customer.id, subscription_id=None, clock_id=customer.clock_id, currency=data.currency,
-        lines=[line], billing_reason="one_time_charge", at=at,
+        session,
+        customer_id=customer.id,
+        subscription_id=None,
+        clock_id=customer.clock_id,
+        currency=data.currency,
+        lines=[line],
+        billing_reason="one_time_charge",
+        at=at,
     )
-    await collect(session, invoice=invoice, attempt_key=f"{invoice.id}:1", initiated_by="invoice", at=at, payment_method=customer.payment_method)
+    await collect(
+        session,
+        invoice=invoice,
+        attempt_key=f"{invoice.id}:1",
+        initiated_by="invoice",
+        at=at,
+        payment_method=customer.payment_method,
+    )
     return invoice
 
 
@@ -236,8 +338,11 @@ async def refund_to_customer(
     if customer.currency != currency:
         raise CurrencyMismatch(f"The customer pays in {customer.currency}, not {currency}.")
     result = await gateway_for(session).refund(
-        idempotency_key=refund_key, customer_id=customer_id, payment_method=customer.payment_method,
-        amount=amount, currency=currency,
+        idempotency_key=refund_key,
+        customer_id=customer_id,
+        payment_method=customer.payment_method,
+        amount=amount,
+        currency=currency,
     )
     return result.succeeded, result.failure_code
 
@@ -251,7 +356,11 @@ async def collect_open_invoices(
     for invoice in await repository.open_invoices_of_subscription(session, subscription_id):
         at = await business_now(session, invoice.clock_id)
         payment = await collect(
-            session, invoice=invoice, attempt_key=f"{attempt_key}:{invoice.id}", initiated_by="api", at=at,
+            session,
+            invoice=invoice,
+            attempt_key=f"{attempt_key}:{invoice.id}",
+            initiated_by="api",
+            at=at,
             payment_method=payment_method,
         )
         outcomes.append((invoice, payment))

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Query, Request
+
 from tenure_shared.app import DbSession
 from tenure_shared.auth import require_internal_token
 from tenure_shared.internal_http import internal_client
 from tenure_shared.pagination import Page, page_params
-
 from tenure_subscription import repository
 from tenure_subscription.charges import figures
 from tenure_subscription.models import AccountSettings, Addon, Customer, Plan, Subscription, TestClock
@@ -117,15 +117,24 @@ def subscription_out(subscription: Subscription) -> SubscriptionOut:
 def scheduled_change_out(change: dict) -> ScheduledChangeOut:
     addon_refs = change.get("addons")
     return ScheduledChangeOut(
-        id=change["id"], plan_code=change.get("plan_code"), quantity=change.get("quantity"),
-        addons=None if addon_refs is None else [AddonRef(**ref) for ref in addon_refs], effective_at=change["effective_at"],
+        id=change["id"],
+        plan_code=change.get("plan_code"),
+        quantity=change.get("quantity"),
+        addons=None if addon_refs is None else [AddonRef(**ref) for ref in addon_refs],
+        effective_at=change["effective_at"],
     )
 
 
 def addon_out(addon: Addon) -> AddonOut:
     return AddonOut(
-        code=addon.code, name=addon.name, currency=addon.currency, amount=addon.amount, interval=addon.interval,
-        interval_count=addon.interval_count, one_time=addon.one_time, archived=addon.archived,
+        code=addon.code,
+        name=addon.name,
+        currency=addon.currency,
+        amount=addon.amount,
+        interval=addon.interval,
+        interval_count=addon.interval_count,
+        one_time=addon.one_time,
+        archived=addon.archived,
     )
 
 
@@ -262,9 +271,7 @@ async def change_subscription(subscription_id: str, body: ChangeIn, session: DbS
 
 @router.post("/subscriptions/{subscription_id}/scheduled-changes/{change_id}/cancel", tags=["subscriptions"])
 async def cancel_scheduled_change(subscription_id: str, change_id: str, session: DbSession) -> SubscriptionOut:
-    return subscription_out(
-        await changes.cancel_scheduled_change(session, subscription_id=subscription_id, change_id=change_id)
-    )
+    return subscription_out(await changes.cancel_scheduled_change(session, subscription_id=subscription_id, change_id=change_id))
 
 
 @router.post("/subscriptions/{subscription_id}/cancel", tags=["subscriptions"])
@@ -273,7 +280,8 @@ async def cancel_subscription(subscription_id: str, body: CancelIn, session: DbS
 
 
 @router.post(
-    "/subscriptions/{subscription_id}/reactivate", tags=["subscriptions"],
+    "/subscriptions/{subscription_id}/reactivate",
+    tags=["subscriptions"],
     responses={402: {"description": "The unpaid amount could not be collected; nothing changed"}},
 )
 async def reactivate_subscription(subscription_id: str, request: Request, session: DbSession) -> SubscriptionOut:
@@ -366,14 +374,19 @@ def pause_reply(outcome: pausing.PauseOutcome) -> PauseReplyOut:
         **subscription_out(outcome.subscription).model_dump(),
         credit_preview=CreditPreviewOut(
             unused_days=figure.unused_days, period_days=figure.period_days, amount=figure.amount, currency=figure.currency
-        ) if figure else None,
+        )
+        if figure
+        else None,
     )
 
 
 @router.post("/subscriptions/{subscription_id}/pause", tags=["subscriptions"])
 async def pause_subscription(subscription_id: str, body: PauseIn, request: Request, session: DbSession) -> PauseReplyOut:
     outcome = await pausing.pause_subscription(
-        session, subscription_id=subscription_id, pause_at=body.pause_at, resume_at=body.resume_at,
+        session,
+        subscription_id=subscription_id,
+        pause_at=body.pause_at,
+        resume_at=body.resume_at,
         internal=internal_client(request.app.state.settings),
     )
     return pause_reply(outcome)

@@ -38,9 +38,7 @@ def _step(interval: Interval, count: int) -> relativedelta:
     raise ValueError(f"unknown interval {interval!r}")
 
 
-def period_boundary(
-    anchor: datetime, interval: Interval, interval_count: int, n: int, tz: str = "UTC"
-) -> datetime:
+def period_boundary(anchor: datetime, interval: Interval, interval_count: int, n: int, tz: str = "UTC") -> datetime:
     """The n-th period boundary after the billing anchor, as a UTC instant (n=0 is the anchor)."""
     _require_aware(anchor, "anchor")
     if interval_count < 1:

@@ -13,7 +13,6 @@ from datetime import datetime
 from typing import Literal
 
 from tenure_shared.events import ChargeLine
-
 from tenure_subscription.calendar import calendar_days
 from tenure_subscription.proration import prorate
 
@@ -51,8 +50,13 @@ def period_lines(items: Sequence[Item], *, start: datetime, end: datetime) -> li
     """Every priced item for one whole period [start, end), billed in advance."""
     return [
         ChargeLine(
-            kind=item.kind, description=item.label, quantity=item.quantity, unit_amount=item.unit_amount,
-            amount=item.amount, period_start=start, period_end=end,
+            kind=item.kind,
+            description=item.label,
+            quantity=item.quantity,
+            unit_amount=item.unit_amount,
+            amount=item.amount,
+            period_start=start,
+            period_end=end,
         )
         for item in items
         if item.amount
@@ -75,7 +79,12 @@ def _part_line(description: str, amount: int, start: datetime, end: datetime) ->
 
 
 def change_lines(
-    old: Sequence[Item], new: Sequence[Item], *, period_start: datetime, period_end: datetime, change_at: datetime,
+    old: Sequence[Item],
+    new: Sequence[Item],
+    *,
+    period_start: datetime,
+    period_end: datetime,
+    change_at: datetime,
     tz: str = "UTC",
 ) -> list[ChargeLine]:
     """Items changed at change_at within [period_start, period_end): a credit for each changed old item's

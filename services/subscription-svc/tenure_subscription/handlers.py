@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
+
 from tenure_shared.consumer import EventHandler
 from tenure_shared.events import CloudEvent, DunningData
-
 from tenure_subscription.service import credit_timeline, lifecycle
 
 

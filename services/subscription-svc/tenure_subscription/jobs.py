@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
-from tenure_shared.due_work import JobHandler, ScheduledJob
 
+from tenure_shared.due_work import JobHandler, ScheduledJob
 from tenure_subscription.service import lifecycle, pausing
 
 

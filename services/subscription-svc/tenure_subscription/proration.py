@@ -7,7 +7,6 @@ from datetime import datetime
 from fractions import Fraction
 
 from tenure_shared.money import round_half_up
-
 from tenure_subscription.calendar import calendar_days
 
 

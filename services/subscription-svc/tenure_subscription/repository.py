@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
-from tenure_shared.pagination import Page, paginate
 
+from tenure_shared.pagination import Page, paginate
 from tenure_subscription.errors import AddonNotFound, CustomerNotFound, PlanNotFound, SubscriptionNotFound, TestClockNotFound
 from tenure_subscription.models import AccountSettings, Addon, Customer, Plan, Subscription, TestClock, TimelineEntry
 

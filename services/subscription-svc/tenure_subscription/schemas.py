@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, EmailStr, Field, StrictInt, model_validator
+
 from tenure_shared.errors import coded_error
 from tenure_shared.events import ChargeLine, PauseWindow
 from tenure_shared.money import Amount, CurrencyCode

@@ -4,7 +4,6 @@ import asyncio
 
 from tenure_shared.internal_http import internal_client
 from tenure_shared.worker import run_worker
-
 from tenure_subscription.config import CONSUMED_TOPICS, get_settings
 from tenure_subscription.handlers import HANDLERS
 from tenure_subscription.jobs import JOB_HANDLERS

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import orjson
 from fastapi import APIRouter, Request, Response
-from tenure_shared.app import DbSession
-from tenure_shared.clock import business_now
 
 from tenure_invoicing.usage import billing, repository
 from tenure_invoicing.usage.errors import InvalidUsageBatch, MalformedJson, SubscriptionNotFound, TooManyEvents
 from tenure_invoicing.usage.ingestion import MAX_EVENTS, UsageIngestor, parse_events
 from tenure_invoicing.usage.schemas import MetricUsageOut, SubscriptionUsageOut, UsageEventsIn, UsageEventsOut, UsageTierOut
+from tenure_shared.app import DbSession
+from tenure_shared.clock import business_now
 
 router = APIRouter(tags=["usage"])
 
@@ -61,21 +61,29 @@ async def get_subscription_usage(subscription_id: str, session: DbSession) -> Su
     now = await business_now(session, state.clock_id)
     items = await billing.usage_until(session, state=state, end=now, at=now, with_late=False)
     return SubscriptionUsageOut(
-        subscription_id=state.id, customer_id=state.customer_id, currency=state.currency,
-        period_start=state.current_period_start, period_end=state.current_period_end,
-        usage_since=state.billed_until, as_of=now,
+        subscription_id=state.id,
+        customer_id=state.customer_id,
+        currency=state.currency,
+        period_start=state.current_period_start,
+        period_end=state.current_period_end,
+        usage_since=state.billed_until,
+        as_of=now,
         metrics=[
             MetricUsageOut(
-                metric_code=item.metric_code, metric_name=item.metric_name, aggregation=item.aggregation,
-                period_start=item.window_start, period_end=item.window_end,
+                metric_code=item.metric_code,
+                metric_name=item.metric_name,
+                aggregation=item.aggregation,
+                period_start=item.window_start,
+                period_end=item.window_end,
                 quantity=billing.decimal_text(item.quantity),
                 billable_quantity=billing.decimal_text(item.priced.billable_quantity),
-                model=item.charge.get("model", "per_unit"), unit_amount=item.unit_amount,
+                model=item.charge.get("model", "per_unit"),
+                unit_amount=item.unit_amount,
                 included_units=item.charge.get("included_units", 0),
-                tiers=[UsageTierOut(**tier) for tier in item.details()["tiers"]], amount=item.amount,
+                tiers=[UsageTierOut(**tier) for tier in item.details()["tiers"]],
+                amount=item.amount,
             )
             for item in items
         ],
         amount=sum(item.amount for item in items),
     )
-

@@ -18,13 +18,13 @@ from fractions import Fraction
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
-from tenure_shared.events import ChargeLine, SubscriptionData
-from tenure_shared.money import format_amount, round_half_up
 
 from tenure_invoicing.models import Invoice
 from tenure_invoicing.pricing import MeteredPrice, Tier, UsageCharge, price_usage
 from tenure_invoicing.usage import periods, repository
 from tenure_invoicing.usage.models import UsageBilling, UsagePlanInterval, UsageSubscription
+from tenure_shared.events import ChargeLine, SubscriptionData
+from tenure_shared.money import format_amount, round_half_up
 
 # Late usage is looked for in windows that ended at most this long before the invoice.
 LATE_USAGE_LOOKBACK = timedelta(days=366)
@@ -98,8 +98,10 @@ class UsageItem:
         if model == "per_unit":
             what = f"{quantity} × {format_amount(self.charge.get('unit_amount', 0), currency)}"
         elif model == "package":
-            what = (f"{quantity} in packages of {self.charge.get('package_size', 1)} × "
-                    f"{format_amount(self.charge.get('unit_amount', 0), currency)}")
+            what = (
+                f"{quantity} in packages of {self.charge.get('package_size', 1)} × "
+                f"{format_amount(self.charge.get('unit_amount', 0), currency)}"
+            )
         else:
             bands = "; ".join(
                 f"{decimal_text(t.quantity)} × {format_amount(t.unit_amount, currency)}"
@@ -110,14 +112,21 @@ class UsageItem:
         if self.charge.get("included_units"):
             what += f" ({self.charge['included_units']} included)"
         if self.late:
-            return (f"Late usage, {self.metric_name} for {_day(self.window_start)} – {_day(self.window_end)}: "
-                    f"+{decimal_text(self.quantity)}, now {what}")
+            return (
+                f"Late usage, {self.metric_name} for {_day(self.window_start)} – {_day(self.window_end)}: "
+                f"+{decimal_text(self.quantity)}, now {what}"
+            )
         return f"{self.metric_name}: {what}"
 
     def line(self, currency: str) -> ChargeLine:
         return ChargeLine(
-            kind="usage", description=self.description(currency), quantity=round_half_up(Fraction(self.quantity)),
-            unit_amount=self.unit_amount, amount=self.amount, period_start=self.window_start, period_end=self.window_end,
+            kind="usage",
+            description=self.description(currency),
+            quantity=round_half_up(Fraction(self.quantity)),
+            unit_amount=self.unit_amount,
+            amount=self.amount,
+            period_start=self.window_start,
+            period_end=self.window_end,
         )
 
     def details(self) -> dict[str, Any]:
@@ -207,8 +216,13 @@ async def track_subscription(
             current.valid_to = since
         session.add(
             UsagePlanInterval(
-                subscription_id=subscription.id, customer_id=subscription.customer_id, valid_from=since, valid_to=None,
-                status=subscription.status, plan_code=subscription.plan_code, charges=charges,
+                subscription_id=subscription.id,
+                customer_id=subscription.customer_id,
+                valid_from=since,
+                valid_to=None,
+                status=subscription.status,
+                plan_code=subscription.plan_code,
+                charges=charges,
             )
         )
     await session.flush()
@@ -220,8 +234,14 @@ async def _aggregate(
 ) -> Decimal:
     earlier = await repository.intervals_of_earlier_subscriptions(session, state, start, end)
     return await repository.aggregate(
-        session, customer_id=state.customer_id, subscription_id=state.id, metric_code=charge["metric_code"],
-        aggregation=charge.get("aggregation", "sum"), prop=charge.get("property"), start=start, end=end,
+        session,
+        customer_id=state.customer_id,
+        subscription_id=state.id,
+        metric_code=charge["metric_code"],
+        aggregation=charge.get("aggregation", "sum"),
+        prop=charge.get("property"),
+        start=start,
+        end=end,
         foreign=periods.foreign_ranges(earlier, charge["metric_code"], start, end),
     )
 
@@ -241,10 +261,18 @@ async def usage_until(
                 priced = price_usage(Fraction(quantity), price_of(segment.charge))
                 items.append(
                     UsageItem(
-                        metric_code=metric_code, metric_name=segment.charge.get("metric_name") or metric_code,
-                        aggregation=segment.charge.get("aggregation", "sum"), window_start=segment.start,
-                        window_end=segment.end, charge=segment.charge, late=False, quantity=quantity,
-                        amount=priced.amount, total_quantity=quantity, total_amount=priced.amount, priced=priced,
+                        metric_code=metric_code,
+                        metric_name=segment.charge.get("metric_name") or metric_code,
+                        aggregation=segment.charge.get("aggregation", "sum"),
+                        window_start=segment.start,
+                        window_end=segment.end,
+                        charge=segment.charge,
+                        late=False,
+                        quantity=quantity,
+                        amount=priced.amount,
+                        total_quantity=quantity,
+                        total_amount=priced.amount,
+                        priced=priced,
                     )
                 )
     if with_late:
@@ -255,11 +283,18 @@ async def usage_until(
             priced = price_usage(Fraction(quantity), price_of(billed.charge))
             items.append(
                 UsageItem(
-                    metric_code=billed.metric_code, metric_name=billed.charge.get("metric_name") or billed.metric_code,
-                    aggregation=billed.charge.get("aggregation", "sum"), window_start=billed.window_start,
-                    window_end=billed.window_end, charge=billed.charge, late=True,
-                    quantity=quantity - billed.total_quantity, amount=priced.amount - billed.total_amount,
-                    total_quantity=quantity, total_amount=priced.amount, priced=priced,
+                    metric_code=billed.metric_code,
+                    metric_name=billed.charge.get("metric_name") or billed.metric_code,
+                    aggregation=billed.charge.get("aggregation", "sum"),
+                    window_start=billed.window_start,
+                    window_end=billed.window_end,
+                    charge=billed.charge,
+                    late=True,
+                    quantity=quantity - billed.total_quantity,
+                    amount=priced.amount - billed.total_amount,
+                    total_quantity=quantity,
+                    total_amount=priced.amount,
+                    priced=priced,
                 )
             )
     for item in items:
@@ -270,9 +305,7 @@ async def usage_until(
     return items
 
 
-async def bill_usage(
-    session: AsyncSession, *, subscription: SubscriptionData, at: datetime, clock_id: str | None
-) -> UsageBill:
+async def bill_usage(session: AsyncSession, *, subscription: SubscriptionData, at: datetime, clock_id: str | None) -> UsageBill:
     """Track a subscription event; when it starts a new period (or ends the subscription), the usage
     up to then is due: return it, moving `billed_until` forward."""
     state = await track_subscription(session, subscription=subscription, at=at, clock_id=clock_id)
@@ -294,10 +327,19 @@ async def record_billed(
     for item in bill.items:
         session.add(
             UsageBilling(
-                subscription_id=bill.state.id, metric_code=item.metric_code, window_start=item.window_start,
-                window_end=item.window_end, charge=item.charge, late=item.late, quantity=item.quantity, amount=item.amount,
-                total_quantity=item.total_quantity, total_amount=item.total_amount,
-                invoice_id=invoice.id if invoice else None, source_event_id=source_event_id, billed_at=at,
+                subscription_id=bill.state.id,
+                metric_code=item.metric_code,
+                window_start=item.window_start,
+                window_end=item.window_end,
+                charge=item.charge,
+                late=item.late,
+                quantity=item.quantity,
+                amount=item.amount,
+                total_quantity=item.total_quantity,
+                total_amount=item.total_amount,
+                invoice_id=invoice.id if invoice else None,
+                source_event_id=source_event_id,
+                billed_at=at,
             )
         )
     if invoice is not None:

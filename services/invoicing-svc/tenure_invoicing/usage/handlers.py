@@ -3,20 +3,30 @@
 from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
-from tenure_shared.events import CloudEvent, MetricData, SubscriptionData
-from tenure_shared.internal_http import internal_client
 
 from tenure_invoicing import service
 from tenure_invoicing.config import get_settings
 from tenure_invoicing.usage import billing, repository
 from tenure_invoicing.usage.periods import NOT_OWNING
+from tenure_shared.events import CloudEvent, MetricData, SubscriptionData
+from tenure_shared.internal_http import internal_client
 
 # Every subscription event type; those no other handler takes only update the plan intervals.
 SUBSCRIPTION_EVENT_TYPES = tuple(
     f"subscription.{verb}"
     for verb in (
-        "created", "trial_ended", "activated", "renewed", "changed", "paused", "resumed", "cancelled",
-        "reactivated", "moved_to_free_plan", "expired", "marked_unpaid",
+        "created",
+        "trial_ended",
+        "activated",
+        "renewed",
+        "changed",
+        "paused",
+        "resumed",
+        "cancelled",
+        "reactivated",
+        "moved_to_free_plan",
+        "expired",
+        "marked_unpaid",
     )
 )
 
@@ -36,10 +46,18 @@ async def on_subscription_tracked(session: AsyncSession, event: CloudEvent) -> N
     invoice = None
     if any(item.amount for item in bill.items):
         invoice = await service.bill_subscription_event(
-            session, event_id=event.id, customer_id=subscription.customer_id, subscription_id=subscription.id,
-            clock_id=event.tenureclock, currency=subscription.currency, lines=bill.after([]),
+            session,
+            event_id=event.id,
+            customer_id=subscription.customer_id,
+            subscription_id=subscription.id,
+            clock_id=event.tenureclock,
+            currency=subscription.currency,
+            lines=bill.after([]),
             billing_reason="subscription_final_usage" if subscription.status in NOT_OWNING else "subscription_usage",
-            payment_method=subscription.payment_method, at=event.time, redeem_credits=subscription.redeem_credits,
-            credit_requests=subscription.credit_requests, internal=internal_client(get_settings()),
+            payment_method=subscription.payment_method,
+            at=event.time,
+            redeem_credits=subscription.redeem_credits,
+            credit_requests=subscription.credit_requests,
+            internal=internal_client(get_settings()),
         )
     await billing.record_billed(session, bill, invoice=invoice, source_event_id=event.id, at=event.time)

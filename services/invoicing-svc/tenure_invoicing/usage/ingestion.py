@@ -22,6 +22,7 @@ from typing import Any
 import asyncpg
 import orjson
 from fastapi import FastAPI
+
 from tenure_shared.db import asyncpg_connect_kwargs
 
 MAX_EVENTS = 1000
@@ -156,10 +157,13 @@ def _fast(event: Any, metrics: MetricIndex) -> tuple | None:
     event_id, customer_id, subscription_id = get("id"), get("customer_id"), get("subscription_id")
     metric_code, raw_time, value = get("metric_code"), get("timestamp"), get("value")
     if not (
-        type(event_id) is str and 0 < len(event_id) <= MAX_ID_LENGTH
-        and type(customer_id) is str and 0 < len(customer_id) <= MAX_ID_LENGTH
+        type(event_id) is str
+        and 0 < len(event_id) <= MAX_ID_LENGTH
+        and type(customer_id) is str
+        and 0 < len(customer_id) <= MAX_ID_LENGTH
         and (subscription_id is None or (type(subscription_id) is str and 0 < len(subscription_id) <= MAX_ID_LENGTH))
-        and type(raw_time) is str and _valid_code(metric_code)
+        and type(raw_time) is str
+        and _valid_code(metric_code)
     ):
         return None
     kind = type(value)
@@ -204,8 +208,13 @@ def parse_events(events: list, metrics: MetricIndex) -> ParsedBatch:
                 parsed = (event_id, *_parse_one(event, metrics))
             except EventError as error:
                 batch.errors.append(
-                    {"index": index, "id": event_id if type(event_id) is str else None, "field": error.field,
-                     "code": error.code, "detail": error.detail}
+                    {
+                        "index": index,
+                        "id": event_id if type(event_id) is str else None,
+                        "field": error.field,
+                        "code": error.code,
+                        "detail": error.detail,
+                    }
                 )
                 continue
         event_id = parsed[0]
@@ -215,8 +224,15 @@ def parse_events(events: list, metrics: MetricIndex) -> ParsedBatch:
         seen.add(event_id)
         rows.append(parsed)
     if rows:
-        (batch.ids, batch.customer_ids, batch.subscription_ids, batch.metric_codes, batch.timestamps, batch.values,
-         batch.properties) = map(list, zip(*rows, strict=True))
+        (
+            batch.ids,
+            batch.customer_ids,
+            batch.subscription_ids,
+            batch.metric_codes,
+            batch.timestamps,
+            batch.values,
+            batch.properties,
+        ) = map(list, zip(*rows, strict=True))
     return batch
 
 
@@ -281,8 +297,15 @@ class UsageIngestor:
         """Insert the batch's new events; returns the ids that were new (the rest were duplicates)."""
         if not batch.ids:
             return set()
-        args = (batch.ids, batch.customer_ids, batch.subscription_ids, batch.metric_codes, batch.timestamps,
-                batch.values, batch.properties)
+        args = (
+            batch.ids,
+            batch.customer_ids,
+            batch.subscription_ids,
+            batch.metric_codes,
+            batch.timestamps,
+            batch.values,
+            batch.properties,
+        )
         async with self._pool.acquire() as conn:
             for attempt in range(3):
                 try:

@@ -54,8 +54,13 @@ async def aggregate(
         "   WHERE occurred_at >= f.lo AND occurred_at < f.hi)))"
     )
     params = {
-        "customer_id": customer_id, "subscription_id": subscription_id, "metric_code": metric_code,
-        "start": start, "end": end, "foreign_from": [lo for lo, _ in foreign], "foreign_to": [hi for _, hi in foreign],
+        "customer_id": customer_id,
+        "subscription_id": subscription_id,
+        "metric_code": metric_code,
+        "start": start,
+        "end": end,
+        "foreign_from": [lo for lo, _ in foreign],
+        "foreign_to": [hi for _, hi in foreign],
     }
     if prop:
         params["property"] = prop

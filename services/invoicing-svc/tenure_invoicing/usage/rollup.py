@@ -15,13 +15,13 @@ from decimal import Decimal
 
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from tenure_shared.events import USAGE, UsageMetricTotal, UsageRecordedData
-from tenure_shared.outbox import add_event
 
 from tenure_invoicing.config import SERVICE
 from tenure_invoicing.models import CustomerAccount
 from tenure_invoicing.usage.billing import decimal_text
 from tenure_invoicing.usage.models import UsageRollupBatch
+from tenure_shared.events import USAGE, UsageMetricTotal, UsageRecordedData
+from tenure_shared.outbox import add_event
 
 BATCHES_PER_ROLLUP = 1000
 
@@ -64,14 +64,22 @@ async def publish_usage_rollups(sessions: async_sessionmaker[AsyncSession]) -> i
             return 0
         per_customer = summarize([row.summary for row in rows])
         clocks = dict(
-            (await session.execute(
-                select(CustomerAccount.id, CustomerAccount.clock_id).where(CustomerAccount.id.in_(list(per_customer)))
-            )).all()
+            (
+                await session.execute(
+                    select(CustomerAccount.id, CustomerAccount.clock_id).where(CustomerAccount.id.in_(list(per_customer)))
+                )
+            ).all()
         )
         for customer_id, data in sorted(per_customer.items()):
             await add_event(
-                session, source=SERVICE, topic=USAGE, event_type="usage.recorded", customer_id=customer_id,
-                data=data, business_time=data.last_timestamp, clock_id=clocks.get(customer_id),
+                session,
+                source=SERVICE,
+                topic=USAGE,
+                event_type="usage.recorded",
+                customer_id=customer_id,
+                data=data,
+                business_time=data.last_timestamp,
+                clock_id=clocks.get(customer_id),
             )
         await session.execute(delete(UsageRollupBatch).where(UsageRollupBatch.id.in_([row.id for row in rows])))
         return len(per_customer)

@@ -5,8 +5,8 @@ from __future__ import annotations
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy.ext.asyncio import AsyncSession
-from tenure_shared.errors import InvalidRequest
 
+from tenure_shared.errors import InvalidRequest
 from tenure_subscription import repository
 from tenure_subscription.models import AccountSettings
 from tenure_subscription.schemas import SettingsPatch

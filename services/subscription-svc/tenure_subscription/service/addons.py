@@ -26,8 +26,13 @@ async def create_addon(session: AsyncSession, *, data: AddonIn) -> Addon:
     if await session.get(Addon, data.code) is not None:
         raise AddonAlreadyExists(f"An add-on with code {data.code!r} exists already.")
     addon = Addon(
-        code=data.code, name=data.name, currency=data.currency, amount=data.amount,
-        interval=None if data.one_time else data.interval, interval_count=data.interval_count, archived=False,
+        code=data.code,
+        name=data.name,
+        currency=data.currency,
+        amount=data.amount,
+        interval=None if data.one_time else data.interval,
+        interval_count=data.interval_count,
+        archived=False,
     )
     session.add(addon)
     await session.flush()
@@ -64,7 +69,11 @@ def _ref(ref: AddonRef | dict[str, Any]) -> tuple[str, int]:
 
 
 async def select_addons(
-    session: AsyncSession, refs: Sequence[AddonRef | dict[str, Any]], *, plan: Plan, currency: str,
+    session: AsyncSession,
+    refs: Sequence[AddonRef | dict[str, Any]],
+    *,
+    plan: Plan,
+    currency: str,
     current: Sequence[dict[str, Any]] = (),
 ) -> AddonSelection:
     """Check add-ons against the plan they go with; an archived one is refused unless already held."""

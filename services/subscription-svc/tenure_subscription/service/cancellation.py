@@ -4,10 +4,10 @@ at the end of the term (`cancel_at_period_end`: the renewal expires the subscrip
 from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
+
 from tenure_shared.clock import business_now
 from tenure_shared.events import CreditRequest
 from tenure_shared.ids import new_id
-
 from tenure_subscription import repository
 from tenure_subscription.charges import remaining_value
 from tenure_subscription.errors import SubscriptionAlreadyCancelled, SubscriptionNotCancellable
@@ -34,7 +34,12 @@ async def cancel_subscription(session: AsyncSession, *, subscription_id: str, da
         subscription.cancel_at_period_end = True
         subscription.scheduled_changes = []  # they would never take effect
         await lifecycle.announce(
-            session, subscription, "cancellation_scheduled", now, plan=plan, customer=customer,
+            session,
+            subscription,
+            "cancellation_scheduled",
+            now,
+            plan=plan,
+            customer=customer,
             details={"cancel_at": subscription.current_period_end.isoformat(), "dropped_scheduled_changes": dropped},
         )
         return subscription
@@ -45,8 +50,11 @@ async def cancel_subscription(session: AsyncSession, *, subscription_id: str, da
         plan_window = await pausing.pause_window(session, subscription, pause_at=subscription.pause_at, resume_at=None)
         credit_requests.append(
             CreditRequest(
-                key=f"cancellation:{subscription.id}:{new_id('cxl')}", reason="cancellation_unused_period",
-                currency=plan.currency, description=f"Unused {plan.name} after cancellation (paused)", pause=plan_window,
+                key=f"cancellation:{subscription.id}:{new_id('cxl')}",
+                reason="cancellation_unused_period",
+                currency=plan.currency,
+                description=f"Unused {plan.name} after cancellation (paused)",
+                pause=plan_window,
                 refund=refund,
             )
         )
@@ -54,15 +62,23 @@ async def cancel_subscription(session: AsyncSession, *, subscription_id: str, da
     if data.unused_amount != "none" and subscription.status == "active" and not subscription.unpaid:
         tz = (await repository.get_settings(session)).timezone
         amount = remaining_value(
-            await subscription_items(session, subscription, plan), period_start=subscription.current_period_start,
-            period_end=subscription.current_period_end, at=now, tz=tz,
+            await subscription_items(session, subscription, plan),
+            period_start=subscription.current_period_start,
+            period_end=subscription.current_period_end,
+            at=now,
+            tz=tz,
         )
         if amount:
             credit_requests.append(
                 CreditRequest(
-                    key=f"cancellation:{subscription.id}:{new_id('cxl')}", reason="cancellation_unused_period",
-                    currency=plan.currency, description=f"Unused {plan.name} after cancellation", amount=amount,
-                    period_start=now, period_end=subscription.current_period_end, refund=refund,
+                    key=f"cancellation:{subscription.id}:{new_id('cxl')}",
+                    reason="cancellation_unused_period",
+                    currency=plan.currency,
+                    description=f"Unused {plan.name} after cancellation",
+                    amount=amount,
+                    period_start=now,
+                    period_end=subscription.current_period_end,
+                    refund=refund,
                 )
             )
     subscription.cancellation_unused = data.unused_amount if credit_requests else "none"

@@ -15,10 +15,10 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
+
 from tenure_shared.clock import business_now
 from tenure_shared.events import ChargeLine, CreditRequest
 from tenure_shared.ids import new_id
-
 from tenure_subscription import repository
 from tenure_subscription.calendar import period_boundary
 from tenure_subscription.charges import Item, change_lines, one_time_lines, period_lines, settle
@@ -91,8 +91,11 @@ async def _plan_change(session: AsyncSession, subscription: Subscription, change
         new_plan = lifecycle._usable_plan(await repository.get_plan(session, change.plan_code), customer)
     quantity = change.quantity if change.quantity is not None else base_quantity
     selection = await select_addons(
-        session, change.addons if change.addons is not None else base_addons,
-        plan=new_plan, currency=customer.currency, current=subscription.addons,
+        session,
+        change.addons if change.addons is not None else base_addons,
+        plan=new_plan,
+        currency=customer.currency,
+        current=subscription.addons,
     )
     unchanged = (new_plan.code, quantity, selection.recurring) == (base_plan.code, base_quantity, base_addons)
     if unchanged and not selection.one_time_items:
@@ -108,8 +111,14 @@ async def _plan_change(session: AsyncSession, subscription: Subscription, change
 
 
 async def _plan_end_of_term(
-    session: AsyncSession, subscription: Subscription, record: dict[str, Any], new_plan: Plan, quantity: int,
-    selection: AddonSelection, base: dict[str, Any], settings: AccountSettings,
+    session: AsyncSession,
+    subscription: Subscription,
+    record: dict[str, Any],
+    new_plan: Plan,
+    quantity: int,
+    selection: AddonSelection,
+    base: dict[str, Any],
+    settings: AccountSettings,
 ) -> ChangePlan:
     scheduled_changes.check_no_conflict(subscription, record)
     start = subscription.current_period_end
@@ -123,15 +132,31 @@ async def _plan_end_of_term(
     )
     current = await repository.get_plan(session, subscription.plan_code)
     return ChangePlan(
-        subscription=subscription, new_plan=new_plan, quantity=quantity, addons=selection.recurring, when="end_of_term",
-        effective_at=start, new_period=not _same_interval(new_plan, current), lines=[], invoice_now=[], next_invoice=[],
-        credit=0, renewal_lines=renewal, scheduled={**record, "one_time_items": selection.one_time_items},
+        subscription=subscription,
+        new_plan=new_plan,
+        quantity=quantity,
+        addons=selection.recurring,
+        when="end_of_term",
+        effective_at=start,
+        new_period=not _same_interval(new_plan, current),
+        lines=[],
+        invoice_now=[],
+        next_invoice=[],
+        credit=0,
+        renewal_lines=renewal,
+        scheduled={**record, "one_time_items": selection.one_time_items},
     )
 
 
 async def _plan_now(
-    session: AsyncSession, subscription: Subscription, old_plan: Plan, new_plan: Plan, quantity: int,
-    selection: AddonSelection, settings: AccountSettings, now: datetime,
+    session: AsyncSession,
+    subscription: Subscription,
+    old_plan: Plan,
+    new_plan: Plan,
+    quantity: int,
+    selection: AddonSelection,
+    settings: AccountSettings,
+    now: datetime,
 ) -> ChangePlan:
     tz, mode = settings.timezone, settings.proration
     old_items = await subscription_items(session, subscription, old_plan)
@@ -150,8 +175,13 @@ async def _plan_now(
         lines = credits + period_lines(new_items, start=now, end=end)
         settlement = settle(lines)
         return ChangePlan(
-            **common, new_period=True, lines=lines, invoice_now=settlement.invoiced + one_time + _pending_lines(subscription),
-            next_invoice=[], credit=settlement.credit, takes_pending=True,
+            **common,
+            new_period=True,
+            lines=lines,
+            invoice_now=settlement.invoiced + one_time + _pending_lines(subscription),
+            next_invoice=[],
+            credit=settlement.credit,
+            takes_pending=True,
             renewal_lines=period_lines(new_items, start=end, end=next_end),
         )
     lines = [] if mode == "none" else change_lines(old_items, new_items, **period)
@@ -161,8 +191,13 @@ async def _plan_now(
     renewal = period_lines(new_items, start=subscription.current_period_end, end=end)
     renewal += _pending_lines(subscription) + next_invoice
     return ChangePlan(
-        **common, new_period=False, lines=lines, invoice_now=invoice_now + one_time, next_invoice=next_invoice,
-        credit=settlement.credit, renewal_lines=renewal,
+        **common,
+        new_period=False,
+        lines=lines,
+        invoice_now=invoice_now + one_time,
+        next_invoice=next_invoice,
+        credit=settlement.credit,
+        renewal_lines=renewal,
     )
 
 
@@ -183,11 +218,20 @@ async def change_subscription(session: AsyncSession, *, subscription_id: str, ch
     if planned.when == "end_of_term":
         one_time = [{"code": i.code, "quantity": i.quantity} for i in planned.scheduled["one_time_items"]]
         record = scheduled_changes.add(
-            subscription, plan_code=planned.scheduled["plan_code"], quantity=planned.scheduled["quantity"],
-            addons=planned.scheduled["addons"], one_time_addons=one_time, effective_at=planned.effective_at,
+            subscription,
+            plan_code=planned.scheduled["plan_code"],
+            quantity=planned.scheduled["quantity"],
+            addons=planned.scheduled["addons"],
+            one_time_addons=one_time,
+            effective_at=planned.effective_at,
         )
         await lifecycle.announce(
-            session, subscription, "change_scheduled", now, plan=old_plan, customer=customer,
+            session,
+            subscription,
+            "change_scheduled",
+            now,
+            plan=old_plan,
+            customer=customer,
             details={"scheduled_change": record},
         )
         return replace(planned, scheduled=record)
@@ -201,19 +245,39 @@ async def change_subscription(session: AsyncSession, *, subscription_id: str, ch
     if planned.new_period:
         subscription.unpaid = False  # a fresh period, paid now
         await lifecycle._start_period(session, subscription, planned.new_plan, now)
-    credit_requests = [
-        CreditRequest(
-            key=f"change:{change_id}", reason="downgrade_proration", currency=planned.new_plan.currency,
-            description=f"Unused {old_plan.name} after the change to {planned.new_plan.name}",
-            amount=planned.credit, period_start=now, period_end=period_end,
-        )
-    ] if planned.credit else []
+    credit_requests = (
+        [
+            CreditRequest(
+                key=f"change:{change_id}",
+                reason="downgrade_proration",
+                currency=planned.new_plan.currency,
+                description=f"Unused {old_plan.name} after the change to {planned.new_plan.name}",
+                amount=planned.credit,
+                period_start=now,
+                period_end=period_end,
+            )
+        ]
+        if planned.credit
+        else []
+    )
     await lifecycle.announce(
-        session, subscription, "changed", now, plan=planned.new_plan, customer=customer,
-        bill_lines=planned.invoice_now, billing_reason="subscription_update", credit_requests=credit_requests,
+        session,
+        subscription,
+        "changed",
+        now,
+        plan=planned.new_plan,
+        customer=customer,
+        bill_lines=planned.invoice_now,
+        billing_reason="subscription_update",
+        credit_requests=credit_requests,
         details={
-            "change_id": change_id, "from_plan_code": old_plan.code, "quantity": planned.quantity, "addons": planned.addons,
-            "new_period": planned.new_period, "when": "now", "credit_note_amount": planned.credit,
+            "change_id": change_id,
+            "from_plan_code": old_plan.code,
+            "quantity": planned.quantity,
+            "addons": planned.addons,
+            "new_period": planned.new_period,
+            "when": "now",
+            "credit_note_amount": planned.credit,
         },
     )
     return planned
@@ -227,7 +291,12 @@ async def cancel_scheduled_change(session: AsyncSession, *, subscription_id: str
     customer = await repository.get_customer(session, subscription.customer_id)
     plan = await repository.get_plan(session, subscription.plan_code)
     await lifecycle.announce(
-        session, subscription, "scheduled_change_cancelled", now, plan=plan, customer=customer,
+        session,
+        subscription,
+        "scheduled_change_cancelled",
+        now,
+        plan=plan,
+        customer=customer,
         details={"scheduled_change": record},
     )
     return subscription

@@ -7,8 +7,8 @@ subscription of the invoice the credit was spent on; refund.issued / failed on t
 from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
-from tenure_shared.events import CloudEvent, CreditNoteData, RefundData
 
+from tenure_shared.events import CloudEvent, CreditNoteData, RefundData
 from tenure_subscription.models import Subscription, TimelineEntry
 
 
@@ -20,8 +20,13 @@ async def _record(session: AsyncSession, subscription_id: str | None, event: Clo
 async def record_credit_note_event(session: AsyncSession, event: CloudEvent) -> None:
     note = CreditNoteData.model_validate(event.data)
     data = {
-        "credit_note_id": note.id, "number": note.number, "reason": note.reason, "amount": note.amount,
-        "remaining": note.remaining, "currency": note.currency, "status": note.status,
+        "credit_note_id": note.id,
+        "number": note.number,
+        "reason": note.reason,
+        "amount": note.amount,
+        "remaining": note.remaining,
+        "currency": note.currency,
+        "status": note.status,
     }
     subscription_id = note.subscription_id
     if note.application is not None:
@@ -33,7 +38,11 @@ async def record_credit_note_event(session: AsyncSession, event: CloudEvent) -> 
 async def record_refund_event(session: AsyncSession, event: CloudEvent) -> None:
     refund = RefundData.model_validate(event.data)
     data = {
-        "refund_id": refund.id, "credit_note_id": refund.credit_note_id, "amount": refund.amount,
-        "currency": refund.currency, "status": refund.status, "failure_code": refund.failure_code,
+        "refund_id": refund.id,
+        "credit_note_id": refund.credit_note_id,
+        "amount": refund.amount,
+        "currency": refund.currency,
+        "status": refund.status,
+        "failure_code": refund.failure_code,
     }
     await _record(session, refund.subscription_id, event, data)

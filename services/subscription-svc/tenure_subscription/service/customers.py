@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+
 from tenure_shared.clock import business_now
 from tenure_shared.errors import Conflict
 from tenure_shared.events import SUBSCRIPTIONS, CustomerData
 from tenure_shared.ids import new_id
 from tenure_shared.outbox import add_event
-
 from tenure_subscription import repository
 from tenure_subscription.config import SERVICE
 from tenure_subscription.models import Customer

@@ -11,13 +11,13 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
+
 from tenure_shared.clock import business_now
 from tenure_shared.due_work import cancel_job, schedule_job
 from tenure_shared.errors import InvalidRequest
 from tenure_shared.events import SUBSCRIPTIONS, ChargeLine, CreditRequest, SubscriptionData
 from tenure_shared.ids import new_id
 from tenure_shared.outbox import add_event
-
 from tenure_subscription import repository
 from tenure_subscription.calendar import period_boundary
 from tenure_subscription.charges import one_time_lines, period_lines
@@ -115,15 +115,23 @@ async def _start_period(session: AsyncSession, subscription: Subscription, plan:
 async def schedule_renewal(session: AsyncSession, subscription: Subscription) -> None:
     """(Re)schedule the renewal at the end of the current period."""
     await schedule_job(
-        session, kind=RENEWAL, key=_renewal_key(subscription.id), due_at=subscription.current_period_end,
-        clock_id=subscription.clock_id, payload={"subscription_id": subscription.id},
+        session,
+        kind=RENEWAL,
+        key=_renewal_key(subscription.id),
+        due_at=subscription.current_period_end,
+        clock_id=subscription.clock_id,
+        payload={"subscription_id": subscription.id},
     )
 
 
 async def schedule_trial_end(session: AsyncSession, subscription: Subscription) -> None:
     await schedule_job(
-        session, kind=TRIAL_END, key=_trial_key(subscription.id), due_at=subscription.trial_end,
-        clock_id=subscription.clock_id, payload={"subscription_id": subscription.id},
+        session,
+        kind=TRIAL_END,
+        key=_trial_key(subscription.id),
+        due_at=subscription.trial_end,
+        clock_id=subscription.clock_id,
+        payload={"subscription_id": subscription.id},
     )
 
 
@@ -191,8 +199,14 @@ async def create_subscription(session: AsyncSession, *, data: SubscriptionIn) ->
     lines = await _start_period(session, subscription, plan, start)
     await announce(session, subscription, "created", start, plan=plan, customer=customer)
     await announce(
-        session, subscription, "activated", start, plan=plan, customer=customer,
-        bill_lines=lines + one_time, billing_reason="subscription_create",
+        session,
+        subscription,
+        "activated",
+        start,
+        plan=plan,
+        customer=customer,
+        bill_lines=lines + one_time,
+        billing_reason="subscription_create",
     )
     return subscription
 
@@ -216,8 +230,14 @@ async def end_trial(session: AsyncSession, *, subscription_id: str, at: datetime
         await announce(session, subscription, "trial_ended", at, plan=plan, customer=customer)
         lines = await _start_period(session, subscription, plan, at)
         await announce(
-            session, subscription, "activated", at, plan=plan, customer=customer,
-            bill_lines=lines + take_pending_lines(subscription), billing_reason="trial_converted",
+            session,
+            subscription,
+            "activated",
+            at,
+            plan=plan,
+            customer=customer,
+            bill_lines=lines + take_pending_lines(subscription),
+            billing_reason="trial_converted",
         )
         return
     settings = await repository.get_settings(session)
@@ -241,8 +261,14 @@ async def renew(session: AsyncSession, *, subscription_id: str, due_at: datetime
         subscription.status = "expired"
         subscription.scheduled_changes = []
         await announce(
-            session, subscription, "expired", due_at, plan=plan, customer=customer,
-            bill_lines=take_pending_lines(subscription), billing_reason="subscription_expiry",
+            session,
+            subscription,
+            "expired",
+            due_at,
+            plan=plan,
+            customer=customer,
+            bill_lines=take_pending_lines(subscription),
+            billing_reason="subscription_expiry",
         )
         return
     one_time: list[ChargeLine] = []
@@ -262,8 +288,14 @@ async def renew(session: AsyncSession, *, subscription_id: str, due_at: datetime
         items = await subscription_items(session, subscription, plan)
         lines = period_lines(items, start=subscription.current_period_start, end=subscription.current_period_end)
     await announce(
-        session, subscription, "renewed", due_at, plan=plan, customer=customer,
-        bill_lines=lines + one_time + take_pending_lines(subscription), billing_reason="subscription_cycle",
+        session,
+        subscription,
+        "renewed",
+        due_at,
+        plan=plan,
+        customer=customer,
+        bill_lines=lines + one_time + take_pending_lines(subscription),
+        billing_reason="subscription_cycle",
     )
 
 
@@ -279,10 +311,18 @@ async def _apply_scheduled_change(
     switch_plan(subscription, old=plan, new=new_plan)
     one_time = one_time_lines(await addon_items(session, change["one_time_addons"]))
     await announce(
-        session, subscription, "changed", at, plan=new_plan, customer=customer,
+        session,
+        subscription,
+        "changed",
+        at,
+        plan=new_plan,
+        customer=customer,
         details={
-            "from_plan_code": plan.code, "quantity": subscription.quantity, "addons": subscription.addons,
-            "scheduled_change_ids": change["ids"], "when": "end_of_term",
+            "from_plan_code": plan.code,
+            "quantity": subscription.quantity,
+            "addons": subscription.addons,
+            "scheduled_change_ids": change["ids"],
+            "when": "end_of_term",
         },
     )
     return new_plan, one_time
@@ -305,14 +345,25 @@ async def move_to_free_plan(session: AsyncSession, *, subscription: Subscription
     subscription.addons, subscription.pending_lines, subscription.scheduled_changes = [], [], []
     await _start_period(session, subscription, free_plan, at)
     await announce(
-        session, subscription, "moved_to_free_plan", at, plan=free_plan, customer=customer,
-        reason=reason, details={"last_paid_plan_code": subscription.last_paid_plan_code, "reason": reason},
+        session,
+        subscription,
+        "moved_to_free_plan",
+        at,
+        plan=free_plan,
+        customer=customer,
+        reason=reason,
+        details={"last_paid_plan_code": subscription.last_paid_plan_code, "reason": reason},
     )
 
 
 async def cancel_now(
-    session: AsyncSession, *, subscription: Subscription, at: datetime, reason: str,
-    bill_lines: Sequence[ChargeLine] = (), credit_requests: Sequence[CreditRequest] = (),
+    session: AsyncSession,
+    *,
+    subscription: Subscription,
+    at: datetime,
+    reason: str,
+    bill_lines: Sequence[ChargeLine] = (),
+    credit_requests: Sequence[CreditRequest] = (),
 ) -> None:
     """End the subscription at `at`: bill `bill_lines` (what was still owed), then nothing more."""
     customer = await repository.get_customer(session, subscription.customer_id)
@@ -324,8 +375,17 @@ async def cancel_now(
     await cancel_job(session, key=_renewal_key(subscription.id))
     await cancel_job(session, key=_trial_key(subscription.id))
     await announce(
-        session, subscription, "cancelled", at, plan=plan, customer=customer, reason=reason, details={"reason": reason},
-        bill_lines=bill_lines, billing_reason="subscription_cancel", credit_requests=credit_requests,
+        session,
+        subscription,
+        "cancelled",
+        at,
+        plan=plan,
+        customer=customer,
+        reason=reason,
+        details={"reason": reason},
+        bill_lines=bill_lines,
+        billing_reason="subscription_cancel",
+        credit_requests=credit_requests,
     )
 
 

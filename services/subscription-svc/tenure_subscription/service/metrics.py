@@ -9,12 +9,12 @@ from __future__ import annotations
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+
 from tenure_shared.clock import real_now
 from tenure_shared.errors import InvalidRequest
 from tenure_shared.events import SUBSCRIPTIONS, MeteredChargeData, MetricData
 from tenure_shared.outbox import add_event
 from tenure_shared.pagination import Page, paginate
-
 from tenure_subscription.config import SERVICE
 from tenure_subscription.errors import MetricAlreadyExists, MetricNotFound
 from tenure_subscription.models import Metric, Plan
@@ -41,9 +41,14 @@ async def create_metric(session: AsyncSession, *, data: MetricIn) -> Metric:
     await session.flush()
     # Catalog items belong to no customer: the metric code is the key, and no test clock counts it.
     await add_event(
-        session, source=SERVICE, topic=SUBSCRIPTIONS, event_type="metric.created", customer_id=metric.code,
+        session,
+        source=SERVICE,
+        topic=SUBSCRIPTIONS,
+        event_type="metric.created",
+        customer_id=metric.code,
         data=MetricData(code=metric.code, name=metric.name, aggregation=metric.aggregation, property=metric.property),
-        business_time=real_now(), clock_id=None,
+        business_time=real_now(),
+        clock_id=None,
     )
     return metric
 

@@ -17,11 +17,11 @@ from datetime import datetime
 from typing import Literal
 
 from sqlalchemy.ext.asyncio import AsyncSession
+
 from tenure_shared.clock import business_now
 from tenure_shared.due_work import cancel_job, schedule_job
 from tenure_shared.events import ChargeLine, CreditRequest, PauseWindow
 from tenure_shared.internal_http import InternalClient
-
 from tenure_subscription import repository
 from tenure_subscription.calendar import period_containing
 from tenure_subscription.charges import period_lines
@@ -120,7 +120,11 @@ async def pause_window(
         start, end = period_containing(subscription.billing_anchor, plan.interval, plan.interval_count, pause_at, tz)
     return PauseWindow(
         period_amount=await _period_amount(session, subscription, plan, start, end),
-        period_start=start, period_end=end, pause_at=max(pause_at, start), resume_at=resume_at or end, timezone=tz,
+        period_start=start,
+        period_end=end,
+        pause_at=max(pause_at, start),
+        resume_at=resume_at or end,
+        timezone=tz,
     )
 
 
@@ -155,7 +159,11 @@ async def describe_pause(
 
 
 async def pause_subscription(
-    session: AsyncSession, *, subscription_id: str, pause_at: datetime | None, resume_at: datetime | None,
+    session: AsyncSession,
+    *,
+    subscription_id: str,
+    pause_at: datetime | None,
+    resume_at: datetime | None,
     internal: InternalClient,
 ) -> PauseOutcome:
     """Pause now, backdated or later; with resume_at schedule the resume and preview the credit."""
@@ -173,7 +181,11 @@ async def pause_subscription(
         await _start_pause(session, subscription, at=pause_at)
     else:
         await schedule_job(
-            session, kind=PAUSE_START, key=_pause_key(subscription.id), due_at=pause_at, clock_id=subscription.clock_id,
+            session,
+            kind=PAUSE_START,
+            key=_pause_key(subscription.id),
+            due_at=pause_at,
+            clock_id=subscription.clock_id,
             payload={"subscription_id": subscription.id},
         )
         await _announce(session, subscription, "pause_scheduled", now)
@@ -240,7 +252,11 @@ def _iso(value: datetime | None) -> str | None:
 
 async def _schedule_resume(session: AsyncSession, subscription: Subscription, at: datetime) -> None:
     await schedule_job(
-        session, kind=RESUME, key=_resume_key(subscription.id), due_at=at, clock_id=subscription.clock_id,
+        session,
+        kind=RESUME,
+        key=_resume_key(subscription.id),
+        due_at=at,
+        clock_id=subscription.clock_id,
         payload={"subscription_id": subscription.id},
     )
 
@@ -297,6 +313,12 @@ async def _resume(session: AsyncSession, subscription: Subscription, *, at: date
         )
     lines = await lifecycle._start_period(session, subscription, plan, at)
     await _announce(
-        session, subscription, "resumed", at, credit_requests=[credit], details=details,
-        bill_lines=lines + one_time + lifecycle.take_pending_lines(subscription), billing_reason="subscription_resume",
+        session,
+        subscription,
+        "resumed",
+        at,
+        credit_requests=[credit],
+        details=details,
+        bill_lines=lines + one_time + lifecycle.take_pending_lines(subscription),
+        billing_reason="subscription_resume",
     )

@@ -10,10 +10,10 @@ invoices of the subscription are collected first, through invoicing; if that fai
 from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
+
 from tenure_shared.clock import business_now
 from tenure_shared.ids import new_id
 from tenure_shared.internal_http import InternalClient
-
 from tenure_subscription import repository
 from tenure_subscription.charges import remaining_line
 from tenure_subscription.errors import ReactivationPaymentFailed, SubscriptionNotReactivatable
@@ -25,7 +25,9 @@ from tenure_subscription.service.addons import subscription_items
 async def _collect_unpaid(internal: InternalClient, subscription: Subscription, customer: Customer) -> None:
     """Have invoicing collect every open invoice of the subscription now; refuse if one stays unpaid."""
     result = await internal.request(
-        "invoicing", "POST", f"/internal/subscriptions/{subscription.id}/collect-open-invoices",
+        "invoicing",
+        "POST",
+        f"/internal/subscriptions/{subscription.id}/collect-open-invoices",
         json={"payment_method": customer.payment_method, "attempt_key": new_id("rea")},
     )
     unpaid = [i for i in result["invoices"] if i["status"] != "paid"]
@@ -69,8 +71,11 @@ async def reactivate_subscription(session: AsyncSession, *, subscription_id: str
         await lifecycle.schedule_renewal(session, subscription)
         if subscription.cancellation_unused in ("credit", "refund"):
             line = remaining_line(
-                await subscription_items(session, subscription, plan), period_start=subscription.current_period_start,
-                period_end=subscription.current_period_end, at=now, tz=settings.timezone,
+                await subscription_items(session, subscription, plan),
+                period_start=subscription.current_period_start,
+                period_end=subscription.current_period_end,
+                at=now,
+                tz=settings.timezone,
             )
             bill_lines = [line] if line else []
     else:
@@ -79,8 +84,14 @@ async def reactivate_subscription(session: AsyncSession, *, subscription_id: str
     subscription.cancelled_at = None
     subscription.cancellation_unused = None
     await lifecycle.announce(
-        session, subscription, "reactivated", now, plan=plan, customer=customer,
-        bill_lines=bill_lines, billing_reason="subscription_reactivation",
+        session,
+        subscription,
+        "reactivated",
+        now,
+        plan=plan,
+        customer=customer,
+        bill_lines=bill_lines,
+        billing_reason="subscription_reactivation",
         details={"within_term": withdrawn or within_term},
     )
     return subscription

@@ -11,7 +11,6 @@ from datetime import datetime
 from typing import Any
 
 from tenure_shared.ids import new_id
-
 from tenure_subscription.errors import ScheduledChangeConflict, ScheduledChangeNotFound
 from tenure_subscription.models import Subscription
 
@@ -28,20 +27,28 @@ def check_no_conflict(subscription: Subscription, change: dict[str, Any]) -> Non
         clash = [f for f in FIELDS if change.get(f) is not None and other.get(f) is not None]
         if clash:
             raise ScheduledChangeConflict(
-                f"Scheduled change {other['id']} already sets {', '.join(clash)} at {other['effective_at']}; "
-                "cancel it first.",
+                f"Scheduled change {other['id']} already sets {', '.join(clash)} at {other['effective_at']}; cancel it first.",
                 scheduled_change_id=other["id"],
             )
 
 
 def add(
-    subscription: Subscription, *, plan_code: str | None, quantity: int | None, addons: list[dict[str, Any]] | None,
-    one_time_addons: list[dict[str, Any]], effective_at: datetime,
+    subscription: Subscription,
+    *,
+    plan_code: str | None,
+    quantity: int | None,
+    addons: list[dict[str, Any]] | None,
+    one_time_addons: list[dict[str, Any]],
+    effective_at: datetime,
 ) -> dict[str, Any]:
     """Keep a change for the end of the term (conflicts must have been checked)."""
     change = {
-        "id": new_id("sch"), "plan_code": plan_code, "quantity": quantity, "addons": addons,
-        "one_time_addons": one_time_addons, "effective_at": effective_at.isoformat(),
+        "id": new_id("sch"),
+        "plan_code": plan_code,
+        "quantity": quantity,
+        "addons": addons,
+        "one_time_addons": one_time_addons,
+        "effective_at": effective_at.isoformat(),
     }
     subscription.scheduled_changes = [*pending(subscription), change]
     return change

@@ -13,10 +13,10 @@ from datetime import datetime
 
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
 from tenure_shared.ids import new_id
 from tenure_shared.internal_http import InternalClient
 from tenure_shared.test_clock_sync import ClockCounts, settled
-
 from tenure_subscription import repository
 from tenure_subscription.config import SERVICES
 from tenure_subscription.errors import InvalidClockTime, TestClockAdvancing
@@ -32,7 +32,9 @@ async def _push_time(internal: InternalClient, clock_id: str, now: datetime) -> 
     )
 
 
-async def create_test_clock(session: AsyncSession, *, frozen_time: datetime, name: str | None, internal: InternalClient) -> TestClock:
+async def create_test_clock(
+    session: AsyncSession, *, frozen_time: datetime, name: str | None, internal: InternalClient
+) -> TestClock:
     """Create a clock; every service learns its time before the clock is used."""
     clock = TestClock(id=new_id("clock"), name=name, frozen_time=frozen_time, target_time=frozen_time, status="ready")
     session.add(clock)

@@ -5,6 +5,7 @@ Revision ID: 0002
 
 import sqlalchemy as sa
 from alembic import op
+
 from tenure_shared.migrations import TZ
 
 revision = "0002"
@@ -51,7 +52,9 @@ def upgrade() -> None:
     )
     # The open credits of a customer, oldest first: what an application locks and spends.
     op.create_index(
-        "ix_credit_notes_open", "credit_notes", ["customer_id", "currency", "issued_at"],
+        "ix_credit_notes_open",
+        "credit_notes",
+        ["customer_id", "currency", "issued_at"],
         postgresql_where=sa.text("remaining > 0 AND status IN ('open', 'partially_applied')"),
     )
     op.create_table(

@@ -7,6 +7,7 @@ Revision ID: 0002_usage
 import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects.postgresql import JSONB
+
 from tenure_shared.migrations import TZ
 
 revision = "0002_usage"

@@ -5,6 +5,7 @@ Revision ID: 0002_metrics
 
 import sqlalchemy as sa
 from alembic import op
+
 from tenure_shared.migrations import TZ
 
 revision = "0002_metrics"

@@ -6,6 +6,7 @@ Revision ID: 0003_lifecycle
 import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects.postgresql import JSONB
+
 from tenure_shared.migrations import TZ
 
 revision = "0003_lifecycle"

@@ -5,6 +5,7 @@ Revision ID: 0004_pauses
 
 import sqlalchemy as sa
 from alembic import op
+
 from tenure_shared.migrations import TZ
 
 revision = "0004_pauses"
