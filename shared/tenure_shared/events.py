@@ -22,6 +22,30 @@ TOPICS = (SUBSCRIPTIONS, INVOICES, PAYMENTS, DUNNING, CREDITS, USAGE, HEALTH)
 TOPIC_PARTITIONS = 4
 
 
+# Every `subscription.<verb>` subscription-svc publishes (its `announce` refuses any other verb).
+SUBSCRIPTION_VERBS = (
+    "created",
+    "trial_ended",
+    "activated",
+    "renewed",
+    "change_scheduled",
+    "scheduled_change_cancelled",
+    "changed",
+    "pause_scheduled",
+    "pause_cancelled",
+    "paused",
+    "resume_scheduled",
+    "resumed",
+    "cancellation_scheduled",
+    "cancelled",
+    "reactivated",
+    "moved_to_free_plan",
+    "marked_unpaid",
+    "expired",
+)
+SUBSCRIPTION_EVENT_TYPES = tuple(f"subscription.{verb}" for verb in SUBSCRIPTION_VERBS)
+
+
 def dead_letter_topic(topic: str) -> str:
     return f"{topic}.dlq"
 

@@ -82,3 +82,16 @@ def create_mechanism_tables() -> None:
         sa.Column("name", sa.String, primary_key=True),
         sa.Column("cluster_id", sa.String, nullable=False),
     )
+
+
+def create_number_sequences(*, replacing: str | None = None) -> None:
+    """The gapless-number counters (`tenure_shared.numbering`); `replacing` names an older
+    per-service counter table whose values move over and which is then dropped."""
+    op.create_table(
+        "number_sequences",
+        sa.Column("name", sa.String, primary_key=True),
+        sa.Column("last_value", sa.BigInteger, nullable=False),
+    )
+    if replacing:
+        op.execute(f"INSERT INTO number_sequences (name, last_value) SELECT name, last_value FROM {replacing}")
+        op.drop_table(replacing)

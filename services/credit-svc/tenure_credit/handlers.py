@@ -7,26 +7,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from tenure_credit import repository, service
 from tenure_credit.config import get_settings
 from tenure_shared.consumer import EventHandler
-from tenure_shared.events import CloudEvent, CustomerData, InvoiceData, SubscriptionData
+from tenure_shared.events import SUBSCRIPTION_EVENT_TYPES, CloudEvent, CustomerData, InvoiceData, SubscriptionData
 from tenure_shared.internal_http import internal_client
-
-# Every subscription event may owe credits (a pause at resume, a downgrade, a cancellation).
-SUBSCRIPTION_EVENT_TYPES = (
-    "created",
-    "trial_ended",
-    "activated",
-    "renewed",
-    "changed",
-    "paused",
-    "pause_scheduled",
-    "pause_cancelled",
-    "resumed",
-    "cancelled",
-    "reactivated",
-    "moved_to_free_plan",
-    "expired",
-    "marked_unpaid",
-)
 
 
 async def on_customer_changed(session: AsyncSession, event: CloudEvent) -> None:
@@ -60,5 +42,6 @@ HANDLERS: dict[str, EventHandler] = {
     "customer.created": on_customer_changed,
     "customer.updated": on_customer_changed,
     "invoice.voided": on_invoice_voided,
-    **{f"subscription.{verb}": on_subscription_event for verb in SUBSCRIPTION_EVENT_TYPES},
+    # Any subscription event may owe credits (a pause at resume, a downgrade, a cancellation).
+    **dict.fromkeys(SUBSCRIPTION_EVENT_TYPES, on_subscription_event),
 }

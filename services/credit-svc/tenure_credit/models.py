@@ -22,15 +22,6 @@ class CustomerAccount(Base):
     clock_id: Mapped[str | None] = mapped_column(String)
 
 
-class CreditNoteCounter(Base):
-    """Gapless numbering: the counter row is locked and bumped in the note's own transaction."""
-
-    __tablename__ = "credit_note_counters"
-
-    name: Mapped[str] = mapped_column(String, primary_key=True)
-    last_value: Mapped[int] = mapped_column(BigInteger)
-
-
 class CreditNote(Base):
     __tablename__ = "credit_notes"
     __table_args__ = (

@@ -13,10 +13,10 @@ from tenure_credit.models import (
     CreditApplication,
     CreditApplyRequest,
     CreditNote,
-    CreditNoteCounter,
     CustomerAccount,
     Refund,
 )
+from tenure_shared.numbering import lock_sequence, next_number
 from tenure_shared.pagination import Page, paginate
 
 SPENDABLE = ("open", "partially_applied")
@@ -49,26 +49,20 @@ async def list_credit_notes(
     return await paginate(session, select(CreditNote), CreditNote.id, page, filters=filters)
 
 
+CREDIT_NOTE_SEQUENCE = "credit_note"
+
+
 async def lock_numbering(session: AsyncSession) -> int:
-    """Lock the credit-note counter for the rest of the transaction; returns its last value.
+    """Lock the credit-note sequence for the rest of the transaction; returns its last value.
 
     Holding it serialises every issue, so "is this source key issued yet?" has one answer.
     """
-    await session.execute(insert(CreditNoteCounter).values(name="credit_note", last_value=0).on_conflict_do_nothing())
-    return await session.scalar(
-        select(CreditNoteCounter.last_value).where(CreditNoteCounter.name == "credit_note").with_for_update()
-    )
+    return await lock_sequence(session, CREDIT_NOTE_SEQUENCE)
 
 
 async def next_credit_note_number(session: AsyncSession) -> str:
-    """Gapless: call with the counter locked (`lock_numbering`), in the note's own transaction."""
-    value = await session.scalar(
-        update(CreditNoteCounter)
-        .where(CreditNoteCounter.name == "credit_note")
-        .values(last_value=CreditNoteCounter.last_value + 1)
-        .returning(CreditNoteCounter.last_value)
-    )
-    return f"CN-{value:06d}"
+    """Gapless: call with the sequence locked (`lock_numbering`), in the note's own transaction."""
+    return await next_number(session, CREDIT_NOTE_SEQUENCE, "CN")
 
 
 async def credit_note_by_source_key(session: AsyncSession, source_key: str) -> CreditNote | None:

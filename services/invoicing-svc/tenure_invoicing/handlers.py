@@ -7,9 +7,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from tenure_invoicing import repository, service
 from tenure_invoicing.config import get_settings
 from tenure_invoicing.usage import billing as usage_billing
-from tenure_invoicing.usage.handlers import SUBSCRIPTION_EVENT_TYPES, on_metric_created, on_subscription_tracked
+from tenure_invoicing.usage.handlers import on_metric_created, on_subscription_tracked
 from tenure_shared.consumer import EventHandler
-from tenure_shared.events import CloudEvent, CustomerData, DunningData, SubscriptionData
+from tenure_shared.events import SUBSCRIPTION_EVENT_TYPES, CloudEvent, CustomerData, DunningData, SubscriptionData
 from tenure_shared.internal_http import internal_client
 
 

@@ -24,15 +24,6 @@ class CustomerAccount(Base):
     clock_id: Mapped[str | None] = mapped_column(String)
 
 
-class InvoiceNumberCounter(Base):
-    """Gapless numbering: the counter row is bumped in the invoice's own transaction."""
-
-    __tablename__ = "invoice_number_counters"
-
-    name: Mapped[str] = mapped_column(String, primary_key=True)
-    last_value: Mapped[int] = mapped_column(BigInteger)
-
-
 class Invoice(Base):
     __tablename__ = "invoices"
 

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tenure_invoicing.errors import CustomerNotFound, InvoiceNotFound
-from tenure_invoicing.models import CustomerAccount, Invoice, InvoiceNumberCounter, Payment
+from tenure_invoicing.models import CustomerAccount, Invoice, Payment
+from tenure_shared.numbering import next_number
 from tenure_shared.pagination import Page, paginate
 
 
@@ -62,15 +63,8 @@ async def upsert_customer(
 
 
 async def next_invoice_number(session: AsyncSession) -> str:
-    """Gapless: the counter row stays locked until the invoice's transaction ends."""
-    await session.execute(insert(InvoiceNumberCounter).values(name="invoice", last_value=0).on_conflict_do_nothing())
-    value = await session.scalar(
-        update(InvoiceNumberCounter)
-        .where(InvoiceNumberCounter.name == "invoice")
-        .values(last_value=InvoiceNumberCounter.last_value + 1)
-        .returning(InvoiceNumberCounter.last_value)
-    )
-    return f"INV-{value:06d}"
+    """Gapless: the sequence row stays locked until the invoice's transaction ends."""
+    return await next_number(session, "invoice", "INV")
 
 
 async def open_invoices_of_subscription(session: AsyncSession, subscription_id: str) -> list[Invoice]:

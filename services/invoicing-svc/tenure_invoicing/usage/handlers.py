@@ -11,25 +11,6 @@ from tenure_invoicing.usage.periods import NOT_OWNING
 from tenure_shared.events import CloudEvent, MetricData, SubscriptionData
 from tenure_shared.internal_http import internal_client
 
-# Every subscription event type; those no other handler takes only update the plan intervals.
-SUBSCRIPTION_EVENT_TYPES = tuple(
-    f"subscription.{verb}"
-    for verb in (
-        "created",
-        "trial_ended",
-        "activated",
-        "renewed",
-        "changed",
-        "paused",
-        "resumed",
-        "cancelled",
-        "reactivated",
-        "moved_to_free_plan",
-        "expired",
-        "marked_unpaid",
-    )
-)
-
 
 async def on_metric_created(session: AsyncSession, event: CloudEvent) -> None:
     metric = MetricData.model_validate(event.data)

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from tenure_shared.clock import business_now
 from tenure_shared.due_work import cancel_job, schedule_job
 from tenure_shared.errors import InvalidRequest
-from tenure_shared.events import SUBSCRIPTIONS, ChargeLine, CreditRequest, SubscriptionData
+from tenure_shared.events import SUBSCRIPTION_VERBS, SUBSCRIPTIONS, ChargeLine, CreditRequest, SubscriptionData
 from tenure_shared.ids import new_id
 from tenure_shared.outbox import add_event
 from tenure_subscription import repository
@@ -56,6 +56,8 @@ async def announce(
     credit_requests: Sequence[CreditRequest] = (),
 ) -> None:
     """Record a lifecycle event on the timeline and publish `subscription.<verb>` with a snapshot."""
+    if event_type not in SUBSCRIPTION_VERBS:
+        raise ValueError(f"subscription.{event_type} is not a published event type (tenure_shared.events)")
     settings = await repository.get_settings(session)
     session.add(
         TimelineEntry(
