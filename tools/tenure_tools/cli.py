@@ -64,6 +64,9 @@ def dev() -> None:
                     typer.echo(f"{process.service} {process.role} exited; restarting (log: {process.log_path})", err=True)
                     process.start()
             time.sleep(0.5)
+    except RuntimeError as exc:  # a port in use, a server that would not start: say so plainly
+        typer.echo(f"tenure dev: {exc}", err=True)
+        raise typer.Exit(1) from exc
     finally:
         typer.echo("\nStopping…")
         stack.stop()

