@@ -17,7 +17,10 @@ from tenure_shared.settings import DEV_API_KEY, ServiceSettings
 from tenure_tools.services import PACKAGES, SERVICES
 from tenure_tools.stack import Stack, create_topics, default_state_dir, migrate_all
 
-app = typer.Typer(help="Tenure: subscription lifecycle backend.", no_args_is_help=True, add_completion=False)
+# No local variables in tracebacks: they would print database URLs with passwords.
+app = typer.Typer(
+    help="Tenure: subscription lifecycle backend.", no_args_is_help=True, add_completion=False, pretty_exceptions_show_locals=False
+)
 
 
 def _check_service(service: str) -> str:
