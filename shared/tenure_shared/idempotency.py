@@ -86,18 +86,24 @@ class IdempotencyMiddleware:
             chunk, body = body, b""
             return {"type": "http.request", "body": chunk, "more_body": False}
 
+        held: list[Message] = []
+
         async def capture(message: Message) -> None:
             if message["type"] == "http.response.start":
                 captured["status"] = message["status"]
                 captured["headers"] = message.get("headers", [])
             elif message["type"] == "http.response.body":
                 captured["body"] += message.get("body", b"")
-            await send(message)
+            held.append(message)
 
         try:
             await self.app(scope, replay_body, capture)
         finally:
             await self._finish(sessions, storage_key, captured)
+        # Only now does the client see the response: a retry sent the moment it arrives finds the
+        # key completed and gets the replay, not 409.
+        for message in held:
+            await send(message)
 
     async def _claim(self, sessions, storage_key: str, request_hash: str):
         """Take the key, or return the response owed to a repeat."""

@@ -79,3 +79,14 @@ async def test_retry_while_the_first_is_still_running_gets_409(api: TenureClient
     assert response.json()["code"] == "idempotency_key_in_use"
     emails = [c["email"] for c in api.get("subscription", "/v1/customers", params={"limit": 100})["data"]]
     assert "inflight@example.com" not in emails
+
+
+def test_a_retry_sent_the_moment_the_first_reply_arrives_is_a_replay(api: TenureClient):
+    # The key is marked completed before the first reply leaves, so an instant retry never sees 409.
+    for n in range(20):
+        key = str(uuid.uuid4())
+        body = {"email": f"instant{n}@example.com", "name": "Instant", "currency": "USD"}
+        first = api.request("subscription", "POST", "/v1/customers", json=body, headers={"Idempotency-Key": key})
+        again = api.request("subscription", "POST", "/v1/customers", json=body, headers={"Idempotency-Key": key})
+        assert (first.status_code, again.status_code) == (201, 201)
+        assert again.json()["id"] == first.json()["id"]
