@@ -13,7 +13,7 @@ from datetime import datetime
 
 from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel
-from sqlalchemy import func, select
+from sqlalchemy import func, literal, select, union_all
 
 from tenure_shared.auth import require_internal_token
 from tenure_shared.clock import set_clock_time
@@ -56,27 +56,25 @@ async def next_due(clock_id: str, request: Request) -> dict:
 
 @router.get("/{clock_id}/counts")
 async def counts(clock_id: str, request: Request) -> ClockCounts:
+    """Produced, unsent and consumed counts from ONE statement, so they share one snapshot: with
+    separate queries a relay could send (and a consumer take) an event between them, and the
+    coordinator would see its effect without its cause and call the cascade settled too early."""
+    produced = select(literal("produced"), OutboxMessage.topic, func.count()).where(OutboxMessage.clock_id == clock_id)
+    unsent = select(literal("unsent"), literal(""), func.count()).where(
+        OutboxMessage.clock_id == clock_id, OutboxMessage.published_at.is_(None)
+    )
+    consumed = select(literal("consumed"), InboxEvent.topic, func.count()).where(InboxEvent.clock_id == clock_id)
+    statement = union_all(produced.group_by(OutboxMessage.topic), unsent, consumed.group_by(InboxEvent.topic))
+    found: dict[str, dict[str, int]] = {"produced": {}, "unsent": {}, "consumed": {}}
     async with request.app.state.session_factory() as session:
-        produced = dict(
-            (
-                await session.execute(
-                    select(OutboxMessage.topic, func.count())
-                    .where(OutboxMessage.clock_id == clock_id)
-                    .group_by(OutboxMessage.topic)
-                )
-            ).all()
-        )
-        unsent = await session.scalar(
-            select(func.count()).where(OutboxMessage.clock_id == clock_id, OutboxMessage.published_at.is_(None))
-        )
-        consumed = dict(
-            (
-                await session.execute(
-                    select(InboxEvent.topic, func.count()).where(InboxEvent.clock_id == clock_id).group_by(InboxEvent.topic)
-                )
-            ).all()
-        )
-    return ClockCounts(produced=produced, consumed=consumed, unsent=unsent or 0, consumes=list(request.app.state.consumed_topics))
+        for kind, topic, n in (await session.execute(statement)).all():
+            found[kind][topic] = n
+    return ClockCounts(
+        produced=found["produced"],
+        consumed=found["consumed"],
+        unsent=found["unsent"].get("", 0),
+        consumes=list(request.app.state.consumed_topics),
+    )
 
 
 def settled(all_counts: list[ClockCounts]) -> bool:
