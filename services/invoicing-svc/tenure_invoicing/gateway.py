@@ -49,48 +49,50 @@ class SandboxGateway:
     async def charge(
         self, *, idempotency_key: str, customer_id: str, payment_method: str, amount: int, currency: str
     ) -> ChargeResult:
-        earlier = await self._session.get(SandboxCharge, idempotency_key)
-        if earlier is not None:
-            return ChargeResult(earlier.succeeded, earlier.failure_code)
-        result = await self._decide(customer_id, payment_method)
-        self._session.add(
-            SandboxCharge(
-                idempotency_key=idempotency_key,
-                customer_id=customer_id,
-                payment_method=payment_method,
-                amount=amount,
-                currency=currency,
-                succeeded=result.succeeded,
-                failure_code=result.failure_code,
-            )
+        async def decide() -> ChargeResult:
+            return await self._decide(customer_id, payment_method)
+
+        return await self._once(
+            SandboxCharge,
+            idempotency_key,
+            decide,
+            customer_id=customer_id,
+            payment_method=payment_method,
+            amount=amount,
+            currency=currency,
         )
-        await self._session.flush()
-        return result
 
     async def refund(
         self, *, idempotency_key: str, customer_id: str, payment_method: str | None, amount: int, currency: str
     ) -> ChargeResult:
         """Refunds go back to any sandbox payment method (a card that declines charges still takes
         refunds); without a payment method there is nowhere to send the money."""
-        earlier = await self._session.get(SandboxRefund, idempotency_key)
+
+        async def decide() -> ChargeResult:
+            if not payment_method:
+                return ChargeResult(False, "no_payment_method")
+            if payment_method.startswith("pm_test_"):
+                return ChargeResult(True)
+            return ChargeResult(False, "invalid_payment_method")
+
+        return await self._once(
+            SandboxRefund,
+            idempotency_key,
+            decide,
+            customer_id=customer_id,
+            payment_method=payment_method,
+            amount=amount,
+            currency=currency,
+        )
+
+    async def _once(self, record_type, idempotency_key: str, decide, **fields) -> ChargeResult:
+        """The outcome recorded for this key, or a new decision recorded under it."""
+        earlier = await self._session.get(record_type, idempotency_key)
         if earlier is not None:
             return ChargeResult(earlier.succeeded, earlier.failure_code)
-        if not payment_method:
-            result = ChargeResult(False, "no_payment_method")
-        elif payment_method.startswith("pm_test_"):
-            result = ChargeResult(True)
-        else:
-            result = ChargeResult(False, "invalid_payment_method")
+        result = await decide()
         self._session.add(
-            SandboxRefund(
-                idempotency_key=idempotency_key,
-                customer_id=customer_id,
-                payment_method=payment_method,
-                amount=amount,
-                currency=currency,
-                succeeded=result.succeeded,
-                failure_code=result.failure_code,
-            )
+            record_type(idempotency_key=idempotency_key, succeeded=result.succeeded, failure_code=result.failure_code, **fields)
         )
         await self._session.flush()
         return result
