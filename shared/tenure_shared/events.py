@@ -81,6 +81,8 @@ class CustomerData(BaseModel):
     currency: str
     payment_method: str | None = None
     test_clock_id: str | None = None
+    # Bumped on every change: replicas keep the highest, whatever order events and fetches arrive in.
+    version: int = 0
 
 
 class ChargeLine(BaseModel):

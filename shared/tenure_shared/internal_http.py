@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
+from pydantic import BaseModel
 from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt, wait_exponential
 
 from tenure_shared.errors import ServiceUnavailable, TenureError
 from tenure_shared.settings import ServiceSettings
+
+ModelT = TypeVar("ModelT", bound=BaseModel)
 
 
 class DependencyUnavailable(ServiceUnavailable, ConnectionError):
@@ -47,6 +50,10 @@ class InternalClient:
                 body.get("detail", response.text), code=body.get("code", "dependency_error"), status=response.status_code
             )
         return response.json() if response.content else None
+
+    async def get_model(self, service: str, path: str, model: type[ModelT]) -> ModelT:
+        """GET an internal resource and parse it as `model`."""
+        return model.model_validate(await self.request(service, "GET", path))
 
 
 _client: InternalClient | None = None

@@ -95,3 +95,8 @@ def create_number_sequences(*, replacing: str | None = None) -> None:
     if replacing:
         op.execute(f"INSERT INTO number_sequences (name, last_value) SELECT name, last_value FROM {replacing}")
         op.drop_table(replacing)
+
+
+def add_customer_version() -> None:
+    """`customer_accounts.version`: a service's copy of a customer keeps the newest version."""
+    op.add_column("customer_accounts", sa.Column("version", sa.Integer, nullable=False, server_default="0"))

@@ -19,7 +19,10 @@ from tenure_tools.stack import Stack, create_topics, default_state_dir, migrate_
 
 # No local variables in tracebacks: they would print database URLs with passwords.
 app = typer.Typer(
-    help="Tenure: subscription lifecycle backend.", no_args_is_help=True, add_completion=False, pretty_exceptions_show_locals=False
+    help="Tenure: subscription lifecycle backend.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_show_locals=False,
 )
 
 

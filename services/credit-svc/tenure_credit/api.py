@@ -103,7 +103,7 @@ async def void_credit_note(credit_note_id: str, session: DbSession) -> CreditNot
 
 @router.get("/customers/{customer_id}/credit-balance", tags=["credit notes"])
 async def credit_balance(customer_id: str, session: DbSession) -> CreditBalanceOut:
-    customer = await repository.get_customer(session, customer_id)
+    customer = await service.customer_account(session, customer_id)
     balances = [BalanceOut(currency=c, amount=a, credit_notes=n) for c, a, n in await repository.balances(session, customer_id)]
     if not any(b.currency == customer.currency for b in balances):
         balances.insert(0, BalanceOut(currency=customer.currency, amount=0, credit_notes=0))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, CheckConstraint, DateTime, ForeignKey, Identity, String, func
+from sqlalchemy import BigInteger, CheckConstraint, DateTime, ForeignKey, Identity, Integer, String, func
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from tenure_shared.db import Base
@@ -20,6 +20,7 @@ class CustomerAccount(Base):
     id: Mapped[str] = mapped_column(String, primary_key=True)
     currency: Mapped[str] = mapped_column(String(3))
     clock_id: Mapped[str | None] = mapped_column(String)
+    version: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class CreditNote(Base):

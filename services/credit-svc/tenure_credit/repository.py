@@ -16,6 +16,7 @@ from tenure_credit.models import (
     CustomerAccount,
     Refund,
 )
+from tenure_shared.events import CustomerData
 from tenure_shared.numbering import lock_sequence, next_number
 from tenure_shared.pagination import Page, paginate
 
@@ -29,10 +30,15 @@ async def get_customer(session: AsyncSession, customer_id: str) -> CustomerAccou
     return customer
 
 
-async def upsert_customer(session: AsyncSession, *, customer_id: str, currency: str, clock_id: str | None) -> None:
-    values = dict(id=customer_id, currency=currency, clock_id=clock_id)
+async def upsert_customer(session: AsyncSession, customer: CustomerData) -> None:
+    """Keep the newest version of the customer, whichever arrives first (an event or a fetch)."""
+    values = dict(id=customer.id, currency=customer.currency, clock_id=customer.test_clock_id, version=customer.version)
     statement = insert(CustomerAccount).values(**values)
-    await session.execute(statement.on_conflict_do_update(index_elements=[CustomerAccount.id], set_=values))
+    await session.execute(
+        statement.on_conflict_do_update(
+            index_elements=[CustomerAccount.id], set_=values, where=CustomerAccount.version < statement.excluded.version
+        )
+    )
 
 
 async def get_credit_note(session: AsyncSession, credit_note_id: str, *, for_update: bool = False) -> CreditNote:

@@ -10,7 +10,7 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tenure_credit import repository
-from tenure_credit.config import SERVICE
+from tenure_credit.config import SERVICE, get_settings
 from tenure_credit.credit import OpenCredit, PauseCredit, allocate_credits, note_status, pause_credit
 from tenure_credit.errors import (
     CreditNoteNotRefundable,
@@ -19,12 +19,20 @@ from tenure_credit.errors import (
     InvalidPauseWindow,
     RefundExceedsRemaining,
 )
-from tenure_credit.models import CreditApplication, CreditNote, Refund
+from tenure_credit.models import CreditApplication, CreditNote, CustomerAccount, Refund
 from tenure_credit.schemas import ApplyIn, CreditNoteIn
 from tenure_shared.clock import business_now
-from tenure_shared.events import CREDITS, CreditApplicationData, CreditNoteData, CreditRequest, PauseWindow, RefundData
+from tenure_shared.events import (
+    CREDITS,
+    CreditApplicationData,
+    CreditNoteData,
+    CreditRequest,
+    CustomerData,
+    PauseWindow,
+    RefundData,
+)
 from tenure_shared.ids import new_id
-from tenure_shared.internal_http import InternalClient
+from tenure_shared.internal_http import InternalClient, internal_client
 from tenure_shared.outbox import add_event
 
 
@@ -191,9 +199,20 @@ async def settle_requested_credits(
             )
 
 
+async def customer_account(session: AsyncSession, customer_id: str) -> CustomerAccount:
+    """The customer as credit-svc knows it; asks subscription-svc when its events have not arrived
+    yet, so a manual note or a balance right after the customer was created does not fail."""
+    if await session.get(CustomerAccount, customer_id) is None:
+        customer = await internal_client(get_settings()).get_model(
+            "subscription", f"/internal/customers/{customer_id}", CustomerData
+        )
+        await repository.upsert_customer(session, customer)
+    return await repository.get_customer(session, customer_id)
+
+
 async def issue_manual_credit(session: AsyncSession, *, data: CreditNoteIn) -> CreditNote:
     """A credit note written by hand (goodwill, a correction)."""
-    customer = await repository.get_customer(session, data.customer_id)
+    customer = await customer_account(session, data.customer_id)
     if customer.currency != data.currency:
         raise CurrencyMismatch(f"The customer pays in {customer.currency}, not {data.currency}.")
     at = await business_now(session, customer.clock_id)

@@ -15,13 +15,7 @@ from tenure_shared.internal_http import internal_client
 
 async def on_customer_changed(session: AsyncSession, event: CloudEvent) -> None:
     customer = CustomerData.model_validate(event.data)
-    await repository.upsert_customer(
-        session,
-        customer_id=customer.id,
-        currency=customer.currency,
-        payment_method=customer.payment_method,
-        clock_id=customer.test_clock_id,
-    )
+    await repository.upsert_customer(session, customer)
 
 
 async def on_subscription_billed(session: AsyncSession, event: CloudEvent) -> None:

@@ -22,6 +22,7 @@ class CustomerAccount(Base):
     currency: Mapped[str] = mapped_column(String(3))
     payment_method: Mapped[str | None] = mapped_column(String)
     clock_id: Mapped[str | None] = mapped_column(String)
+    version: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class Invoice(Base):

@@ -8,6 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from tenure_invoicing.errors import CustomerNotFound, InvoiceNotFound
 from tenure_invoicing.models import CustomerAccount, Invoice, Payment
+from tenure_shared.events import CustomerData
 from tenure_shared.numbering import next_number
 from tenure_shared.pagination import Page, paginate
 
@@ -54,12 +55,21 @@ async def get_customer(session: AsyncSession, customer_id: str) -> CustomerAccou
     return customer
 
 
-async def upsert_customer(
-    session: AsyncSession, *, customer_id: str, currency: str, payment_method: str | None, clock_id: str | None
-) -> None:
-    values = dict(id=customer_id, currency=currency, payment_method=payment_method, clock_id=clock_id)
+async def upsert_customer(session: AsyncSession, customer: CustomerData) -> None:
+    """Keep the newest version of the customer, whichever arrives first (an event or a fetch)."""
+    values = dict(
+        id=customer.id,
+        currency=customer.currency,
+        payment_method=customer.payment_method,
+        clock_id=customer.test_clock_id,
+        version=customer.version,
+    )
     statement = insert(CustomerAccount).values(**values)
-    await session.execute(statement.on_conflict_do_update(index_elements=[CustomerAccount.id], set_=values))
+    await session.execute(
+        statement.on_conflict_do_update(
+            index_elements=[CustomerAccount.id], set_=values, where=CustomerAccount.version < statement.excluded.version
+        )
+    )
 
 
 async def next_invoice_number(session: AsyncSession) -> str:

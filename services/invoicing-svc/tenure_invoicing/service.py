@@ -8,15 +8,15 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tenure_invoicing import repository
-from tenure_invoicing.config import SERVICE
+from tenure_invoicing.config import SERVICE, get_settings
 from tenure_invoicing.errors import CurrencyMismatch, InvoiceNotPayable, InvoiceNotVoidable
 from tenure_invoicing.gateway import gateway_for
-from tenure_invoicing.models import Invoice, InvoiceLine, Payment
+from tenure_invoicing.models import CustomerAccount, Invoice, InvoiceLine, Payment
 from tenure_invoicing.schemas import ChargeIn
 from tenure_shared.clock import business_now
-from tenure_shared.events import INVOICES, PAYMENTS, ChargeLine, CreditRequest, InvoiceData, PaymentData
+from tenure_shared.events import INVOICES, PAYMENTS, ChargeLine, CreditRequest, CustomerData, InvoiceData, PaymentData
 from tenure_shared.ids import new_id
-from tenure_shared.internal_http import InternalClient
+from tenure_shared.internal_http import InternalClient, internal_client
 from tenure_shared.outbox import add_event
 
 
@@ -302,9 +302,20 @@ async def void_invoice(session: AsyncSession, *, invoice_id: str, reason: str, a
     return invoice
 
 
+async def customer_account(session: AsyncSession, customer_id: str) -> CustomerAccount:
+    """The customer as invoicing knows it; asks subscription-svc when its events have not arrived yet,
+    so a charge right after the customer was created does not fail."""
+    if await session.get(CustomerAccount, customer_id) is None:
+        customer = await internal_client(get_settings()).get_model(
+            "subscription", f"/internal/customers/{customer_id}", CustomerData
+        )
+        await repository.upsert_customer(session, customer)
+    return await repository.get_customer(session, customer_id)
+
+
 async def create_charge(session: AsyncSession, *, data: ChargeIn) -> Invoice:
     """A one-time charge: invoiced and collected at once."""
-    customer = await repository.get_customer(session, data.customer_id)
+    customer = await customer_account(session, data.customer_id)
     if customer.currency != data.currency:
         raise CurrencyMismatch(f"The customer pays in {customer.currency}, not {data.currency}.")
     at = await business_now(session, customer.clock_id)

@@ -6,6 +6,7 @@ from fastapi import APIRouter, Depends, Query, Request
 
 from tenure_shared.app import DbSession
 from tenure_shared.auth import require_internal_token
+from tenure_shared.events import CustomerData
 from tenure_shared.internal_http import internal_client
 from tenure_shared.pagination import Page, page_params
 from tenure_subscription import repository
@@ -410,3 +411,9 @@ async def describe_pause(subscription_id: str, body: PauseWindowIn, session: DbS
         session, subscription_id=subscription_id, pause_at=body.pause_at, resume_at=body.resume_at
     )
     return PauseWindowOut(currency=currency, window=window, resume_at=resume_at)
+
+
+@internal_router.get("/customers/{customer_id}")
+async def describe_customer(customer_id: str, session: DbSession) -> CustomerData:
+    """For a service that has not yet seen this customer's events but must answer now."""
+    return customers.customer_data(await repository.get_customer(session, customer_id))

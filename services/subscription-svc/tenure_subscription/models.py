@@ -41,6 +41,7 @@ class Customer(Base):
     payment_method: Mapped[str | None] = mapped_column(String)
     test_clock_id: Mapped[str | None] = mapped_column(String, index=True)
     metadata_: Mapped[dict[str, Any]] = mapped_column("metadata", JSONB, default=dict)
+    version: Mapped[int] = mapped_column(Integer, default=1)
     created_at: Mapped[datetime] = mapped_column(TZ, server_default=func.now())
 
 

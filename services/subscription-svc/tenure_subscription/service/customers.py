@@ -24,6 +24,7 @@ def customer_data(customer: Customer) -> CustomerData:
         currency=customer.currency,
         payment_method=customer.payment_method,
         test_clock_id=customer.test_clock_id,
+        version=customer.version,
     )
 
 
@@ -68,6 +69,7 @@ async def update_customer(session: AsyncSession, *, customer_id: str, patch: Cus
     changes = patch.model_dump(exclude_unset=True)
     for field, value in changes.items():
         setattr(customer, "metadata_" if field == "metadata" else field, value)
+    customer.version += 1
     await session.flush()
     await _announce(session, customer, "customer.updated")
     return customer
