@@ -23,10 +23,10 @@ def test_addon_catalog(api: TenureClient):
         "archived": False,
     }
     assert api.get("subscription", f"/v1/addons/{setup}")["one_time"] is True
-    listed = [a["code"] for a in api.get("subscription", "/v1/addons", params={"limit": 100})["data"]]
+    listed = [a["code"] for a in api.list_all("subscription", "/v1/addons")]
     assert seats in listed
     assert api.post("subscription", f"/v1/addons/{seats}/archive")["archived"] is True
-    assert seats not in [a["code"] for a in api.get("subscription", "/v1/addons", params={"limit": 100})["data"]]
+    assert seats not in [a["code"] for a in api.list_all("subscription", "/v1/addons")]
     body = {"code": api.unique("x"), "name": "X", "currency": "USD", "amount": 1}
     assert problem(api, "subscription", "/v1/addons", body, 422)["code"] == "addon_interval_required"
     assert problem(api, "subscription", "/v1/addons", {**body, "interval": "month", "one_time": True}, 422)["code"] == (

@@ -21,9 +21,9 @@ def _problem(response: httpx.Response, status: int, code: str) -> dict:
 
 
 def _counts(api: TenureClient) -> tuple[int, int, int]:
-    plans = len(api.get("subscription", "/v1/plans", params={"limit": 100, "include_archived": True})["data"])
-    customers = len(api.get("subscription", "/v1/customers", params={"limit": 100})["data"])
-    subscriptions = len(api.get("subscription", "/v1/subscriptions", params={"limit": 100})["data"])
+    plans = len(api.list_all("subscription", "/v1/plans", include_archived="true"))
+    customers = len(api.list_all("subscription", "/v1/customers"))
+    subscriptions = len(api.list_all("subscription", "/v1/subscriptions"))
     return plans, customers, subscriptions
 
 

@@ -25,7 +25,7 @@ def test_retry_with_same_key_and_body_replays_the_first_response(api: TenureClie
     assert first.status_code == again.status_code == 201
     assert again.json() == first.json()
     assert again.headers.get("idempotent-replayed") == "true"
-    emails = [c["email"] for c in api.get("subscription", "/v1/customers", params={"limit": 100})["data"]]
+    emails = [c["email"] for c in api.list_all("subscription", "/v1/customers")]
     assert emails.count("idem@example.com") == 1
 
 
@@ -44,7 +44,7 @@ def test_same_key_with_another_body_is_refused(api: TenureClient):
     )
     assert reused.status_code == 422
     assert reused.json()["code"] == "idempotency_key_reused"
-    emails = [c["email"] for c in api.get("subscription", "/v1/customers", params={"limit": 100})["data"]]
+    emails = [c["email"] for c in api.list_all("subscription", "/v1/customers")]
     assert "two@example.com" not in emails
 
 
@@ -77,7 +77,7 @@ async def test_retry_while_the_first_is_still_running_gets_409(api: TenureClient
     )
     assert response.status_code == 409
     assert response.json()["code"] == "idempotency_key_in_use"
-    emails = [c["email"] for c in api.get("subscription", "/v1/customers", params={"limit": 100})["data"]]
+    emails = [c["email"] for c in api.list_all("subscription", "/v1/customers")]
     assert "inflight@example.com" not in emails
 
 

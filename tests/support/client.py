@@ -82,17 +82,19 @@ class TenureClient:
     def invoices(self, **params: str) -> list[dict]:
         return self.get("invoicing", "/v1/invoices", params={"limit": 100, **params})["data"]
 
-    def all_invoices(self, **params: str) -> list[dict]:
-        """Every invoice, following the cursor."""
+    def list_all(self, service: str, path: str, **params: str) -> list[dict]:
+        """Every item of a list endpoint, following the cursor."""
         found, after = [], None
         while True:
-            page = self.get(
-                "invoicing", "/v1/invoices", params={"limit": 100, **params, **({"starting_after": after} if after else {})}
-            )
+            cursor = {"starting_after": after} if after else {}
+            page = self.get(service, path, params={"limit": 100, **params, **cursor})
             found += page["data"]
             if not page["has_more"]:
                 return found
-            after = page["data"][-1]["id"]
+            after = page["data"][-1].get("id") or page["data"][-1].get("code")
+
+    def all_invoices(self, **params: str) -> list[dict]:
+        return self.list_all("invoicing", "/v1/invoices", **params)
 
     def timeline_types(self, subscription_id: str) -> list[str]:
         return [e["type"] for e in self.get("subscription", f"/v1/subscriptions/{subscription_id}/timeline")["data"]]
