@@ -27,6 +27,9 @@ from tenure_shared.ids import new_id
 
 log = structlog.get_logger()
 
+# Committing an outbox row notifies this channel, so the relay wakes at once instead of polling.
+OUTBOX_CHANNEL = "tenure_outbox"
+
 
 class OutboxMessage(Base):
     __tablename__ = "outbox_messages"
@@ -74,7 +77,14 @@ async def add_event(
             envelope=event.model_dump(mode="json", exclude_none=True),
         )
     )
+    # Delivered only if the transaction commits; repeats within one transaction are folded into one.
+    await notify(session, OUTBOX_CHANNEL)
     return event
+
+
+async def notify(session: AsyncSession, channel: str) -> None:
+    """Wake whoever listens on `channel` once this transaction commits (repeats are folded)."""
+    await session.execute(select(func.pg_notify(channel, "")))
 
 
 class OutboxRelay:
@@ -109,9 +119,12 @@ class OutboxRelay:
             )
             return len(rows)
 
-    async def run(self, stop: asyncio.Event, *, poll_seconds: float) -> None:
+    async def run(self, stop: asyncio.Event, wake: asyncio.Event, *, poll_seconds: float) -> None:
+        """Relay until `stop`. Idle, it waits for `wake` (set by an outbox notification) or, should a
+        notification be missed, at most `poll_seconds`."""
         backoff = poll_seconds
         while not stop.is_set():
+            wake.clear()  # before looking, so a row committed while we look wakes the next wait
             try:
                 sent = await self.relay_once()
                 backoff = poll_seconds
@@ -119,11 +132,9 @@ class OutboxRelay:
                 log.warning("outbox_relay_failed", error=repr(exc))
                 sent = 0
                 backoff = min(max(backoff * 2, 0.2), 5.0)
+                wake.clear()
             if not sent:
-                try:
-                    await asyncio.wait_for(stop.wait(), timeout=backoff)
-                except TimeoutError:
-                    pass
+                await first_of(stop, wake, timeout=backoff)
 
     async def republish_since(self, cutoff: datetime) -> int:
         """Mark rows sent after `cutoff` unsent again: the broker lost them. Consumers dedupe."""
@@ -132,6 +143,16 @@ class OutboxRelay:
                 update(OutboxMessage).where(OutboxMessage.published_at >= cutoff).values(published_at=None)
             )
             return result.rowcount or 0
+
+
+async def first_of(*events: asyncio.Event, timeout: float) -> None:
+    """Wait until any of the events is set, or `timeout` seconds."""
+    waits = [asyncio.create_task(e.wait()) for e in events]
+    try:
+        await asyncio.wait(waits, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for wait in waits:
+            wait.cancel()
 
 
 def republish_cutoff(hours: int) -> datetime:

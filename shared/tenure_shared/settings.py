@@ -47,7 +47,8 @@ class ServiceSettings(BaseSettings):
     health_score_svc_url: str = Field(default="http://127.0.0.1:8105", validation_alias="HEALTH_SCORE_SVC_URL")
 
     # Worker loop timings: short in dev so test clocks settle quickly.
-    relay_poll_seconds: float = Field(default=0.05, validation_alias="RELAY_POLL_SECONDS")
+    # The relay wakes on an outbox notification; this is only its fallback poll.
+    relay_poll_seconds: float = Field(default=1.0, validation_alias="RELAY_POLL_SECONDS")
     due_work_poll_seconds: float = Field(default=1.0, validation_alias="DUE_WORK_POLL_SECONDS")
     broker_check_seconds: float = Field(default=2.0, validation_alias="BROKER_CHECK_SECONDS")
     consumer_max_attempts: int = Field(default=3, validation_alias="CONSUMER_MAX_ATTEMPTS")

@@ -26,7 +26,7 @@ from tenure_shared.db import Base, connect_raw, make_engine, make_session_factor
 from tenure_shared.due_work import DueWorkRunner, JobHandler
 from tenure_shared.idempotency import delete_expired_keys
 from tenure_shared.logging import configure_logging
-from tenure_shared.outbox import OutboxRelay, republish_cutoff
+from tenure_shared.outbox import OUTBOX_CHANNEL, OutboxRelay, first_of, republish_cutoff
 from tenure_shared.settings import ServiceSettings
 
 log = structlog.get_logger()
@@ -41,16 +41,16 @@ class BrokerState(Base):
     cluster_id: Mapped[str] = mapped_column(String)
 
 
-async def _every(stop: asyncio.Event, seconds: float, work, name: str) -> None:
+async def _every(stop: asyncio.Event, seconds: float, work, name: str, woken: asyncio.Event | None = None) -> None:
+    """Run `work` every `seconds`, and at once when `woken` is set."""
+    woken = woken or asyncio.Event()
     while not stop.is_set():
+        woken.clear()
         try:
             await work()
         except Exception as exc:
             log.warning(f"{name}_failed", error=repr(exc))
-        try:
-            await asyncio.wait_for(stop.wait(), timeout=seconds)
-        except TimeoutError:
-            pass
+        await first_of(stop, woken, timeout=seconds)
 
 
 async def run_worker(
@@ -60,8 +60,10 @@ async def run_worker(
     consumed_topics: Sequence[str],
     job_handlers: dict[str, JobHandler],
     extra_loops: dict[str, Callable[[async_sessionmaker[AsyncSession]], Awaitable[None]]] | None = None,
-    extra_loop_seconds: float = 0.05,
+    extra_loop_seconds: float = 1.0,
 ) -> None:
+    """Run the worker until SIGTERM/SIGINT. Each of `extra_loops` is keyed by a PostgreSQL NOTIFY
+    channel: it runs when that channel is notified (see `notify`), and every `extra_loop_seconds`."""
     configure_logging(service=settings.service_name, log_format=settings.log_format, level=settings.log_level)
     url = settings.service_database_url()
     stop = asyncio.Event()
@@ -132,17 +134,24 @@ async def run_worker(
     async def watch_leadership() -> None:
         await leader.fetchval("SELECT 1")  # raises when the lock's connection is gone
 
+    # Every LISTEN happens before the tasks start: the lock's connection runs one operation at a time.
+    outbox_committed = asyncio.Event()
+    await leader.add_listener(OUTBOX_CHANNEL, lambda *_: outbox_committed.set())
+    extra = []
+    for channel, loop_body in (extra_loops or {}).items():
+        woken = asyncio.Event()
+        await leader.add_listener(channel, lambda *_, woken=woken: woken.set())
+        extra.append(_every(stop, extra_loop_seconds, partial(loop_body, sessions), channel, woken))
     tasks = [
-        asyncio.create_task(relay.run(stop, poll_seconds=settings.relay_poll_seconds)),
+        asyncio.create_task(relay.run(stop, outbox_committed, poll_seconds=settings.relay_poll_seconds)),
         asyncio.create_task(_every(stop, settings.broker_check_seconds, watch_broker, "broker_watch")),
         asyncio.create_task(_every(stop, settings.due_work_poll_seconds, run_real_time_due_work, "due_work")),
         asyncio.create_task(_every(stop, 3600, expire_idempotency_keys, "idempotency_cleanup")),
         asyncio.create_task(_leadership_guard(stop, watch_leadership)),
+        *(asyncio.create_task(loop) for loop in extra),
     ]
     if consumed_topics:
         tasks.append(asyncio.create_task(consumer.run(stop)))
-    for name, loop_body in (extra_loops or {}).items():
-        tasks.append(asyncio.create_task(_every(stop, extra_loop_seconds, partial(loop_body, sessions), name)))
     await stop.wait()
     log.info("worker_stopping")
     for task in tasks:

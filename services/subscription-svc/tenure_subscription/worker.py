@@ -7,7 +7,7 @@ from tenure_shared.worker import run_worker
 from tenure_subscription.config import CONSUMED_TOPICS, get_settings
 from tenure_subscription.handlers import HANDLERS
 from tenure_subscription.jobs import JOB_HANDLERS
-from tenure_subscription.service.test_clocks import advance_pending_clocks
+from tenure_subscription.service.test_clocks import ADVANCE_CHANNEL, advance_pending_clocks
 
 
 def main() -> None:
@@ -18,8 +18,8 @@ def main() -> None:
             handlers=HANDLERS,
             consumed_topics=CONSUMED_TOPICS,
             job_handlers=JOB_HANDLERS,
-            # Test clocks advance here, so an advance survives an API restart.
-            extra_loops={"test_clock_advance": lambda sessions: advance_pending_clocks(sessions, internal_client(settings))},
+            # Test clocks advance here (woken by the advance request), so an advance survives an API restart.
+            extra_loops={ADVANCE_CHANNEL: lambda sessions: advance_pending_clocks(sessions, internal_client(settings))},
         )
     )
 

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from tenure_shared.ids import new_id
 from tenure_shared.internal_http import InternalClient
+from tenure_shared.outbox import notify
 from tenure_shared.test_clock_sync import ClockCounts, settled
 from tenure_subscription import repository
 from tenure_subscription.config import SERVICES
@@ -23,6 +24,8 @@ from tenure_subscription.errors import InvalidClockTime, TestClockAdvancing
 from tenure_subscription.models import TestClock
 
 log = structlog.get_logger()
+# The subscription worker's clock loop listens here (tenure_shared.worker extra_loops).
+ADVANCE_CHANNEL = "tenure_test_clock_advance"
 SETTLE_POLL_SECONDS = 0.03
 
 
@@ -53,6 +56,7 @@ async def start_advance(session: AsyncSession, *, clock_id: str, frozen_time: da
     clock.target_time = frozen_time
     clock.status = "advancing"
     await session.flush()
+    await notify(session, ADVANCE_CHANNEL)
     return clock
 
 
