@@ -122,19 +122,19 @@ class OutboxRelay:
     async def run(self, stop: asyncio.Event, wake: asyncio.Event, *, poll_seconds: float) -> None:
         """Relay until `stop`. Idle, it waits for `wake` (set by an outbox notification) or, should a
         notification be missed, at most `poll_seconds`."""
-        backoff = poll_seconds
+        error_delay = 0.2
         while not stop.is_set():
             wake.clear()  # before looking, so a row committed while we look wakes the next wait
             try:
                 sent = await self.relay_once()
-                backoff = poll_seconds
+                error_delay = 0.2
             except Exception as exc:  # broker or database away: keep the rows, try again later
                 log.warning("outbox_relay_failed", error=repr(exc))
-                sent = 0
-                backoff = min(max(backoff * 2, 0.2), 5.0)
-                wake.clear()
+                await first_of(stop, timeout=error_delay)
+                error_delay = min(error_delay * 2, 5.0)
+                continue
             if not sent:
-                await first_of(stop, wake, timeout=backoff)
+                await first_of(stop, wake, timeout=poll_seconds)
 
     async def republish_since(self, cutoff: datetime) -> int:
         """Mark rows sent after `cutoff` unsent again: the broker lost them. Consumers dedupe."""
