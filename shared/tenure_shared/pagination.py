@@ -23,9 +23,9 @@ async def paginate(
     session: AsyncSession, statement: Select, id_column: Any, page: Page, *, filters: dict[Any, Any] | None = None
 ) -> tuple[list[Any], bool]:
     """Rows after the cursor, and whether more follow. `filters` maps columns to wanted values;
-    a None value means "any"."""
+    None or an empty string (`?status=`) means "any"."""
     for column, value in (filters or {}).items():
-        if value is not None:
+        if value not in (None, ""):
             statement = statement.where(column == value)
     if page.starting_after:
         statement = statement.where(id_column > page.starting_after)

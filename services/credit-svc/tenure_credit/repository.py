@@ -16,6 +16,7 @@ from tenure_credit.models import (
     CustomerAccount,
     Refund,
 )
+from tenure_shared.customer_copies import upsert_customer_copy
 from tenure_shared.events import CustomerData
 from tenure_shared.numbering import lock_sequence, next_number
 from tenure_shared.pagination import Page, paginate
@@ -31,14 +32,7 @@ async def get_customer(session: AsyncSession, customer_id: str) -> CustomerAccou
 
 
 async def upsert_customer(session: AsyncSession, customer: CustomerData) -> None:
-    """Keep the newest version of the customer, whichever arrives first (an event or a fetch)."""
-    values = dict(id=customer.id, currency=customer.currency, clock_id=customer.test_clock_id, version=customer.version)
-    statement = insert(CustomerAccount).values(**values)
-    await session.execute(
-        statement.on_conflict_do_update(
-            index_elements=[CustomerAccount.id], set_=values, where=CustomerAccount.version < statement.excluded.version
-        )
-    )
+    await upsert_customer_copy(session, CustomerAccount, customer)
 
 
 async def get_credit_note(session: AsyncSession, credit_note_id: str, *, for_update: bool = False) -> CreditNote:

@@ -22,12 +22,12 @@ from tenure_credit.errors import (
 from tenure_credit.models import CreditApplication, CreditNote, CustomerAccount, Refund
 from tenure_credit.schemas import ApplyIn, CreditNoteIn
 from tenure_shared.clock import business_now
+from tenure_shared.customer_copies import fetch_customer
 from tenure_shared.events import (
     CREDITS,
     CreditApplicationData,
     CreditNoteData,
     CreditRequest,
-    CustomerData,
     PauseWindow,
     RefundData,
 )
@@ -200,13 +200,10 @@ async def settle_requested_credits(
 
 
 async def customer_account(session: AsyncSession, customer_id: str) -> CustomerAccount:
-    """The customer as credit-svc knows it; asks subscription-svc when its events have not arrived
-    yet, so a manual note or a balance right after the customer was created does not fail."""
+    """The customer as credit-svc knows it; asks subscription-svc when its events have not arrived yet,
+    so a manual note or a balance right after the customer was created does not fail."""
     if await session.get(CustomerAccount, customer_id) is None:
-        customer = await internal_client(get_settings()).get_model(
-            "subscription", f"/internal/customers/{customer_id}", CustomerData
-        )
-        await repository.upsert_customer(session, customer)
+        await repository.upsert_customer(session, await fetch_customer(internal_client(get_settings()), customer_id))
     return await repository.get_customer(session, customer_id)
 
 

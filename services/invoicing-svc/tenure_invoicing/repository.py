@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tenure_invoicing.errors import CustomerNotFound, InvoiceNotFound
 from tenure_invoicing.models import CustomerAccount, Invoice, Payment
+from tenure_shared.customer_copies import upsert_customer_copy
 from tenure_shared.events import CustomerData
 from tenure_shared.numbering import next_number
 from tenure_shared.pagination import Page, paginate
@@ -23,21 +23,12 @@ async def get_invoice(session: AsyncSession, invoice_id: str, *, for_update: boo
 async def list_invoices(
     session: AsyncSession, page: Page, *, customer_id: str | None, subscription_id: str | None, status: str | None
 ) -> tuple[list[Invoice], bool]:
-    statement = select(Invoice)
-    if customer_id:
-        statement = statement.where(Invoice.customer_id == customer_id)
-    if subscription_id:
-        statement = statement.where(Invoice.subscription_id == subscription_id)
-    if status:
-        statement = statement.where(Invoice.status == status)
-    return await paginate(session, statement, Invoice.id, page)
+    filters = {Invoice.customer_id: customer_id, Invoice.subscription_id: subscription_id, Invoice.status: status}
+    return await paginate(session, select(Invoice), Invoice.id, page, filters=filters)
 
 
 async def list_payments(session: AsyncSession, page: Page, *, invoice_id: str | None) -> tuple[list[Payment], bool]:
-    statement = select(Payment)
-    if invoice_id:
-        statement = statement.where(Payment.invoice_id == invoice_id)
-    return await paginate(session, statement, Payment.id, page)
+    return await paginate(session, select(Payment), Payment.id, page, filters={Payment.invoice_id: invoice_id})
 
 
 async def payment_by_attempt_key(session: AsyncSession, attempt_key: str) -> Payment | None:
@@ -56,20 +47,7 @@ async def get_customer(session: AsyncSession, customer_id: str) -> CustomerAccou
 
 
 async def upsert_customer(session: AsyncSession, customer: CustomerData) -> None:
-    """Keep the newest version of the customer, whichever arrives first (an event or a fetch)."""
-    values = dict(
-        id=customer.id,
-        currency=customer.currency,
-        payment_method=customer.payment_method,
-        clock_id=customer.test_clock_id,
-        version=customer.version,
-    )
-    statement = insert(CustomerAccount).values(**values)
-    await session.execute(
-        statement.on_conflict_do_update(
-            index_elements=[CustomerAccount.id], set_=values, where=CustomerAccount.version < statement.excluded.version
-        )
-    )
+    await upsert_customer_copy(session, CustomerAccount, customer, payment_method=customer.payment_method)
 
 
 async def next_invoice_number(session: AsyncSession) -> str:

@@ -14,7 +14,8 @@ from tenure_invoicing.gateway import gateway_for
 from tenure_invoicing.models import CustomerAccount, Invoice, InvoiceLine, Payment
 from tenure_invoicing.schemas import ChargeIn
 from tenure_shared.clock import business_now
-from tenure_shared.events import INVOICES, PAYMENTS, ChargeLine, CreditRequest, CustomerData, InvoiceData, PaymentData
+from tenure_shared.customer_copies import fetch_customer
+from tenure_shared.events import INVOICES, PAYMENTS, ChargeLine, CreditRequest, InvoiceData, PaymentData
 from tenure_shared.ids import new_id
 from tenure_shared.internal_http import InternalClient, internal_client
 from tenure_shared.outbox import add_event
@@ -306,10 +307,7 @@ async def customer_account(session: AsyncSession, customer_id: str) -> CustomerA
     """The customer as invoicing knows it; asks subscription-svc when its events have not arrived yet,
     so a charge right after the customer was created does not fail."""
     if await session.get(CustomerAccount, customer_id) is None:
-        customer = await internal_client(get_settings()).get_model(
-            "subscription", f"/internal/customers/{customer_id}", CustomerData
-        )
-        await repository.upsert_customer(session, customer)
+        await repository.upsert_customer(session, await fetch_customer(internal_client(get_settings()), customer_id))
     return await repository.get_customer(session, customer_id)
 
 

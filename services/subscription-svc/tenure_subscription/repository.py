@@ -66,10 +66,7 @@ async def get_subscription(session: AsyncSession, subscription_id: str, *, for_u
 
 
 async def list_subscriptions(session: AsyncSession, page: Page, *, customer_id: str | None) -> tuple[list[Subscription], bool]:
-    statement = select(Subscription)
-    if customer_id:
-        statement = statement.where(Subscription.customer_id == customer_id)
-    return await paginate(session, statement, Subscription.id, page)
+    return await paginate(session, select(Subscription), Subscription.id, page, filters={Subscription.customer_id: customer_id})
 
 
 async def timeline(session: AsyncSession, subscription_id: str) -> list[TimelineEntry]:
