@@ -142,6 +142,22 @@ class SlowPeer:
         self._server.server_close()
 
 
+async def while_peer_holds(peer: SlowPeer, use_case, check) -> Any:
+    """Run `use_case()` (a coroutine function); once it is waiting on the slow peer, run `check()`,
+    then let the peer answer. Returns what `check()` returned; `use_case` must end in
+    SimulatedCrash (its transaction rolled back) or normally."""
+    running = asyncio.create_task(use_case())
+    try:
+        await peer.wait_for_call()
+        return await check()
+    finally:
+        peer.release()
+        try:
+            await running
+        except SimulatedCrash:
+            pass
+
+
 async def lockable_now(stack, service: str, table: str, where: str, *args: Any) -> bool:
     """Can another connection lock these rows right now (FOR UPDATE NOWAIT)?"""
     async with raw(stack, service) as connection:
