@@ -103,10 +103,11 @@ async def a_new_event_like(stack, *, event_type: str, subject: str) -> CloudEven
 
 class SlowPeer:
     """A stand-in for another service that holds every request until `release()`, then answers
-    `answer` as JSON. `arrived` is set when the first request is being held."""
+    `answer` as JSON with `status`. `arrived` is set when the first request is being held."""
 
-    def __init__(self, answer: Any):
+    def __init__(self, answer: Any, status: int = 200):
         self.answer = answer
+        self.status = status
         self.arrived = threading.Event()
         self._released = threading.Event()
         peer = self
@@ -117,8 +118,8 @@ class SlowPeer:
                 peer.arrived.set()
                 peer._released.wait(30)
                 body = json.dumps(peer.answer).encode()
-                self.send_response(200)
-                self.send_header("content-type", "application/json")
+                self.send_response(peer.status)
+                self.send_header("content-type", "application/problem+json" if peer.status >= 400 else "application/json")
                 self.send_header("content-length", str(len(body)))
                 self.end_headers()
                 self.wfile.write(body)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.e2e.money_paths import a_new_event_like, credit_step, raw
+from tests.e2e.money_paths import SlowPeer, a_new_event_like, credit_step, raw
 from tests.support.client import TenureClient
 from tests.support.credits import manual_note, plan, subscribe
 from tests.support.lifecycle import account_settings
@@ -80,3 +80,21 @@ async def test_a_cancellation_refund_delivered_again_after_a_crash_pays_out_once
         )
     assert [(r["status"], r["amount"]) for r in refunds] == [("succeeded", note["amount"])]
     assert (note["remaining"], note["refunded"], note["status"]) == (0, note["amount"], "refunded")
+
+
+@pytest.mark.e2e
+async def test_a_refund_the_gateway_service_refuses_for_good_is_settled_failed(api: TenureClient, stack):
+    clock = api.create_clock("2026-06-01T00:00:00Z")
+    customer, _ = subscribe(api, clock, plan(api, "refund-refusal", 1000))
+    note = manual_note(api, customer, 600)
+    invoicing = SlowPeer({"status": 404, "code": "customer_not_found", "detail": "No customer."}, status=404)
+    invoicing.release()
+    try:
+        assert await credit_step(stack, "refund", credit_note_id=note["id"], invoicing_url=invoicing.url) == "failed"
+    finally:
+        invoicing.close()
+    # Not left pending with its amount held: the credit is back on the note.
+    after = api.get("credit", f"/v1/credit-notes/{note['id']}")
+    assert (after["remaining"], after["refunded"], after["status"]) == (600, 0, "open")
+    [refund] = api.get("credit", "/v1/refunds", params={"credit_note_id": note["id"]})["data"]
+    assert (refund["status"], refund["failure_code"]) == ("failed", "customer_not_found")

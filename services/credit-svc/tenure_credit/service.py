@@ -25,6 +25,7 @@ from tenure_credit.schemas import ApplyIn, CreditNoteIn
 from tenure_shared.clock import business_now, real_now
 from tenure_shared.customer_copies import fetch_customer
 from tenure_shared.due_work import cancel_job, schedule_job
+from tenure_shared.errors import TenureError
 from tenure_shared.events import (
     CREDITS,
     CreditApplicationData,
@@ -424,9 +425,15 @@ async def settle_pending_refund(session: AsyncSession, *, refund_id: str, intern
     refund = await session.get(Refund, refund_id)
     if refund.status != "pending":
         return refund
-    outcome = await _pay_out(
-        internal, refund_key=refund.refund_key, customer_id=refund.customer_id, amount=refund.amount, currency=refund.currency
-    )
+    try:
+        outcome = await _pay_out(
+            internal, refund_key=refund.refund_key, customer_id=refund.customer_id, amount=refund.amount, currency=refund.currency
+        )
+    except TenureError as exc:
+        if exc.status >= 500:
+            raise  # invoicing is away: the refund stays pending and is asked again
+        # A refusal that will not change: the refund failed, and its amount goes back to the note.
+        outcome = {"status": "failed", "failure_code": exc.code}
     await session.refresh(refund, with_for_update=True)
     note = await repository.get_credit_note(session, refund.credit_note_id, for_update=True)
     return await _settle_refund(session, refund=refund, note=note, outcome=outcome)
