@@ -111,9 +111,13 @@ async def credit_balance(customer_id: str, session: DbSession) -> CreditBalanceO
 
 
 @router.post("/refunds", status_code=201, tags=["refunds"], responses={402: {"description": "The gateway refused the refund"}})
-async def create_refund(body: RefundIn, request: Request, session: DbSession):
+async def create_refund(body: RefundIn, request: Request):
+    # Its own transactions (no DbSession): the pending refund is committed before the gateway is asked.
     refund = await service.refund(
-        session, credit_note_id=body.credit_note_id, amount=body.amount, internal=internal_client(request.app.state.settings)
+        request.app.state.session_factory,
+        credit_note_id=body.credit_note_id,
+        amount=body.amount,
+        internal=internal_client(request.app.state.settings),
     )
     if refund.status == "failed":
         # The failed attempt is recorded (it happened); the credit stays on the note.

@@ -85,7 +85,10 @@ class CreditApplyRequest(Base):
 
 
 class Refund(Base):
-    """Money paid back from a credit note through the gateway (invoicing-svc holds the gateway)."""
+    """Money paid back from a credit note through the gateway (invoicing-svc holds the gateway).
+
+    While pending, its amount is already taken off the note's remainder (so it cannot be spent or
+    refunded again); a failure gives it back."""
 
     __tablename__ = "refunds"
     __table_args__ = (CheckConstraint("amount > 0", name="amount_positive"),)
@@ -95,6 +98,9 @@ class Refund(Base):
     customer_id: Mapped[str] = mapped_column(String, index=True)
     amount: Mapped[int] = mapped_column(BigInteger)
     currency: Mapped[str] = mapped_column(String(3))
-    status: Mapped[str] = mapped_column(String)  # succeeded | failed
+    # pending (recorded and committed before the gateway is called) | succeeded | failed
+    status: Mapped[str] = mapped_column(String)
     failure_code: Mapped[str | None] = mapped_column(String)
     refunded_at: Mapped[datetime] = mapped_column(TZ)
+    # The gateway's idempotency key: every call for this refund uses it, so money goes out once.
+    refund_key: Mapped[str] = mapped_column(String, unique=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -120,14 +120,6 @@ async def applications_for_invoice(session: AsyncSession, invoice_id: str) -> li
     return list((await session.scalars(statement)).all())
 
 
-async def move_applications_to_invoice(session: AsyncSession, *, apply_key: str, invoice_id: str) -> None:
-    """A retried invoice got a new id: the applications of its key follow it."""
-    await session.execute(update(CreditApplication).where(CreditApplication.apply_key == apply_key).values(invoice_id=invoice_id))
-    await session.execute(
-        update(CreditApplyRequest).where(CreditApplyRequest.apply_key == apply_key).values(invoice_id=invoice_id)
-    )
-
-
 async def balances(session: AsyncSession, customer_id: str) -> list[tuple[str, int, int]]:
     """(currency, spendable amount, spendable note count) per currency."""
     statement = (
@@ -137,6 +129,10 @@ async def balances(session: AsyncSession, customer_id: str) -> list[tuple[str, i
         .order_by(CreditNote.currency)
     )
     return [(currency, int(amount), count) for currency, amount, count in (await session.execute(statement)).all()]
+
+
+async def refund_by_key(session: AsyncSession, refund_key: str) -> Refund | None:
+    return await session.scalar(select(Refund).where(Refund.refund_key == refund_key))
 
 
 async def list_refunds(session: AsyncSession, page: Page, *, credit_note_id: str | None, customer_id: str | None):

@@ -5,9 +5,10 @@ pause credit. The pause arithmetic lives in `credit.py` only.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
+from urllib.parse import quote
 
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from tenure_credit import repository
 from tenure_credit.config import SERVICE, get_settings
@@ -21,8 +22,10 @@ from tenure_credit.errors import (
 )
 from tenure_credit.models import CreditApplication, CreditNote, CustomerAccount, Refund
 from tenure_credit.schemas import ApplyIn, CreditNoteIn
-from tenure_shared.clock import business_now
+from tenure_shared.clock import business_now, real_now
 from tenure_shared.customer_copies import fetch_customer
+from tenure_shared.due_work import cancel_job, schedule_job
+from tenure_shared.errors import TenureError
 from tenure_shared.events import (
     CREDITS,
     CreditApplicationData,
@@ -138,6 +141,11 @@ async def _new_note(
     return note
 
 
+def requested_amount(request: CreditRequest) -> int:
+    """What the note a request asks for is worth (a pause credit is priced here)."""
+    return window_credit(request.pause).amount if request.pause is not None else request.amount or 0
+
+
 async def issue_requested_credit(
     session: AsyncSession,
     *,
@@ -148,14 +156,12 @@ async def issue_requested_credit(
     at: datetime,
 ) -> CreditNote | None:
     """Issue the note a subscription event asks for, once per request key; None when nothing is owed."""
+    amount = requested_amount(request)
     period_start, period_end = request.period_start, request.period_end
     if request.pause is not None:
-        amount = window_credit(request.pause).amount
         # The credited days: [pause day, min(resume day, period end)).
         period_start = period_start or request.pause.pause_at
         period_end = period_end or min(request.pause.resume_at, request.pause.period_end)
-    else:
-        amount = request.amount or 0
     if amount <= 0:
         return None  # e.g. a pause of a free plan: nothing was paid, nothing is owed
     await repository.lock_numbering(session)
@@ -188,15 +194,30 @@ async def settle_requested_credits(
     at: datetime,
     internal: InternalClient,
 ) -> None:
-    """A subscription event's credits: issue each; pay back at once those asked as refunds."""
+    """A subscription event's credits: issue each; pay back at once those asked as refunds.
+
+    The refunds go to the gateway first, before the numbering lock is taken, under a key derived
+    from the request: a redelivery after a crash asks again with the same key and gets the first
+    answer, so the money goes out once; the note and its settled refund are then recorded together.
+    """
+    payouts = {}
+    for request in requests:
+        key = f"refund:{request.key}"
+        amount = requested_amount(request)
+        if request.refund and amount > 0 and await repository.refund_by_key(session, key) is None:
+            payouts[request.key] = (
+                key,
+                amount,
+                await _pay_out(internal, refund_key=key, customer_id=customer_id, amount=amount, currency=request.currency),
+            )
     for request in requests:
         note = await issue_requested_credit(
             session, request=request, customer_id=customer_id, subscription_id=subscription_id, clock_id=clock_id, at=at
         )
-        if note is not None and request.refund and note.remaining > 0 and note.refunded == 0:
-            await refund_credit_note(
-                session, note=note, amount=note.remaining, refund_key=f"refund:{request.key}", at=at, internal=internal
-            )
+        if note is not None and request.key in payouts:
+            key, amount, outcome = payouts[request.key]
+            refund = await _record_pending_refund(session, note=note, amount=amount, refund_key=key, at=at)
+            await _settle_refund(session, refund=refund, note=note, outcome=outcome)
 
 
 async def customer_account(session: AsyncSession, customer_id: str) -> CustomerAccount:
@@ -245,13 +266,9 @@ async def apply_credits(session: AsyncSession, *, data: ApplyIn) -> list[CreditA
         currency=data.currency,
         amount=data.amount,
     ):
-        earlier = await repository.applications_for_key(session, data.apply_key)
-        if any(a.invoice_id != data.invoice_id for a in earlier):
-            # The first invoice for this key was rolled back; its credits belong to this one.
-            await repository.move_applications_to_invoice(session, apply_key=data.apply_key, invoice_id=data.invoice_id)
-            for application in earlier:
-                application.invoice_id = data.invoice_id
-        return earlier
+        # invoicing-svc keys an application by the invoice's id, derived from its billing event: a
+        # redelivery after a crash asks again for the same invoice and gets the same credits.
+        return await repository.applications_for_key(session, data.apply_key)
     own = [r for r in data.credit_requests if not r.refund]
     for request in own:
         await issue_requested_credit(
@@ -320,35 +337,64 @@ async def void_credit_note(session: AsyncSession, *, credit_note_id: str) -> Cre
     return note
 
 
-async def refund_credit_note(
-    session: AsyncSession, *, note: CreditNote, amount: int, refund_key: str, at: datetime, internal: InternalClient
+SETTLE_REFUND = "settle_refund"
+# A refund still pending this long after it was asked for was left by a crash: the sweep settles it.
+SETTLE_REFUND_AFTER = timedelta(seconds=30)
+
+
+def _settle_key(refund_id: str) -> str:
+    return f"{SETTLE_REFUND}:{refund_id}"
+
+
+async def _record_pending_refund(
+    session: AsyncSession, *, note: CreditNote, amount: int, refund_key: str, at: datetime
 ) -> Refund:
-    """Pay back part or all of a note's remainder through the gateway (held by invoicing-svc)."""
+    """Record a refund as pending, its amount taken off the note's remainder at once (so it can be
+    neither spent nor refunded again while the gateway is asked). The note must be locked."""
     if note.status not in repository.SPENDABLE:
         raise CreditNoteNotRefundable(f"Credit note {note.number} is {note.status}; nothing is left to refund.")
     if amount > note.remaining:
         raise RefundExceedsRemaining(f"Credit note {note.number} has {note.remaining} left; {amount} asked.")
-    result = await internal.request(
-        "invoicing",
-        "POST",
-        "/internal/refunds",
-        json={"refund_key": refund_key, "customer_id": note.customer_id, "amount": amount, "currency": note.currency},
-    )
     refund = Refund(
         id=new_id("ref"),
+        refund_key=refund_key,
         credit_note_id=note.id,
         customer_id=note.customer_id,
         amount=amount,
         currency=note.currency,
-        status=result["status"],
-        failure_code=result.get("failure_code"),
+        status="pending",
         refunded_at=at,
     )
     session.add(refund)
-    if refund.status == "succeeded":
-        note.remaining -= amount
-        note.refunded += amount
+    note.remaining -= amount
+    note.refunded += amount
+    _restate(note)
+    await session.flush()
+    return refund
+
+
+async def _pay_out(internal: InternalClient, *, refund_key: str, customer_id: str, amount: int, currency: str) -> dict:
+    """Ask invoicing-svc's gateway to pay the money back; once per refund_key, whatever is repeated."""
+    return await internal.request(
+        "invoicing",
+        "POST",
+        "/internal/refunds",
+        json={"refund_key": refund_key, "customer_id": customer_id, "amount": amount, "currency": currency},
+    )
+
+
+async def _settle_refund(session: AsyncSession, *, refund: Refund, note: CreditNote, outcome: dict) -> Refund:
+    """Record the gateway's answer on a pending refund (both rows locked) and announce it; a failed
+    refund gives its amount back to the note."""
+    if refund.status != "pending":
+        return refund  # settled by the other path (the request itself, or the sweep)
+    refund.status = outcome["status"]
+    refund.failure_code = outcome.get("failure_code")
+    if refund.status != "succeeded":
+        note.remaining += refund.amount
+        note.refunded -= refund.amount
         _restate(note)
+    await cancel_job(session, key=_settle_key(refund.id))
     await session.flush()
     await add_event(
         session,
@@ -361,30 +407,60 @@ async def refund_credit_note(
             credit_note_id=note.id,
             customer_id=note.customer_id,
             subscription_id=note.subscription_id,
-            amount=amount,
+            amount=refund.amount,
             currency=note.currency,
             status=refund.status,
             failure_code=refund.failure_code,
-            refunded_at=at,
+            refunded_at=refund.refunded_at,
         ),
-        business_time=at,
+        business_time=refund.refunded_at,
         clock_id=note.clock_id,
     )
     return refund
 
 
-async def refund(session: AsyncSession, *, credit_note_id: str, amount: int | None, internal: InternalClient) -> Refund:
-    """A refund asked for through the API."""
-    note = await repository.get_credit_note(session, credit_note_id, for_update=True)
-    at = await business_now(session, note.clock_id)
-    return await refund_credit_note(
-        session,
-        note=note,
-        amount=note.remaining if amount is None else amount,
-        refund_key=new_id("rfk"),
-        at=at,
-        internal=internal,
-    )
+async def settle_pending_refund(session: AsyncSession, *, refund_id: str, internal: InternalClient) -> Refund:
+    """Ask the gateway (again, with the refund's own key) and settle a pending refund. Nothing is
+    locked while the gateway is asked; the rows are locked only to record its answer."""
+    refund = await session.get(Refund, refund_id)
+    if refund.status != "pending":
+        return refund
+    try:
+        outcome = await _pay_out(
+            internal, refund_key=refund.refund_key, customer_id=refund.customer_id, amount=refund.amount, currency=refund.currency
+        )
+    except TenureError as exc:
+        if exc.status >= 500:
+            raise  # invoicing is away: the refund stays pending and is asked again
+        # A refusal that will not change: the refund failed, and its amount goes back to the note.
+        outcome = {"status": "failed", "failure_code": exc.code}
+    await session.refresh(refund, with_for_update=True)
+    note = await repository.get_credit_note(session, refund.credit_note_id, for_update=True)
+    return await _settle_refund(session, refund=refund, note=note, outcome=outcome)
+
+
+async def refund(
+    sessions: async_sessionmaker[AsyncSession], *, credit_note_id: str, amount: int | None, internal: InternalClient
+) -> Refund:
+    """A refund asked for through the API, in two transactions with the gateway call between them:
+    the pending refund is committed first (with a sweep job, should this process die before the
+    answer is recorded), then the gateway is asked, then the answer is recorded."""
+    async with sessions() as session, session.begin():
+        note = await repository.get_credit_note(session, credit_note_id, for_update=True)
+        at = await business_now(session, note.clock_id)
+        pending = await _record_pending_refund(
+            session, note=note, amount=note.remaining if amount is None else amount, refund_key=new_id("rfk"), at=at
+        )
+        await schedule_job(
+            session,
+            kind=SETTLE_REFUND,
+            key=_settle_key(pending.id),
+            due_at=real_now() + SETTLE_REFUND_AFTER,
+            clock_id=None,  # real time: a crash is recovered whatever the note's test clock does
+            payload={"refund_id": pending.id},
+        )
+    async with sessions() as session, session.begin():
+        return await settle_pending_refund(session, refund_id=pending.id, internal=internal)
 
 
 async def preview_subscription_pause(
@@ -394,7 +470,7 @@ async def preview_subscription_pause(
     answer = await internal.request(
         "subscription",
         "POST",
-        f"/internal/subscriptions/{subscription_id}/pause-window",
+        f"/internal/subscriptions/{quote(subscription_id, safe='')}/pause-window",
         json={
             "pause_at": pause_at.isoformat() if pause_at else None,
             "resume_at": resume_at.isoformat() if resume_at else None,

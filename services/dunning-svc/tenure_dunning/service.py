@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from urllib.parse import quote
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -102,17 +103,24 @@ async def open_case(session: AsyncSession, *, payment: PaymentData, clock_id: st
 
 
 async def retry(session: AsyncSession, *, case_id: str, at: datetime, internal: InternalClient) -> None:
-    """A scheduled retry: ask invoicing to collect, then recover, schedule the next, or give up."""
-    case = await repository.get_case(session, case_id, for_update=True)
+    """A scheduled retry: ask invoicing to collect, then recover, schedule the next, or give up.
+
+    Nothing is locked while invoicing is asked: the attempt's key (`{case}:{n}`) makes a repeat
+    return the first payment, so the case is locked only afterwards, to record it once.
+    """
+    case = await repository.get_case(session, case_id)
     if case.status != "retrying":
         return
     attempt_number = len(case.attempts)
     payment = await internal.request(
         "invoicing",
         "POST",
-        f"/internal/invoices/{case.invoice_id}/collect",
+        f"/internal/invoices/{quote(case.invoice_id, safe='')}/collect",
         json={"attempt_key": f"{case.id}:{attempt_number}", "initiated_by": "dunning"},
     )
+    await session.refresh(case, with_for_update=True)
+    if case.status != "retrying" or len(case.attempts) != attempt_number:
+        return  # closed meanwhile (paid or voided elsewhere), or this attempt is recorded already
     case.attempts.append(
         DunningAttempt(at=at, outcome=payment["status"], payment_id=payment["id"], failure_code=payment["failure_code"])
     )

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from sqlalchemy import func, select
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tenure_invoicing.models import SandboxCharge, SandboxRefund
@@ -91,10 +92,15 @@ class SandboxGateway:
         if earlier is not None:
             return ChargeResult(earlier.succeeded, earlier.failure_code)
         result = await decide()
-        self._session.add(
-            record_type(idempotency_key=idempotency_key, succeeded=result.succeeded, failure_code=result.failure_code, **fields)
+        recorded = await self._session.scalar(
+            insert(record_type)
+            .values(idempotency_key=idempotency_key, succeeded=result.succeeded, failure_code=result.failure_code, **fields)
+            .on_conflict_do_nothing(index_elements=[record_type.idempotency_key])
+            .returning(record_type.idempotency_key)
         )
-        await self._session.flush()
+        if recorded is None:  # a concurrent twin with this key got there first: its outcome stands
+            earlier = await self._session.scalar(select(record_type).where(record_type.idempotency_key == idempotency_key))
+            return ChargeResult(earlier.succeeded, earlier.failure_code)
         return result
 
     async def _decide(self, customer_id: str, payment_method: str) -> ChargeResult:

@@ -6,7 +6,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from tenure_invoicing import repository, service
 from tenure_invoicing.config import get_settings
-from tenure_invoicing.usage import billing as usage_billing
 from tenure_invoicing.usage.handlers import on_metric_created, on_subscription_tracked
 from tenure_shared.consumer import EventHandler
 from tenure_shared.events import SUBSCRIPTION_EVENT_TYPES, CloudEvent, CustomerData, DunningData, SubscriptionData
@@ -20,26 +19,18 @@ async def on_customer_changed(session: AsyncSession, event: CloudEvent) -> None:
 
 async def on_subscription_billed(session: AsyncSession, event: CloudEvent) -> None:
     """Any subscription event that carries bill lines (or closes a window of billable usage) becomes an
-    invoice, collected at once."""
+    invoice, collected at once; the usage of the window it closes is billed in arrears on it."""
     subscription = SubscriptionData.model_validate(event.data)
-    # The usage of the window this event closes is billed in arrears on the same invoice.
-    usage = await usage_billing.bill_usage(session, subscription=subscription, at=event.time, clock_id=event.tenureclock)
-    invoice = await service.bill_subscription_event(
+    await service.bill_event(
         session,
         event_id=event.id,
-        customer_id=subscription.customer_id,
-        subscription_id=subscription.id,
-        clock_id=event.tenureclock,
-        currency=subscription.currency,
-        lines=usage.after(subscription.bill_lines),
+        subscription=subscription,
+        own_lines=subscription.bill_lines,
         billing_reason=subscription.billing_reason or "subscription",
-        payment_method=subscription.payment_method,
         at=event.time,
-        redeem_credits=subscription.redeem_credits,
-        credit_requests=subscription.credit_requests,
+        clock_id=event.tenureclock,
         internal=internal_client(get_settings()),
     )
-    await usage_billing.record_billed(session, usage, invoice=invoice, source_event_id=event.id, at=event.time)
 
 
 async def on_dunning_exhausted(session: AsyncSession, event: CloudEvent) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import re
 from collections.abc import Sequence
 from datetime import datetime
 
@@ -13,9 +15,10 @@ from tenure_invoicing.errors import CurrencyMismatch, InvoiceNotPayable, Invoice
 from tenure_invoicing.gateway import gateway_for
 from tenure_invoicing.models import CustomerAccount, Invoice, InvoiceLine, Payment
 from tenure_invoicing.schemas import ChargeIn
+from tenure_invoicing.usage import billing as usage_billing
 from tenure_shared.clock import business_now
 from tenure_shared.customer_copies import fetch_customer
-from tenure_shared.events import INVOICES, PAYMENTS, ChargeLine, CreditRequest, InvoiceData, PaymentData
+from tenure_shared.events import INVOICES, PAYMENTS, ChargeLine, InvoiceData, PaymentData, SubscriptionData
 from tenure_shared.ids import new_id
 from tenure_shared.internal_http import InternalClient, internal_client
 from tenure_shared.outbox import add_event
@@ -179,100 +182,156 @@ async def collect(
     return payment
 
 
+def invoice_id_for_event(event_id: str) -> str:
+    """The id of the invoice a billing event asks for, derived from the event's id: a redelivery after a
+    crash finds (or re-makes) the same invoice, its payment attempt keys and credit applications.
+
+    Shaped like `new_id`: the event id's time part first (lists keep the order the events were made
+    in), then 12 hex digits of a hash of the whole event id.
+    """
+    digest = hashlib.sha256(event_id.encode()).hexdigest()
+    _, _, body = event_id.partition("_")
+    time_part = body[:12] if re.fullmatch(r"[0-9a-f]{24}", body) else digest[12:24]
+    return f"inv_{time_part}{digest[:12]}"
+
+
+def _may_spend_credits(subscription: SubscriptionData) -> bool:
+    return subscription.redeem_credits or any(not r.refund for r in subscription.credit_requests)
+
+
 async def _spend_credits(
-    internal: InternalClient,
-    *,
-    apply_key: str,
-    invoice_id: str,
-    customer_id: str,
-    subscription_id: str | None,
-    clock_id: str | None,
-    currency: str,
-    amount: int,
-    at: datetime,
-    redeem_all: bool,
-    credit_requests: Sequence[CreditRequest],
+    internal: InternalClient, *, invoice_id: str, subscription: SubscriptionData, clock_id: str | None, amount: int, at: datetime
 ) -> list[dict]:
-    """Ask credit-svc to spend the customer's credits on an invoice being created (idempotent per key)."""
+    """Ask credit-svc to spend the customer's credits on an invoice being created. Keyed by the
+    invoice: a repeat gets the first applications back, so credits are spent once per invoice."""
     answer = await internal.request(
         "credit",
         "POST",
         "/internal/credits/apply",
         json={
-            "apply_key": apply_key,
+            "apply_key": invoice_id,
             "invoice_id": invoice_id,
-            "customer_id": customer_id,
-            "subscription_id": subscription_id,
+            "customer_id": subscription.customer_id,
+            "subscription_id": subscription.id,
             "clock_id": clock_id,
-            "currency": currency,
+            "currency": subscription.currency,
             "amount": amount,
             "at": at.isoformat(),
-            "redeem_all": redeem_all,
-            "credit_requests": [r.model_dump(mode="json") for r in credit_requests],
+            "redeem_all": subscription.redeem_credits,
+            "credit_requests": [r.model_dump(mode="json") for r in subscription.credit_requests if not r.refund],
         },
     )
     return [{"credit_note_id": a["credit_note_id"], "amount": a["amount"]} for a in answer["applications"]]
+
+
+async def _credits_before_any_lock(
+    session: AsyncSession,
+    *,
+    invoice_id: str,
+    subscription: SubscriptionData,
+    own_lines: Sequence[ChargeLine],
+    at: datetime,
+    clock_id: str | None,
+    internal: InternalClient,
+) -> list[dict]:
+    """Spend credits on the invoice about to be made, holding no lock while credit-svc is asked.
+
+    The invoice's total includes the usage the event closes, which only `bill_usage` can tell, and it
+    locks the subscription's usage row. So the total is worked out in a savepoint that is rolled back:
+    PostgreSQL releases that savepoint's row locks, and nothing it wrote stays.
+    """
+    async with session.begin_nested() as preview:
+        usage = await usage_billing.bill_usage(session, subscription=subscription, at=at, clock_id=clock_id)
+        total = sum(line.amount for line in usage.after(list(own_lines)))
+        await preview.rollback()
+    if total <= 0:
+        return []
+    return await _spend_credits(
+        internal, invoice_id=invoice_id, subscription=subscription, clock_id=clock_id, amount=total, at=at
+    )
+
+
+async def bill_event(
+    session: AsyncSession,
+    *,
+    event_id: str,
+    subscription: SubscriptionData,
+    own_lines: Sequence[ChargeLine],
+    billing_reason: str,
+    at: datetime,
+    clock_id: str | None,
+    internal: InternalClient,
+) -> Invoice | None:
+    """Invoice what a subscription event asks for (`own_lines`) and the usage it closes, once per
+    event, with the customer's credits spent on it, and try to collect the rest at once.
+
+    Credits: every open credit of the customer when the event says `redeem_credits`; otherwise only
+    the credits this same event owes (an out-of-term resume's pause credit goes on its new invoice).
+    """
+    invoice_id = invoice_id_for_event(event_id)
+    credits: list[dict] = []
+    if _may_spend_credits(subscription) and await session.get(Invoice, invoice_id) is None:
+        credits = await _credits_before_any_lock(
+            session,
+            invoice_id=invoice_id,
+            subscription=subscription,
+            own_lines=own_lines,
+            at=at,
+            clock_id=clock_id,
+            internal=internal,
+        )
+    usage = await usage_billing.bill_usage(session, subscription=subscription, at=at, clock_id=clock_id)
+    invoice = await bill_subscription_event(
+        session,
+        event_id=event_id,
+        invoice_id=invoice_id,
+        subscription=subscription,
+        clock_id=clock_id,
+        lines=usage.after(list(own_lines)),
+        billing_reason=billing_reason,
+        at=at,
+        credits_applied=credits,
+    )
+    await usage_billing.record_billed(session, usage, invoice=invoice, source_event_id=event_id, at=at)
+    return invoice
 
 
 async def bill_subscription_event(
     session: AsyncSession,
     *,
     event_id: str,
-    customer_id: str,
-    subscription_id: str,
+    invoice_id: str,
+    subscription: SubscriptionData,
     clock_id: str | None,
-    currency: str,
     lines: Sequence[ChargeLine],
     billing_reason: str,
-    payment_method: str | None,
     at: datetime,
-    redeem_credits: bool = False,
-    credit_requests: Sequence[CreditRequest] = (),
-    internal: InternalClient | None = None,
+    credits_applied: Sequence[dict],
 ) -> Invoice | None:
-    """Invoice what a subscription event asks for, once per event, spend credits on it, and try to
-    collect the rest at once.
-
-    Credits: every open credit of the customer when the event says `redeem_credits`; otherwise only
-    the credits this same event owes (an out-of-term resume's pause credit goes on its new invoice).
-    """
+    """Issue the event's invoice (unless it bills nothing or exists) and make its first payment attempt."""
     if not any(line.amount for line in lines) or await repository.invoice_for_event(session, event_id):
         return None
-    invoice_id = new_id("inv")
-    credits: list[dict] = []
-    total = sum(line.amount for line in lines)
-    spendable_requests = [r for r in credit_requests if not r.refund]
-    if internal is not None and total > 0 and (redeem_credits or spendable_requests):
-        # Before the invoice number is taken: the gapless counter stays locked only briefly.
-        credits = await _spend_credits(
-            internal,
-            apply_key=f"event:{event_id}",
-            invoice_id=invoice_id,
-            customer_id=customer_id,
-            subscription_id=subscription_id,
-            clock_id=clock_id,
-            currency=currency,
-            amount=total,
-            at=at,
-            redeem_all=redeem_credits,
-            credit_requests=spendable_requests,
-        )
     invoice = await issue_invoice(
         session,
-        customer_id=customer_id,
-        subscription_id=subscription_id,
+        customer_id=subscription.customer_id,
+        subscription_id=subscription.id,
         clock_id=clock_id,
-        currency=currency,
+        currency=subscription.currency,
         lines=lines,
         billing_reason=billing_reason,
         at=at,
         source_event_id=event_id,
         invoice_id=invoice_id,
-        credits_applied=credits,
+        credits_applied=credits_applied,
     )
     if invoice.status == "open":
         await collect(
-            session, invoice=invoice, attempt_key=f"{invoice.id}:1", initiated_by="invoice", at=at, payment_method=payment_method
+            session,
+            invoice=invoice,
+            attempt_key=f"{invoice.id}:1",
+            initiated_by="invoice",
+            at=at,
+            payment_method=subscription.payment_method,
         )
     return invoice
 

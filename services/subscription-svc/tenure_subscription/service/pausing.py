@@ -167,15 +167,17 @@ async def pause_subscription(
     internal: InternalClient,
 ) -> PauseOutcome:
     """Pause now, backdated or later; with resume_at schedule the resume and preview the credit."""
-    subscription = await repository.get_subscription(session, subscription_id, for_update=True)
+    subscription = await repository.get_subscription(session, subscription_id)
     now = await business_now(session, subscription.clock_id)
     pause_at = pause_at or now
     _check_pausable(subscription, pause_at=pause_at, resume_at=resume_at, now=now)
     preview = None
-    if resume_at is not None:
+    if resume_at is not None:  # asked before the subscription is locked: no lock is held across the call
         plan = await repository.get_plan(session, subscription.plan_code)
         window = await pause_window(session, subscription, pause_at=pause_at, resume_at=resume_at)
         preview = await credit_figure(internal, window, plan.currency)
+    await session.refresh(subscription, with_for_update=True)
+    _check_pausable(subscription, pause_at=pause_at, resume_at=resume_at, now=now)  # again, under the lock
     subscription.pause_at, subscription.resume_at = pause_at, resume_at
     if pause_at <= now:
         await _start_pause(session, subscription, at=pause_at)
@@ -204,18 +206,22 @@ async def resume_subscription(
 
     A pause that has not started yet is called off instead.
     """
-    subscription = await repository.get_subscription(session, subscription_id, for_update=True)
+    subscription = await repository.get_subscription(session, subscription_id)
     now = await business_now(session, subscription.clock_id)
+    at = resume_at or now
+    preview = None
+    if subscription.status == "paused":  # the preview is asked before the subscription is locked
+        _check_resume_at(at, pause_at=subscription.pause_at, now=now)
+        plan = await repository.get_plan(session, subscription.plan_code)
+        preview = await credit_figure(
+            internal, await pause_window(session, subscription, pause_at=subscription.pause_at, resume_at=at), plan.currency
+        )
+    await session.refresh(subscription, with_for_update=True)
     if subscription.status == "active" and subscription.pause_at is not None and resume_at is None:
         return PauseOutcome(await _call_off_scheduled_pause(session, subscription, now), None)
     if subscription.status != "paused":
         raise SubscriptionNotPaused(f"Subscription {subscription.id} is {subscription.status}, not paused.")
-    at = resume_at or now
     _check_resume_at(at, pause_at=subscription.pause_at, now=now)
-    plan = await repository.get_plan(session, subscription.plan_code)
-    preview = await credit_figure(
-        internal, await pause_window(session, subscription, pause_at=subscription.pause_at, resume_at=at), plan.currency
-    )
     if at > now:
         subscription.resume_at = at
         await _schedule_resume(session, subscription, at)

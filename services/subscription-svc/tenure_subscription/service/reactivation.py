@@ -9,6 +9,8 @@ invoices of the subscription are collected first, through invoicing; if that fai
 
 from __future__ import annotations
 
+from urllib.parse import quote
+
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tenure_shared.clock import business_now
@@ -27,7 +29,7 @@ async def _collect_unpaid(internal: InternalClient, subscription: Subscription, 
     result = await internal.request(
         "invoicing",
         "POST",
-        f"/internal/subscriptions/{subscription.id}/collect-open-invoices",
+        f"/internal/subscriptions/{quote(subscription.id, safe='')}/collect-open-invoices",
         json={"payment_method": customer.payment_method, "attempt_key": new_id("rea")},
     )
     unpaid = [i for i in result["invoices"] if i["status"] != "paid"]
@@ -44,20 +46,29 @@ def _was_trialing(subscription: Subscription) -> bool:
     return subscription.billing_anchor is None and subscription.trial_end is not None
 
 
-async def reactivate_subscription(session: AsyncSession, *, subscription_id: str, internal: InternalClient) -> Subscription:
-    """Bring a cancelled or expired subscription back, or withdraw a cancellation at end of term."""
-    subscription = await repository.get_subscription(session, subscription_id, for_update=True)
+def _check_reactivatable(subscription: Subscription) -> bool:
+    """Refuse what cannot be reactivated; True when it is a cancellation at period end being withdrawn."""
     withdrawn = subscription.status in ("active", "trialing") and subscription.cancel_at_period_end
     if not withdrawn and subscription.status not in ("cancelled", "expired"):
         raise SubscriptionNotReactivatable(
             f"A {subscription.status} subscription that is not being cancelled cannot be reactivated."
         )
-    now = await business_now(session, subscription.clock_id)
+    return withdrawn
+
+
+async def reactivate_subscription(session: AsyncSession, *, subscription_id: str, internal: InternalClient) -> Subscription:
+    """Bring a cancelled or expired subscription back, or withdraw a cancellation at end of term."""
+    subscription = await repository.get_subscription(session, subscription_id)
+    _check_reactivatable(subscription)
     customer = await repository.get_customer(session, subscription.customer_id)
-    plan = await repository.get_plan(session, subscription.plan_code)
     settings = await repository.get_settings(session)
     if settings.reactivation_requires_payment:
+        # Before the subscription is locked: no lock is held while invoicing collects.
         await _collect_unpaid(internal, subscription, customer)
+    await session.refresh(subscription, with_for_update=True)
+    withdrawn = _check_reactivatable(subscription)  # again: it may have moved on meanwhile
+    now = await business_now(session, subscription.clock_id)
+    plan = await repository.get_plan(session, subscription.plan_code)
     subscription.cancel_at_period_end = False
     within_term = subscription.current_period_end is not None and now < subscription.current_period_end
     bill_lines = []
