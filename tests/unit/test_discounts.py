@@ -119,7 +119,9 @@ def invoices(draw):
         kind = draw(line_kinds)
         amount = draw(amounts) if kind == "proration" else draw(st.integers(min_value=0, max_value=200_000))
         lines.append(
-            ChargeLine(kind=kind, description=kind, unit_amount=amount, amount=amount, period_start=JUNE, period_end=draw(period_ends))
+            ChargeLine(
+                kind=kind, description=kind, unit_amount=amount, amount=amount, period_start=JUNE, period_end=draw(period_ends)
+            )
         )
     return lines
 
@@ -131,7 +133,16 @@ def discount_sets(draw):
         used = draw(st.dictionaries(period_ends, st.integers(min_value=0, max_value=100_000), max_size=2))
         limit = draw(st.none() | st.integers(min_value=1, max_value=3))
         if draw(st.booleans()):
-            found.append(DiscountTerms(id=f"f{n}", label="F", starts_at=JUNE, amount_off=draw(st.integers(1, 100_000)), used=used, periods_limit=limit))
+            found.append(
+                DiscountTerms(
+                    id=f"f{n}",
+                    label="F",
+                    starts_at=JUNE,
+                    amount_off=draw(st.integers(1, 100_000)),
+                    used=used,
+                    periods_limit=limit,
+                )
+            )
         else:
             pct = Decimal(draw(st.integers(min_value=1, max_value=10_000))) / 100
             found.append(DiscountTerms(id=f"p{n}", label="P", starts_at=JUNE, percent_off=pct, used=used, periods_limit=limit))
@@ -160,7 +171,9 @@ def test_each_discount_takes_at_most_what_its_lines_are_worth(lines, discounts):
         assert 0 <= taken <= max(0, eligible)
         if discount.fixed:
             for use in (u for u in result.uses if u.discount_id == discount.id):
-                assert use.amount + discount.used.get(use.period_end, 0) <= max(discount.amount_off, discount.used.get(use.period_end, 0))
+                assert use.amount + discount.used.get(use.period_end, 0) <= max(
+                    discount.amount_off, discount.used.get(use.period_end, 0)
+                )
 
 
 @given(

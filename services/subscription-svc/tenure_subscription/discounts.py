@@ -108,7 +108,9 @@ def discount_invoice(lines: Sequence[ChargeLine], discounts: Sequence[DiscountTe
         for period_end in sorted({line.period_end for line in lines if discount.applies_to(line)}):
             if discount.covers(period_end, claimed):
                 claimed += period_end not in discount.used
-                periods[period_end] = [i for i, line in enumerate(lines) if discount.applies_to(line) and line.period_end == period_end]
+                periods[period_end] = [
+                    i for i, line in enumerate(lines) if discount.applies_to(line) and line.period_end == period_end
+                ]
         if not periods:
             continue
         eligible = {p: max(0, sum(remaining[i] for i in idx)) for p, idx in periods.items()}
