@@ -115,11 +115,21 @@ def change_lines(
     return credits + charges
 
 
-def remaining_value(items: Sequence[Item], *, period_start: datetime, period_end: datetime, at: datetime, tz: str = "UTC") -> int:
-    """What the days [day of `at`, period end) of a period are worth: one exact amount, rounded once."""
+def remaining_value(
+    items: Sequence[Item],
+    *,
+    period_start: datetime,
+    period_end: datetime,
+    at: datetime,
+    tz: str = "UTC",
+    period_amount: int | None = None,
+) -> int:
+    """What the days [day of `at`, period end) of a period are worth: one exact amount, rounded once.
+    `period_amount` is what the whole period cost when not its items' list price (after discounts)."""
     if not period_start <= at < period_end:
         return 0
-    return prorate(sum(i.amount for i in items), calendar_days(at, period_end, tz), calendar_days(period_start, period_end, tz))
+    whole = sum(i.amount for i in items) if period_amount is None else period_amount
+    return prorate(whole, calendar_days(at, period_end, tz), calendar_days(period_start, period_end, tz))
 
 
 def remaining_line(

@@ -25,7 +25,7 @@ from tenure_subscription.charges import Item, change_lines, one_time_lines, peri
 from tenure_subscription.errors import EmptyChange, SubscriptionNotChangeable
 from tenure_subscription.models import AccountSettings, Plan, Subscription
 from tenure_subscription.schemas import ChangeIn
-from tenure_subscription.service import lifecycle, scheduled_changes
+from tenure_subscription.service import discounts, lifecycle, scheduled_changes
 from tenure_subscription.service.addons import AddonSelection, addon_items, plan_item, select_addons, subscription_items
 
 
@@ -77,7 +77,7 @@ async def _next_period_end(session: AsyncSession, subscription: Subscription, pl
 async def _plan_change(session: AsyncSession, subscription: Subscription, change: ChangeIn, now: datetime) -> ChangePlan:
     _check_changeable(subscription)
     if change.plan_code is None and change.quantity is None and change.addons is None:
-        raise EmptyChange("Give plan_code, quantity and/or addons.")
+        raise EmptyChange("Give plan_code, quantity and/or addons.")  # a coupon alone: POST …/discounts
     customer = await repository.get_customer(session, subscription.customer_id)
     settings = await repository.get_settings(session)
     old_plan = await repository.get_plan(session, subscription.plan_code)
@@ -215,6 +215,17 @@ async def change_subscription(session: AsyncSession, *, subscription_id: str, ch
     planned = await _plan_change(session, subscription, change, now)
     customer = await repository.get_customer(session, subscription.customer_id)
     old_plan = await repository.get_plan(session, subscription.plan_code)
+    if change.coupon_code or change.promotion_code:
+        # With `now` the discount covers the period the change bills in; at end of term, the next one.
+        starts_at = now if planned.when == "now" else subscription.current_period_end
+        await discounts.redeem(
+            session,
+            subscription,
+            coupon_code=change.coupon_code,
+            promotion_code=change.promotion_code,
+            starts_at=starts_at,
+            at=now,
+        )
     if planned.when == "end_of_term":
         one_time = [{"code": i.code, "quantity": i.quantity} for i in planned.scheduled["one_time_items"]]
         record = scheduled_changes.add(
