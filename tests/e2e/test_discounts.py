@@ -169,3 +169,19 @@ def test_bad_coupons_are_refused(api: TenureClient, body: dict, code: str):
         "subscription", "POST", "/v1/coupons", json={"code": api.unique("BAD"), "name": "Bad", **body}, expect=422
     )
     assert response.json()["code"] == code
+
+
+def test_a_downgrade_credits_the_discounted_unused_days(api: TenureClient):
+    code = coupon(api, "LOYAL20", percent_off=20, duration="forever")
+    pro, basic = plan(api, "pro", 30000), plan(api, "basic", 10000)
+    clock = api.create_clock("2026-06-01T00:00:00Z")
+    customer, subscription = subscribe_with(api, clock, pro, coupon_code=code)
+    api.advance(clock, "2026-06-16T00:00:00Z")
+    changed = api.post("subscription", f"/v1/subscriptions/{subscription['id']}/changes", {"plan_code": basic, "when": "now"})
+    # 15/30 unused: 150.00 of pro at list, 120.00 of what June cost; the 50.00 basic charge less 20%.
+    assert changed["credit_note_amount"] == 12000
+    api.wait_ready(clock)
+    _, downgrade = api.invoices(customer_id=customer)
+    assert (discount_lines(downgrade), downgrade["total"]) == ([-1000], 4000)
+    [note] = credit_notes(api, customer_id=customer)
+    assert (note["amount"], note["reason"]) == (12000, "downgrade_proration")

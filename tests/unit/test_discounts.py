@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from tenure_shared.events import ChargeLine
 from tenure_subscription.charges import Item, change_lines, period_lines
-from tenure_subscription.discounts import DiscountTerms, discount_invoice, period_cost
+from tenure_subscription.discounts import DiscountTerms, discount_invoice, period_cost, share_of_cost
 from tenure_subscription.proration import prorate
 
 JUNE, JULY, AUGUST = (datetime(2026, m, 1, tzinfo=UTC) for m in (6, 7, 8))
@@ -189,3 +189,16 @@ def test_a_credit_never_exceeds_what_was_paid_for_the_days_it_covers(price, basi
     assert period_cost(lines, [discount]) == paid
     assert prorate(period_cost(lines, [discount]), unused, 31) <= prorate(paid, unused, 31)
     assert prorate(period_cost(lines, [discount]), unused, 31) <= prorate(price, unused, 31)
+
+
+def test_a_downgrade_credit_is_on_what_the_period_cost():
+    assert share_of_cost(15000, list_amount=30000, cost=24000) == 12000
+    assert share_of_cost(15000, list_amount=30000, cost=25000) == 12500
+    assert share_of_cost(1, list_amount=3, cost=2) == 1  # 0.67 rounds half-up once
+    assert share_of_cost(500, list_amount=0, cost=0) == 500
+
+
+@given(st.integers(min_value=0, max_value=10**7), st.integers(min_value=1, max_value=10**7), st.data())
+def test_a_scaled_credit_never_exceeds_the_list_credit(amount, list_amount, data):
+    cost = data.draw(st.integers(min_value=0, max_value=list_amount))
+    assert 0 <= share_of_cost(amount, list_amount=list_amount, cost=cost) <= amount

@@ -152,3 +152,11 @@ def period_cost(lines: Sequence[ChargeLine], discounts: Sequence[DiscountTerms])
         if period_ends & set(d.used)
     ]
     return sum(line.amount for line in lines) + sum(line.amount for line in discount_invoice(lines, fresh).lines)
+
+
+def share_of_cost(amount: int, *, list_amount: int, cost: int) -> int:
+    """A credit of `amount` at list price, on what the period cost instead: scaled by cost / list,
+    exact and rounded half-up once (a period without a list price is returned as it is)."""
+    if list_amount <= 0:
+        return amount
+    return round_half_up(Fraction(amount * cost, list_amount))

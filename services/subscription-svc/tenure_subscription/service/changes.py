@@ -22,6 +22,7 @@ from tenure_shared.ids import new_id
 from tenure_subscription import repository
 from tenure_subscription.calendar import period_boundary
 from tenure_subscription.charges import Item, change_lines, one_time_lines, period_lines, settle
+from tenure_subscription.discounts import share_of_cost
 from tenure_subscription.errors import EmptyChange, SubscriptionNotChangeable
 from tenure_subscription.models import AccountSettings, Plan, Subscription
 from tenure_subscription.schemas import ChangeIn
@@ -148,6 +149,17 @@ async def _plan_end_of_term(
     )
 
 
+async def _credit_after_discounts(
+    session: AsyncSession, subscription: Subscription, old_plan: Plan, old_items: list[Item], credit: int
+) -> int:
+    """A credit note for unused days is on what the period cost after its discounts, not its list price."""
+    if not credit:
+        return 0
+    start, end = subscription.current_period_start, subscription.current_period_end
+    cost = await discounts.period_amount(session, subscription, old_plan, start, end)
+    return share_of_cost(credit, list_amount=sum(item.amount for item in old_items), cost=cost)
+
+
 async def _plan_now(
     session: AsyncSession,
     subscription: Subscription,
@@ -174,18 +186,20 @@ async def _plan_now(
         credits = [] if mode == "none" else change_lines(old_items, [], **period)
         lines = credits + period_lines(new_items, start=now, end=end)
         settlement = settle(lines)
+        credit = await _credit_after_discounts(session, subscription, old_plan, old_items, settlement.credit)
         return ChangePlan(
             **common,
             new_period=True,
             lines=lines,
             invoice_now=settlement.invoiced + one_time + _pending_lines(subscription),
             next_invoice=[],
-            credit=settlement.credit,
+            credit=credit,
             takes_pending=True,
             renewal_lines=period_lines(new_items, start=end, end=next_end),
         )
     lines = [] if mode == "none" else change_lines(old_items, new_items, **period)
     settlement = settle(lines)
+    credit = await _credit_after_discounts(session, subscription, old_plan, old_items, settlement.credit)
     invoice_now, next_invoice = (settlement.invoiced, []) if mode == "immediate" else ([], settlement.invoiced)
     end = await _next_period_end(session, subscription, new_plan, tz)
     renewal = period_lines(new_items, start=subscription.current_period_end, end=end)
@@ -196,7 +210,7 @@ async def _plan_now(
         lines=lines,
         invoice_now=invoice_now + one_time,
         next_invoice=next_invoice,
-        credit=settlement.credit,
+        credit=credit,
         renewal_lines=renewal,
     )
 
