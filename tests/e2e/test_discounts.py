@@ -35,8 +35,11 @@ def test_fixed_once_with_a_mid_period_upgrade_uses_what_is_left_of_the_period(ap
     clock = api.create_clock("2026-06-01T00:00:00Z")
     customer, subscription = subscribe_with(api, clock, basic, coupon_code=code)
     api.advance(clock, "2026-06-16T00:00:00Z")
-    changed = api.post("subscription", f"/v1/subscriptions/{subscription['id']}/changes", {"plan_code": pro, "when": "now"})
-    assert changed["proration"]["net"] == 10000
+    path = f"/v1/subscriptions/{subscription['id']}/changes"
+    preview = api.post("subscription", f"{path}/preview", {"plan_code": pro, "when": "now"})
+    assert [line["amount"] for line in preview["invoice_now_discounts"]] == [-5000]
+    changed = api.post("subscription", path, {"plan_code": pro, "when": "now"})
+    assert (changed["proration"]["net"], changed["invoice_now_discounts"]) == (10000, preview["invoice_now_discounts"])
     api.wait_ready(clock)
     api.advance(clock, "2026-07-01T00:00:00Z")
     first, upgrade, renewal = api.invoices(customer_id=customer)
@@ -185,3 +188,21 @@ def test_a_downgrade_credits_the_discounted_unused_days(api: TenureClient):
     assert (discount_lines(downgrade), downgrade["total"]) == ([-1000], 4000)
     [note] = credit_notes(api, customer_id=customer)
     assert (note["amount"], note["reason"]) == (12000, "downgrade_proration")
+
+
+def test_a_win_back_coupon_at_reactivation_covers_the_new_period(api: TenureClient):
+    code = coupon(api, "WINBACK", percent_off=50, duration="once")
+    support = plan(api, "support", 30000)
+    clock = api.create_clock("2026-06-01T00:00:00Z")
+    customer, subscription = subscribe_with(api, clock, support)
+    sub_id = subscription["id"]
+    api.post("subscription", f"/v1/subscriptions/{sub_id}/cancel", {"when": "end_of_term"})
+    api.advance(clock, "2026-07-10T00:00:00Z")
+    back = api.post("subscription", f"/v1/subscriptions/{sub_id}/reactivate", {"coupon_code": code})
+    assert (back["status"], back["current_period_start"]) == ("active", "2026-07-10T00:00:00Z")
+    assert [d["coupon_code"] for d in back["discounts"]] == [code]
+    api.wait_ready(clock)
+    api.advance(clock, "2026-08-10T00:00:00Z")
+    _, win_back, renewal = api.invoices(customer_id=customer)
+    assert (discount_lines(win_back), win_back["total"]) == ([-15000], 15000)
+    assert (discount_lines(renewal), renewal["total"]) == ([], 30000)

@@ -195,6 +195,7 @@ def change_out(planned: changes.ChangePlan) -> ChangeOut:
         when=planned.when,
         lines=planned.lines,
         invoice_now=planned.invoice_now,
+        invoice_now_discounts=planned.invoice_now_discounts,
         next_invoice=planned.next_invoice,
         credit_note_amount=planned.credit,
         renewal_lines=planned.renewal_lines,

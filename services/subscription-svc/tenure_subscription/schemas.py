@@ -279,8 +279,10 @@ class ChangeOut(BaseModel):
     when: str
     # Every line the change computes now (proration and, for a new period, the period's charges).
     lines: list[ChargeLine]
-    # The lines invoiced (and collected) at once.
+    # The lines invoiced (and collected) at once, and the discount lines that invoice gets from the
+    # discounts running now (a coupon given with the change itself is not in a preview).
     invoice_now: list[ChargeLine]
+    invoice_now_discounts: list[ChargeLine] = []
     # The lines added to the next renewal invoice (proration `next_invoice`).
     next_invoice: list[ChargeLine]
     # Credits not invoiced (a negative net): issued as a credit note by credit-svc.

@@ -10,7 +10,7 @@ At end of term: the change waits on the subscription and the renewal applies it 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -50,6 +50,8 @@ class ChangePlan:
     # The lines kept for the next invoice go on this change's invoice (a new period starts now).
     takes_pending: bool = False
     scheduled: dict[str, Any] | None = None
+    # The discount lines the invoice of `invoice_now` gets from the discounts running now.
+    invoice_now_discounts: list[ChargeLine] = field(default_factory=list)
 
 
 def _pending_lines(subscription: Subscription) -> list[ChargeLine]:
@@ -187,11 +189,13 @@ async def _plan_now(
         lines = credits + period_lines(new_items, start=now, end=end)
         settlement = settle(lines)
         credit = await _credit_after_discounts(session, subscription, old_plan, old_items, settlement.credit)
+        invoice_now = settlement.invoiced + one_time + _pending_lines(subscription)
         return ChangePlan(
             **common,
             new_period=True,
             lines=lines,
-            invoice_now=settlement.invoiced + one_time + _pending_lines(subscription),
+            invoice_now=invoice_now,
+            invoice_now_discounts=discounts.discount_lines(subscription, invoice_now)[0],
             next_invoice=[],
             credit=credit,
             takes_pending=True,
@@ -209,6 +213,7 @@ async def _plan_now(
         new_period=False,
         lines=lines,
         invoice_now=invoice_now + one_time,
+        invoice_now_discounts=discounts.discount_lines(subscription, invoice_now + one_time)[0],
         next_invoice=next_invoice,
         credit=credit,
         renewal_lines=renewal,
