@@ -163,17 +163,21 @@ def test_no_cent_created_or_lost_and_never_below_zero(lines, discounts):
 
 @given(invoices(), discount_sets())
 def test_each_discount_takes_at_most_what_its_lines_are_worth(lines, discounts):
+    """A percentage at most its eligible sum on the invoice; a fixed amount, in each period, at most
+    that period's eligible sum and what is left of the amount there."""
     result = discount_invoice(lines, discounts)
+
+    def eligible(discount, periods):
+        return max(0, sum(line.amount for line in lines if discount.applies_to(line) and line.period_end in periods))
+
     for discount in discounts:
-        taken = sum(u.amount for u in result.uses if u.discount_id == discount.id)
-        covered = {u.period_end for u in result.uses if u.discount_id == discount.id}
-        eligible = sum(line.amount for line in lines if discount.applies_to(line) and line.period_end in covered)
-        assert 0 <= taken <= max(0, eligible)
+        uses = [u for u in result.uses if u.discount_id == discount.id]
         if discount.fixed:
-            for use in (u for u in result.uses if u.discount_id == discount.id):
-                assert use.amount + discount.used.get(use.period_end, 0) <= max(
-                    discount.amount_off, discount.used.get(use.period_end, 0)
-                )
+            for use in uses:
+                left = max(0, discount.amount_off - discount.used.get(use.period_end, 0))
+                assert 0 <= use.amount <= min(eligible(discount, {use.period_end}), left)
+        else:
+            assert 0 <= sum(u.amount for u in uses) <= eligible(discount, {u.period_end for u in uses})
 
 
 @given(

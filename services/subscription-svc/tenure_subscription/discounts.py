@@ -121,7 +121,8 @@ def discount_invoice(lines: Sequence[ChargeLine], discounts: Sequence[DiscountTe
                 room -= taken[p]
                 _take_from(remaining, idx, taken[p])
         else:
-            base = sum(eligible.values())
+            # One eligible sum for the invoice: a covered period's credits lower it too.
+            base = max(0, sum(remaining[i] for idx in periods.values() for i in idx))
             total = min(round_half_up(Fraction(base) * Fraction(discount.percent_off) / 100), room)
             room -= total
             taken = dict(zip(periods, _split(total, list(eligible.values())), strict=True))
