@@ -178,6 +178,7 @@ def test_each_discount_takes_at_most_what_its_lines_are_worth(lines, discounts):
                 assert 0 <= use.amount <= min(eligible(discount, {use.period_end}), left)
         else:
             assert 0 <= sum(u.amount for u in uses) <= eligible(discount, {u.period_end for u in uses})
+            assert all(0 <= u.amount <= eligible(discount, {u.period_end}) for u in uses)
 
 
 @given(

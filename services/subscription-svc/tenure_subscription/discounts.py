@@ -86,13 +86,13 @@ def _take_from(remaining: list[int], indexes: Sequence[int], amount: int) -> Non
         amount -= taken
 
 
-def _split(amount: int, shares: Sequence[int]) -> list[int]:
-    """`amount` over periods in proportion to their shares; rounded per period, the last gets the rest."""
-    whole = sum(shares)
-    if whole <= 0:
-        return [0] * len(shares)
-    parts = [round_half_up(Fraction(amount * share, whole)) for share in shares[:-1]]
-    return [*parts, amount - sum(parts)]
+def _attribute(amount: int, shares: Sequence[int]) -> list[int]:
+    """`amount` (at most the shares' sum) over the periods, each taking at most its share, in order."""
+    parts = []
+    for share in shares:
+        parts.append(min(share, amount))
+        amount -= parts[-1]
+    return parts
 
 
 def discount_invoice(lines: Sequence[ChargeLine], discounts: Sequence[DiscountTerms]) -> Discounted:
@@ -125,7 +125,7 @@ def discount_invoice(lines: Sequence[ChargeLine], discounts: Sequence[DiscountTe
             base = max(0, sum(remaining[i] for idx in periods.values() for i in idx))
             total = min(round_half_up(Fraction(base) * Fraction(discount.percent_off) / 100), room)
             room -= total
-            taken = dict(zip(periods, _split(total, list(eligible.values())), strict=True))
+            taken = dict(zip(periods, _attribute(total, list(eligible.values())), strict=True))
             for p, idx in periods.items():
                 _take_from(remaining, idx, taken[p])
         uses.extend(DiscountUse(discount.id, p, amount) for p, amount in taken.items())
