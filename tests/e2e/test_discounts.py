@@ -206,3 +206,48 @@ def test_a_win_back_coupon_at_reactivation_covers_the_new_period(api: TenureClie
     _, win_back, renewal = api.invoices(customer_id=customer)
     assert (discount_lines(win_back), win_back["total"]) == ([-15000], 15000)
     assert (discount_lines(renewal), renewal["total"]) == ([], 30000)
+
+
+def test_promotion_codes_redeem_their_coupon_within_their_restrictions(api: TenureClient):
+    code = coupon(api, "SPRING", amount_off=2000, currency="USD", duration="once", max_redemptions=5)
+    support = plan(api, "support", 30000)
+    clock = api.create_clock("2026-03-01T00:00:00Z")
+    first_time = api.unique("NEWHERE").upper()
+    body = {"code": first_time, "coupon_code": code, "first_time_only": True, "max_redemptions": 1, "minimum_amount": 30000}
+    created = api.post("subscription", "/v1/promotion-codes", body)
+    assert (created["times_redeemed"], created["first_time_only"]) == (0, True)
+
+    customer, subscription = subscribe_with(api, clock, support, promotion_code=first_time)
+    [discount] = subscription["discounts"]
+    assert (discount["coupon_code"], discount["amount_off"], discount["currency"]) == (code, 2000, "USD")
+    [invoice] = api.invoices(customer_id=customer)
+    assert (discount_lines(invoice), invoice["total"]) == ([-2000], 28000)
+
+    # A second subscription of the same customer is no first time; the code is spent anyway.
+    again = {"customer_id": customer, "plan_code": support, "promotion_code": first_time}
+    assert refusal(api, "subscription", "/v1/subscriptions", again, 422) == "promotion_code_not_eligible"
+    listed = api.get("subscription", "/v1/promotion-codes", params={"coupon_code": code})["data"]
+    assert [(p["code"], p["times_redeemed"]) for p in listed] == [(first_time, 1)]
+    assert api.get("subscription", f"/v1/coupons/{code}")["times_redeemed"] == 1
+    # The coupon archived: the running discount is untouched, new redemptions are refused.
+    api.post("subscription", f"/v1/coupons/{code}/archive")
+    assert api.get("subscription", f"/v1/subscriptions/{subscription['id']}")["discounts"] == [discount]
+    other = {"customer_id": customer_on(api, clock), "plan_code": support, "coupon_code": code}
+    assert refusal(api, "subscription", "/v1/subscriptions", other, 409) == "coupon_archived"
+
+
+def test_a_coupon_given_in_a_trial_covers_the_first_paid_period(api: TenureClient):
+    code = coupon(api, "TRIAL50", percent_off=50, duration="once")
+    trial_plan = api.unique("pro-trial")
+    api.post(
+        "subscription",
+        "/v1/plans",
+        {"code": trial_plan, "name": "Pro", "currency": "USD", "amount": 4900, "interval": "month", "trial_days": 14},
+    )
+    clock = api.create_clock("2026-03-01T00:00:00Z")
+    customer, subscription = subscribe_with(api, clock, trial_plan, coupon_code=code)
+    assert subscription["status"] == "trialing"
+    api.advance(clock, "2026-04-16T00:00:00Z")
+    first, second = api.invoices(customer_id=customer)
+    assert (first["period_start"], discount_lines(first), first["total"]) == ("2026-03-15T00:00:00Z", [-2450], 2450)
+    assert (discount_lines(second), second["total"]) == ([], 4900)
