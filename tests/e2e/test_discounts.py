@@ -251,3 +251,21 @@ def test_a_coupon_given_in_a_trial_covers_the_first_paid_period(api: TenureClien
     first, second = api.invoices(customer_id=customer)
     assert (first["period_start"], discount_lines(first), first["total"]) == ("2026-03-15T00:00:00Z", [-2450], 2450)
     assert (discount_lines(second), second["total"]) == ([], 4900)
+
+
+def test_a_coupon_on_a_change_covers_the_period_it_bills_in(api: TenureClient):
+    now_code = coupon(api, "UPNOW", percent_off=10, duration="once")
+    later_code = coupon(api, "UPLATER", percent_off=25, duration="once")
+    basic, pro, team = plan(api, "basic", 10000), plan(api, "pro", 30000), plan(api, "team", 50000)
+    clock = api.create_clock("2026-06-01T00:00:00Z")
+    customer, subscription = subscribe_with(api, clock, basic)
+    path = f"/v1/subscriptions/{subscription['id']}/changes"
+    api.advance(clock, "2026-06-16T00:00:00Z")
+    api.post("subscription", path, {"plan_code": pro, "when": "now", "coupon_code": now_code})
+    api.post("subscription", path, {"plan_code": team, "when": "end_of_term", "coupon_code": later_code})
+    api.wait_ready(clock)
+    api.advance(clock, "2026-07-01T00:00:00Z")
+    first, upgrade, renewal = api.invoices(customer_id=customer)
+    assert discount_lines(first) == []
+    assert (discount_lines(upgrade), upgrade["total"]) == ([-1000], 9000)  # 10% of the 100.00 net
+    assert (discount_lines(renewal), renewal["total"]) == ([-12500], 37500)  # team, 25% off from July
