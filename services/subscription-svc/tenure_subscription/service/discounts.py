@@ -64,8 +64,8 @@ async def create_coupon(session: AsyncSession, *, data: CouponIn) -> Coupon:
     return coupon
 
 
-async def get_coupon(session: AsyncSession, code: str) -> Coupon:
-    coupon = await session.get(Coupon, code)
+async def get_coupon(session: AsyncSession, code: str, *, for_update: bool = False) -> Coupon:
+    coupon = await session.get(Coupon, code, with_for_update=for_update)
     if coupon is None:
         raise CouponNotFound(f"No coupon with code {code!r}.")
     return coupon
@@ -229,11 +229,12 @@ async def _resolve(
 ) -> tuple[Coupon, PromotionCode | None]:
     promotion = None
     if promotion_code is not None:
-        promotion = await session.get(PromotionCode, promotion_code)
+        promotion = await session.get(PromotionCode, promotion_code, with_for_update=True)
         if promotion is None:
             raise CouponNotFound(f"No promotion code {promotion_code!r}.")
         coupon_code = promotion.coupon_code
-    coupon = await get_coupon(session, coupon_code)
+    # Locked: two redemptions at once must not both take the last of max_redemptions.
+    coupon = await get_coupon(session, coupon_code, for_update=True)
     if coupon.archived:
         raise CouponArchived(f"Coupon {coupon.code!r} is archived.")
     if coupon.redeem_by is not None and now > coupon.redeem_by:
