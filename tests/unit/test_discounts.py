@@ -207,3 +207,11 @@ def test_a_downgrade_credit_is_on_what_the_period_cost():
 def test_a_scaled_credit_never_exceeds_the_list_credit(amount, list_amount, data):
     cost = data.draw(st.integers(min_value=0, max_value=list_amount))
     assert 0 <= share_of_cost(amount, list_amount=list_amount, cost=cost) <= amount
+
+
+def test_period_cost_counts_a_fixed_amount_in_full_and_only_discounts_that_covered_the_period():
+    june = period_lines([PLAN, SEATS], start=JUNE, end=JULY)
+    assert period_cost(june, [fixed(5000, used={JULY: 5000})]) == 30000  # 350.00 less the whole 50.00
+    assert period_cost(june, [fixed(5000, used={AUGUST: 0})]) == 35000  # it covered July's period, not June's
+    seats_only = percent("50", addon_codes=frozenset({"seats"}), used={JULY: 0})
+    assert period_cost(june, [seats_only]) == 32500
