@@ -269,3 +269,15 @@ def test_a_coupon_on_a_change_covers_the_period_it_bills_in(api: TenureClient):
     assert discount_lines(first) == []
     assert (discount_lines(upgrade), upgrade["total"]) == ([-1000], 9000)  # 10% of the 100.00 net
     assert (discount_lines(renewal), renewal["total"]) == ([-12500], 37500)  # team, 25% off from July
+
+
+def test_a_cancellation_credits_the_discounted_unused_days(api: TenureClient):
+    code = coupon(api, "LOYAL20", percent_off=20, duration="forever")
+    support = plan(api, "support", 30000)
+    clock = api.create_clock("2026-06-01T00:00:00Z")
+    customer, subscription = subscribe_with(api, clock, support, coupon_code=code)
+    api.advance(clock, "2026-06-16T00:00:00Z")
+    api.post("subscription", f"/v1/subscriptions/{subscription['id']}/cancel", {"when": "now", "unused_amount": "credit"})
+    api.wait_ready(clock)
+    [note] = credit_notes(api, customer_id=customer)
+    assert (note["amount"], note["reason"]) == (12000, "cancellation_unused_period")  # 15/30 of 240.00, not of 300.00
