@@ -42,6 +42,8 @@ SUBSCRIPTION_VERBS = (
     "moved_to_free_plan",
     "marked_unpaid",
     "expired",
+    "discount_applied",
+    "discount_ended",
 )
 SUBSCRIPTION_EVENT_TYPES = tuple(f"subscription.{verb}" for verb in SUBSCRIPTION_VERBS)
 
@@ -88,13 +90,16 @@ class CustomerData(BaseModel):
 class ChargeLine(BaseModel):
     """A line a subscription event asks invoicing to bill (amounts in minor units)."""
 
-    kind: Literal["subscription", "addon", "proration", "usage", "one_time"]
+    kind: Literal["subscription", "addon", "proration", "usage", "one_time", "discount"]
     description: str
     quantity: int = 1
     unit_amount: int
     amount: int
     period_start: datetime | None = None
     period_end: datetime | None = None
+    # The priced item a subscription, add-on or proration line is for (a discount's `applies_to`).
+    item_kind: Literal["subscription", "addon"] | None = None
+    item_code: str | None = None
 
 
 class PauseWindow(BaseModel):
@@ -163,6 +168,21 @@ class MeteredChargeData(BaseModel):
     tiers: list[MeteredTierData] = Field(default_factory=list)
 
 
+class DiscountData(BaseModel):
+    """A discount running on a subscription (subscription.discount_applied / discount_ended, and snapshots)."""
+
+    id: str
+    coupon_code: str
+    promotion_code: str | None = None
+    percent_off: str | None = None  # a decimal string, e.g. "20" or "12.5"
+    amount_off: int | None = None
+    currency: str | None = None
+    duration: Literal["once", "repeating", "forever"]
+    duration_in_periods: int | None = None
+    starts_at: datetime
+    ends_at: datetime | None = None
+
+
 class SubscriptionData(BaseModel):
     """subscription.*: a snapshot of the subscription, plus what to bill now, if anything."""
 
@@ -189,6 +209,8 @@ class SubscriptionData(BaseModel):
     redeem_credits: bool = True
     # The plan's metered charges (usage is billed in arrears at the prices in force when it happened).
     metered_charges: list[MeteredChargeData] = Field(default_factory=list)
+    # The running discounts (for reporting: MRR after discounts).
+    discounts: list[DiscountData] = Field(default_factory=list)
 
 
 class InvoiceData(BaseModel):
@@ -204,6 +226,8 @@ class InvoiceData(BaseModel):
     amount_due: int
     amount_paid: int
     void_reason: str | None = None
+    # The subscription event this invoice bills (a voided invoice gives its discount periods back).
+    source_event_id: str | None = None
 
 
 class PaymentData(BaseModel):

@@ -36,6 +36,7 @@ def invoice_data(invoice: Invoice) -> InvoiceData:
         amount_due=invoice.amount_due,
         amount_paid=invoice.amount_paid,
         void_reason=invoice.void_reason,
+        source_event_id=invoice.source_event_id,
     )
 
 
@@ -85,7 +86,7 @@ async def issue_invoice(
         billing_reason=billing_reason,
         period_start=periods[0].period_start if periods else None,
         period_end=periods[0].period_end if periods else None,
-        subtotal=total,
+        subtotal=sum(line.amount for line in lines if line.kind != "discount"),  # before discounts
         total=total,
         amount_due=total - credited,
         amount_paid=0,

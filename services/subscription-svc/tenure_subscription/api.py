@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Query, Request
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from tenure_shared.app import DbSession
 from tenure_shared.auth import require_internal_token
@@ -11,7 +12,17 @@ from tenure_shared.internal_http import internal_client
 from tenure_shared.pagination import Page, page_params
 from tenure_subscription import repository
 from tenure_subscription.charges import figures
-from tenure_subscription.models import AccountSettings, Addon, Customer, Plan, Subscription, TestClock
+from tenure_subscription.models import (
+    AccountSettings,
+    Addon,
+    Coupon,
+    Customer,
+    Discount,
+    Plan,
+    PromotionCode,
+    Subscription,
+    TestClock,
+)
 from tenure_subscription.schemas import (
     AddonIn,
     AddonOut,
@@ -19,10 +30,14 @@ from tenure_subscription.schemas import (
     CancelIn,
     ChangeIn,
     ChangeOut,
+    CouponIn,
+    CouponOut,
     CreditPreviewOut,
     CustomerIn,
     CustomerOut,
     CustomerPatch,
+    DiscountIn,
+    DiscountOut,
     ListOut,
     MetricIn,
     MetricOut,
@@ -33,7 +48,10 @@ from tenure_subscription.schemas import (
     PauseWindowOut,
     PlanIn,
     PlanOut,
+    PromotionCodeIn,
+    PromotionCodeOut,
     ProrationOut,
+    ReactivateIn,
     ResumeIn,
     ScheduledChangeOut,
     SettingsOut,
@@ -52,6 +70,7 @@ from tenure_subscription.service import (
     catalog,
     changes,
     customers,
+    discounts,
     lifecycle,
     metrics,
     pausing,
@@ -112,6 +131,22 @@ def subscription_out(subscription: Subscription) -> SubscriptionOut:
         last_paid_plan_code=subscription.last_paid_plan_code,
         unpaid=subscription.unpaid,
         scheduled_changes=[scheduled_change_out(c) for c in subscription.scheduled_changes or []],
+        discounts=[discount_out(d) for d in discounts.running(subscription) if discounts.is_listed(d, subscription)],
+    )
+
+
+def discount_out(discount: Discount) -> DiscountOut:
+    return DiscountOut(
+        id=discount.id,
+        coupon_code=discount.coupon_code,
+        promotion_code=discount.promotion_code,
+        percent_off=None if discount.percent_off is None else float(discount.percent_off),
+        amount_off=discount.amount_off,
+        currency=discount.currency,
+        duration=discount.duration,
+        starts_at=discount.starts_at,
+        ends_at=discounts.ends_at(discount),
+        periods_remaining=discounts.periods_remaining(discount),
     )
 
 
@@ -160,6 +195,7 @@ def change_out(planned: changes.ChangePlan) -> ChangeOut:
         when=planned.when,
         lines=planned.lines,
         invoice_now=planned.invoice_now,
+        invoice_now_discounts=planned.invoice_now_discounts,
         next_invoice=planned.next_invoice,
         credit_note_amount=planned.credit,
         renewal_lines=planned.renewal_lines,
@@ -285,11 +321,102 @@ async def cancel_subscription(subscription_id: str, body: CancelIn, session: DbS
     tags=["subscriptions"],
     responses={402: {"description": "The unpaid amount could not be collected; nothing changed"}},
 )
-async def reactivate_subscription(subscription_id: str, request: Request, session: DbSession) -> SubscriptionOut:
+async def reactivate_subscription(
+    subscription_id: str, request: Request, session: DbSession, body: ReactivateIn | None = None
+) -> SubscriptionOut:
     internal = internal_client(request.app.state.settings)
+    codes = body or ReactivateIn()
     return subscription_out(
-        await reactivation.reactivate_subscription(session, subscription_id=subscription_id, internal=internal)
+        await reactivation.reactivate_subscription(
+            session,
+            subscription_id=subscription_id,
+            internal=internal,
+            coupon_code=codes.coupon_code,
+            promotion_code=codes.promotion_code,
+        )
     )
+
+
+@router.post("/subscriptions/{subscription_id}/discounts", status_code=201, tags=["discounts"])
+async def apply_discount(subscription_id: str, body: DiscountIn, session: DbSession) -> SubscriptionOut:
+    """Put a coupon on a running subscription: it covers the next period on (a trial: the first paid one)."""
+    return subscription_out(
+        await discounts.apply_discount(
+            session, subscription_id=subscription_id, coupon_code=body.coupon_code, promotion_code=body.promotion_code
+        )
+    )
+
+
+@router.delete("/subscriptions/{subscription_id}/discounts/{discount_id}", tags=["discounts"])
+async def remove_discount(subscription_id: str, discount_id: str, session: DbSession) -> SubscriptionOut:
+    return subscription_out(await discounts.remove_discount(session, subscription_id=subscription_id, discount_id=discount_id))
+
+
+# ---- coupons and promotion codes ----------------------------------------------------------------
+
+
+async def coupon_out(session: AsyncSession, coupon: Coupon) -> CouponOut:
+    return CouponOut(
+        code=coupon.code,
+        name=coupon.name,
+        percent_off=None if coupon.percent_off is None else float(coupon.percent_off),
+        amount_off=coupon.amount_off,
+        currency=coupon.currency,
+        duration=coupon.duration,
+        duration_in_periods=coupon.duration_in_periods,
+        applies_to=coupon.applies_to,
+        max_redemptions=coupon.max_redemptions,
+        redeem_by=coupon.redeem_by,
+        archived=coupon.archived,
+        times_redeemed=await discounts.times_redeemed(session, coupon_code=coupon.code),
+    )
+
+
+async def promotion_code_out(session: AsyncSession, promotion: PromotionCode) -> PromotionCodeOut:
+    return PromotionCodeOut(
+        code=promotion.code,
+        coupon_code=promotion.coupon_code,
+        max_redemptions=promotion.max_redemptions,
+        expires_at=promotion.expires_at,
+        first_time_only=promotion.first_time_only,
+        minimum_amount=promotion.minimum_amount,
+        customer_id=promotion.customer_id,
+        times_redeemed=await discounts.times_redeemed(session, promotion_code=promotion.code),
+    )
+
+
+@router.post("/coupons", status_code=201, tags=["discounts"])
+async def create_coupon(body: CouponIn, session: DbSession) -> CouponOut:
+    return await coupon_out(session, await discounts.create_coupon(session, data=body))
+
+
+@router.get("/coupons", tags=["discounts"])
+async def list_coupons(session: DbSession, page: Page = Depends(page_params)) -> ListOut:
+    rows, more = await discounts.list_coupons(session, page)
+    return ListOut(data=[await coupon_out(session, c) for c in rows], has_more=more)
+
+
+@router.get("/coupons/{code}", tags=["discounts"])
+async def get_coupon(code: str, session: DbSession) -> CouponOut:
+    return await coupon_out(session, await discounts.get_coupon(session, code))
+
+
+@router.post("/coupons/{code}/archive", tags=["discounts"])
+async def archive_coupon(code: str, session: DbSession) -> CouponOut:
+    return await coupon_out(session, await discounts.archive_coupon(session, code=code))
+
+
+@router.post("/promotion-codes", status_code=201, tags=["discounts"])
+async def create_promotion_code(body: PromotionCodeIn, session: DbSession) -> PromotionCodeOut:
+    return await promotion_code_out(session, await discounts.create_promotion_code(session, data=body))
+
+
+@router.get("/promotion-codes", tags=["discounts"])
+async def list_promotion_codes(
+    session: DbSession, page: Page = Depends(page_params), coupon_code: str | None = Query(None)
+) -> ListOut:
+    rows, more = await discounts.list_promotion_codes(session, page, coupon_code=coupon_code)
+    return ListOut(data=[await promotion_code_out(session, p) for p in rows], has_more=more)
 
 
 # ---- add-ons ----------------------------------------------------------------------------------

@@ -57,6 +57,8 @@ def period_lines(items: Sequence[Item], *, start: datetime, end: datetime) -> li
             amount=item.amount,
             period_start=start,
             period_end=end,
+            item_kind=item.kind,
+            item_code=item.code,
         )
         for item in items
         if item.amount
@@ -72,9 +74,16 @@ def one_time_lines(items: Sequence[Item]) -> list[ChargeLine]:
     ]
 
 
-def _part_line(description: str, amount: int, start: datetime, end: datetime) -> ChargeLine:
+def _part_line(description: str, amount: int, start: datetime, end: datetime, item: Item | None = None) -> ChargeLine:
     return ChargeLine(
-        kind="proration", description=description, unit_amount=amount, amount=amount, period_start=start, period_end=end
+        kind="proration",
+        description=description,
+        unit_amount=amount,
+        amount=amount,
+        period_start=start,
+        period_end=end,
+        item_kind=item.kind if item else None,
+        item_code=item.code if item else None,
     )
 
 
@@ -99,18 +108,28 @@ def change_lines(
     credits, charges = [], []
     for key, item in before.items():
         if after.get(key) != item and (amount := prorate(item.amount, unused, period_days)):
-            credits.append(_part_line(f"Unused {item.label} ({days})", -amount, change_at, period_end))
+            credits.append(_part_line(f"Unused {item.label} ({days})", -amount, change_at, period_end, item))
     for key, item in after.items():
         if before.get(key) != item and (amount := prorate(item.amount, unused, period_days)):
-            charges.append(_part_line(f"{item.label} ({days})", amount, change_at, period_end))
+            charges.append(_part_line(f"{item.label} ({days})", amount, change_at, period_end, item))
     return credits + charges
 
 
-def remaining_value(items: Sequence[Item], *, period_start: datetime, period_end: datetime, at: datetime, tz: str = "UTC") -> int:
-    """What the days [day of `at`, period end) of a period are worth: one exact amount, rounded once."""
+def remaining_value(
+    items: Sequence[Item],
+    *,
+    period_start: datetime,
+    period_end: datetime,
+    at: datetime,
+    tz: str = "UTC",
+    period_amount: int | None = None,
+) -> int:
+    """What the days [day of `at`, period end) of a period are worth: one exact amount, rounded once.
+    `period_amount` is what the whole period cost when not its items' list price (after discounts)."""
     if not period_start <= at < period_end:
         return 0
-    return prorate(sum(i.amount for i in items), calendar_days(at, period_end, tz), calendar_days(period_start, period_end, tz))
+    whole = sum(i.amount for i in items) if period_amount is None else period_amount
+    return prorate(whole, calendar_days(at, period_end, tz), calendar_days(period_start, period_end, tz))
 
 
 def remaining_line(

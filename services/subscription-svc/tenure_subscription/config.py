@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from tenure_shared.events import CREDITS, DUNNING
+from tenure_shared.events import CREDITS, DUNNING, INVOICES
 from tenure_shared.settings import ServiceSettings
 
 SERVICE = "subscription"
-# Dunning's final actions; credit-svc's notes and refunds (for the subscription timeline).
-CONSUMED_TOPICS = (DUNNING, CREDITS)
+# Dunning's final actions; credit-svc's notes and refunds (for the subscription timeline); voided
+# invoices (their discount periods come back).
+CONSUMED_TOPICS = (DUNNING, CREDITS, INVOICES)
 SERVICES = ("subscription", "invoicing", "dunning", "credit", "health-score")
 
 

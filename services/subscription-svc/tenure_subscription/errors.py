@@ -139,3 +139,46 @@ class PauseBeforeCurrentPeriod(InvalidRequest):
 
 class PauseBeforeLastResume(InvalidRequest):
     code = "pause_before_last_resume"
+
+
+# ---- coupons and discounts --------------------------------------------------------------------
+
+
+class CouponNotFound(NotFound):
+    code = "coupon_not_found"
+
+
+class CouponAlreadyExists(Conflict):
+    code = "coupon_already_exists"
+
+
+class PromotionCodeAlreadyExists(Conflict):
+    code = "promotion_code_already_exists"
+
+
+class CouponExpired(Conflict):
+    code = "coupon_expired"
+
+
+class CouponArchived(Conflict):
+    code = "coupon_archived"
+
+
+class CouponMaxRedeemed(Conflict):
+    code = "coupon_max_redeemed"
+
+
+class CouponNotApplicable(InvalidRequest):
+    code = "coupon_not_applicable"
+
+
+class PromotionCodeNotEligible(InvalidRequest):
+    code = "promotion_code_not_eligible"
+
+
+class DiscountAlreadyApplied(Conflict):
+    code = "discount_already_applied"
+
+
+class DiscountNotFound(NotFound):
+    code = "discount_not_found"

@@ -5,8 +5,8 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tenure_shared.consumer import EventHandler
-from tenure_shared.events import CloudEvent, DunningData
-from tenure_subscription.service import credit_timeline, lifecycle
+from tenure_shared.events import CloudEvent, DunningData, InvoiceData
+from tenure_subscription.service import credit_timeline, discounts, lifecycle
 
 
 async def on_dunning_exhausted(session: AsyncSession, event: CloudEvent) -> None:
@@ -18,6 +18,11 @@ async def on_dunning_exhausted(session: AsyncSession, event: CloudEvent) -> None
         )
 
 
+async def on_invoice_voided(session: AsyncSession, event: CloudEvent) -> None:
+    """A voided invoice gives its discount periods back."""
+    await discounts.give_back_voided(session, InvoiceData.model_validate(event.data))
+
+
 HANDLERS: dict[str, EventHandler] = {
     "credit_note.issued": credit_timeline.record_credit_note_event,
     "credit_note.applied": credit_timeline.record_credit_note_event,
@@ -26,4 +31,5 @@ HANDLERS: dict[str, EventHandler] = {
     "refund.issued": credit_timeline.record_refund_event,
     "refund.failed": credit_timeline.record_refund_event,
     "dunning.exhausted": on_dunning_exhausted,
+    "invoice.voided": on_invoice_voided,
 }

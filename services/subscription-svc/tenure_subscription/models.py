@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import BigInteger, Boolean, DateTime, ForeignKey, Identity, Integer, String, func
+from sqlalchemy import BigInteger, Boolean, DateTime, ForeignKey, Identity, Integer, Numeric, String, func
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from tenure_shared.db import Base
 
@@ -94,6 +95,8 @@ class Subscription(Base):
     resume_at: Mapped[datetime | None] = mapped_column(TZ)
     last_resumed_at: Mapped[datetime | None] = mapped_column(TZ)
     created_at: Mapped[datetime] = mapped_column(TZ, server_default=func.now())
+    # Every discount ever applied (running or ended), oldest first; loaded with the subscription.
+    discounts: Mapped[list[Discount]] = relationship(lazy="selectin", order_by="Discount.created_seq")
 
 
 class Addon(Base):
@@ -150,3 +153,63 @@ class Metric(Base):
     # The event property aggregated; None for sum/max means the event's own `value`.
     property: Mapped[str | None] = mapped_column(String)
     created_at: Mapped[datetime] = mapped_column(TZ, server_default=func.now())
+
+
+class Coupon(Base):
+    """A reusable discount: percent or fixed amount, for one, some or all periods."""
+
+    __tablename__ = "coupons"
+
+    code: Mapped[str] = mapped_column(String, primary_key=True)
+    name: Mapped[str] = mapped_column(String)
+    percent_off: Mapped[Decimal | None] = mapped_column(Numeric(5, 2))
+    amount_off: Mapped[int | None] = mapped_column(BigInteger)
+    currency: Mapped[str | None] = mapped_column(String(3))
+    duration: Mapped[str] = mapped_column(String)  # once | repeating | forever
+    duration_in_periods: Mapped[int | None] = mapped_column(Integer)
+    # {plan_codes?: [..], addon_codes?: [..]}; None: every plan and recurring add-on.
+    applies_to: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    max_redemptions: Mapped[int | None] = mapped_column(Integer)
+    redeem_by: Mapped[datetime | None] = mapped_column(TZ)
+    archived: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(TZ, server_default=func.now())
+
+
+class PromotionCode(Base):
+    """A customer-facing code for a coupon, with restrictions of its own."""
+
+    __tablename__ = "promotion_codes"
+
+    code: Mapped[str] = mapped_column(String, primary_key=True)
+    coupon_code: Mapped[str] = mapped_column(ForeignKey("coupons.code"), index=True)
+    max_redemptions: Mapped[int | None] = mapped_column(Integer)
+    expires_at: Mapped[datetime | None] = mapped_column(TZ)
+    first_time_only: Mapped[bool] = mapped_column(Boolean, default=False)
+    minimum_amount: Mapped[int | None] = mapped_column(BigInteger)
+    customer_id: Mapped[str | None] = mapped_column(String)
+    created_at: Mapped[datetime] = mapped_column(TZ, server_default=func.now())
+
+
+class Discount(Base):
+    """A coupon redeemed on a subscription, with the periods it covered so far."""
+
+    __tablename__ = "discounts"
+
+    id: Mapped[str] = mapped_column(String, primary_key=True)
+    created_seq: Mapped[int] = mapped_column(BigInteger, Identity())
+    subscription_id: Mapped[str] = mapped_column(ForeignKey("subscriptions.id"), index=True)
+    coupon_code: Mapped[str] = mapped_column(ForeignKey("coupons.code"), index=True)
+    promotion_code: Mapped[str | None] = mapped_column(String, index=True)
+    # The coupon's terms, copied at redemption: a running discount keeps them.
+    percent_off: Mapped[Decimal | None] = mapped_column(Numeric(5, 2))
+    amount_off: Mapped[int | None] = mapped_column(BigInteger)
+    currency: Mapped[str | None] = mapped_column(String(3))
+    duration: Mapped[str] = mapped_column(String)
+    duration_in_periods: Mapped[int | None] = mapped_column(Integer)
+    applies_to: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    # Periods ending after starts_at are covered (the current one at creation or with a change now).
+    starts_at: Mapped[datetime] = mapped_column(TZ)
+    ended_at: Mapped[datetime | None] = mapped_column(TZ)
+    # [{period_end, event_id, amount}]: each period covered, by the subscription event billing it and
+    # the fixed amount taken there; a voided invoice's entries are removed (its periods come back).
+    uses: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, default=list)

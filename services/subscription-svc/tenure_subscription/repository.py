@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tenure_shared.pagination import Page, paginate
@@ -81,9 +82,9 @@ async def timeline(session: AsyncSession, subscription_id: str) -> list[Timeline
 async def get_settings(session: AsyncSession, *, for_update: bool = False) -> AccountSettings:
     settings = await session.get(AccountSettings, 1, with_for_update=for_update)
     if settings is None:
-        settings = AccountSettings(id=1, **DEFAULT_SETTINGS)
-        session.add(settings)
-        await session.flush()
+        # Concurrent first requests may all find no row: only one insert wins, every one reads it.
+        await session.execute(insert(AccountSettings).values(id=1, **DEFAULT_SETTINGS).on_conflict_do_nothing())
+        settings = await session.get(AccountSettings, 1, with_for_update=for_update)
     return settings
 
 

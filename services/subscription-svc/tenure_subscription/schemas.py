@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, EmailStr, Field, StrictInt, model_validator
@@ -174,6 +175,31 @@ class SubscriptionIn(Strict):
     addons: list[AddonRef] = []
     trial_days: StrictInt | None = Field(None, ge=0, le=730)
     start_at: AwareDatetime | None = None
+    coupon_code: str | None = None
+    promotion_code: str | None = None
+
+    @model_validator(mode="after")
+    def _one_code(self) -> SubscriptionIn:
+        return _at_most_one_code(self)
+
+
+def _at_most_one_code(body: Any) -> Any:
+    if body.coupon_code is not None and body.promotion_code is not None:
+        raise coded_error("invalid_discount_code", "Give coupon_code or promotion_code, not both.")
+    return body
+
+
+class DiscountOut(BaseModel):
+    id: str
+    coupon_code: str
+    promotion_code: str | None
+    percent_off: float | None
+    amount_off: int | None
+    currency: str | None
+    duration: str
+    starts_at: datetime
+    ends_at: datetime | None
+    periods_remaining: int | None
 
 
 class PauseOut(BaseModel):
@@ -209,6 +235,7 @@ class SubscriptionOut(BaseModel):
     last_paid_plan_code: str | None
     unpaid: bool
     scheduled_changes: list[ScheduledChangeOut] = []
+    discounts: list[DiscountOut] = []
     # What the customer may use now: `full` (trialing, active) or `none` (paused, cancelled, expired).
     access: Literal["full", "none"] = "full"
 
@@ -221,6 +248,13 @@ class ChangeIn(Strict):
     quantity: Quantity | None = None
     addons: list[AddonRef] | None = None
     when: Literal["now", "end_of_term"] = "now"
+    # A discount from the change on: with `now` it covers the current period, else the next.
+    coupon_code: str | None = None
+    promotion_code: str | None = None
+
+    @model_validator(mode="after")
+    def _one_code(self) -> ChangeIn:
+        return _at_most_one_code(self)
 
 
 class CancelIn(Strict):
@@ -245,8 +279,10 @@ class ChangeOut(BaseModel):
     when: str
     # Every line the change computes now (proration and, for a new period, the period's charges).
     lines: list[ChargeLine]
-    # The lines invoiced (and collected) at once.
+    # The lines invoiced (and collected) at once, and the discount lines that invoice gets from the
+    # discounts running now (a coupon given with the change itself is not in a preview).
     invoice_now: list[ChargeLine]
+    invoice_now_discounts: list[ChargeLine] = []
     # The lines added to the next renewal invoice (proration `next_invoice`).
     next_invoice: list[ChargeLine]
     # Credits not invoiced (a negative net): issued as a credit note by credit-svc.
@@ -344,3 +380,94 @@ class PauseWindowOut(BaseModel):
     currency: str
     window: PauseWindow
     resume_at: datetime | None
+
+
+# ---- coupons and discounts --------------------------------------------------------------------
+
+PercentOff = Annotated[Decimal, Field(gt=0, le=100, max_digits=5, decimal_places=2)]
+
+
+class AppliesTo(Strict):
+    plan_codes: list[str] | None = None
+    addon_codes: list[str] | None = None
+
+
+class CouponIn(Strict):
+    code: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_\-]{0,63}$")
+    name: str = Field(min_length=1, max_length=200)
+    percent_off: PercentOff | None = None
+    amount_off: Amount | None = None
+    currency: CurrencyCode | None = None
+    duration: Literal["once", "repeating", "forever"]
+    duration_in_periods: StrictInt | None = Field(None, ge=1, le=1200)
+    applies_to: AppliesTo | None = None
+    max_redemptions: StrictInt | None = Field(None, ge=1)
+    redeem_by: AwareDatetime | None = None
+
+    @model_validator(mode="after")
+    def _consistent(self) -> CouponIn:
+        if (self.percent_off is None) == (self.amount_off is None):
+            raise coded_error("invalid_coupon", "Give exactly one of percent_off and amount_off.")
+        if (self.amount_off is not None) != (self.currency is not None):
+            raise coded_error("invalid_coupon", "amount_off takes a currency; percent_off takes none.")
+        if self.amount_off is not None and self.amount_off <= 0:
+            raise coded_error("invalid_coupon", "amount_off must be positive.")
+        if (self.duration == "repeating") != (self.duration_in_periods is not None):
+            raise coded_error("invalid_coupon", "duration_in_periods goes with duration repeating, and only with it.")
+        return self
+
+
+class CouponOut(BaseModel):
+    code: str
+    name: str
+    percent_off: float | None
+    amount_off: int | None
+    currency: str | None
+    duration: str
+    duration_in_periods: int | None
+    applies_to: AppliesTo | None
+    max_redemptions: int | None
+    redeem_by: datetime | None
+    archived: bool
+    times_redeemed: int
+
+
+class PromotionCodeIn(Strict):
+    code: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_\-]{0,63}$")
+    coupon_code: str
+    max_redemptions: StrictInt | None = Field(None, ge=1)
+    expires_at: AwareDatetime | None = None
+    first_time_only: bool = False
+    minimum_amount: Amount | None = None
+    customer_id: str | None = None
+
+
+class PromotionCodeOut(BaseModel):
+    code: str
+    coupon_code: str
+    max_redemptions: int | None
+    expires_at: datetime | None
+    first_time_only: bool
+    minimum_amount: int | None
+    customer_id: str | None
+    times_redeemed: int
+
+
+class DiscountIn(Strict):
+    coupon_code: str | None = None
+    promotion_code: str | None = None
+
+    @model_validator(mode="after")
+    def _exactly_one_code(self) -> DiscountIn:
+        if (self.coupon_code is None) == (self.promotion_code is None):
+            raise coded_error("invalid_discount_code", "Give coupon_code or promotion_code.")
+        return self
+
+
+class ReactivateIn(Strict):
+    coupon_code: str | None = None
+    promotion_code: str | None = None
+
+    @model_validator(mode="after")
+    def _one_code(self) -> ReactivateIn:
+        return _at_most_one_code(self)

@@ -13,7 +13,7 @@ from tenure_subscription.charges import remaining_value
 from tenure_subscription.errors import SubscriptionAlreadyCancelled, SubscriptionNotCancellable
 from tenure_subscription.models import Subscription
 from tenure_subscription.schemas import CancelIn
-from tenure_subscription.service import lifecycle, pausing, scheduled_changes
+from tenure_subscription.service import discounts, lifecycle, pausing, scheduled_changes
 from tenure_subscription.service.addons import subscription_items
 
 
@@ -61,12 +61,14 @@ async def cancel_subscription(session: AsyncSession, *, subscription_id: str, da
     # Only a running, paid period has unused days to give back (a trial or an unpaid period has none).
     if data.unused_amount != "none" and subscription.status == "active" and not subscription.unpaid:
         tz = (await repository.get_settings(session)).timezone
+        start, end = subscription.current_period_start, subscription.current_period_end
         amount = remaining_value(
             await subscription_items(session, subscription, plan),
-            period_start=subscription.current_period_start,
-            period_end=subscription.current_period_end,
+            period_start=start,
+            period_end=end,
             at=now,
             tz=tz,
+            period_amount=await discounts.period_amount(session, subscription, plan, start, end),  # what it cost
         )
         if amount:
             credit_requests.append(

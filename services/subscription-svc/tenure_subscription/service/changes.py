@@ -10,7 +10,7 @@ At end of term: the change waits on the subscription and the renewal applies it 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -22,10 +22,11 @@ from tenure_shared.ids import new_id
 from tenure_subscription import repository
 from tenure_subscription.calendar import period_boundary
 from tenure_subscription.charges import Item, change_lines, one_time_lines, period_lines, settle
+from tenure_subscription.discounts import share_of_cost
 from tenure_subscription.errors import EmptyChange, SubscriptionNotChangeable
 from tenure_subscription.models import AccountSettings, Plan, Subscription
 from tenure_subscription.schemas import ChangeIn
-from tenure_subscription.service import lifecycle, scheduled_changes
+from tenure_subscription.service import discounts, lifecycle, scheduled_changes
 from tenure_subscription.service.addons import AddonSelection, addon_items, plan_item, select_addons, subscription_items
 
 
@@ -49,6 +50,8 @@ class ChangePlan:
     # The lines kept for the next invoice go on this change's invoice (a new period starts now).
     takes_pending: bool = False
     scheduled: dict[str, Any] | None = None
+    # The discount lines the invoice of `invoice_now` gets from the discounts running now.
+    invoice_now_discounts: list[ChargeLine] = field(default_factory=list)
 
 
 def _pending_lines(subscription: Subscription) -> list[ChargeLine]:
@@ -77,7 +80,7 @@ async def _next_period_end(session: AsyncSession, subscription: Subscription, pl
 async def _plan_change(session: AsyncSession, subscription: Subscription, change: ChangeIn, now: datetime) -> ChangePlan:
     _check_changeable(subscription)
     if change.plan_code is None and change.quantity is None and change.addons is None:
-        raise EmptyChange("Give plan_code, quantity and/or addons.")
+        raise EmptyChange("Give plan_code, quantity and/or addons.")  # a coupon alone: POST …/discounts
     customer = await repository.get_customer(session, subscription.customer_id)
     settings = await repository.get_settings(session)
     old_plan = await repository.get_plan(session, subscription.plan_code)
@@ -148,6 +151,17 @@ async def _plan_end_of_term(
     )
 
 
+async def _credit_after_discounts(
+    session: AsyncSession, subscription: Subscription, old_plan: Plan, old_items: list[Item], credit: int
+) -> int:
+    """A credit note for unused days is on what the period cost after its discounts, not its list price."""
+    if not credit:
+        return 0
+    start, end = subscription.current_period_start, subscription.current_period_end
+    cost = await discounts.period_amount(session, subscription, old_plan, start, end)
+    return share_of_cost(credit, list_amount=sum(item.amount for item in old_items), cost=cost)
+
+
 async def _plan_now(
     session: AsyncSession,
     subscription: Subscription,
@@ -174,18 +188,22 @@ async def _plan_now(
         credits = [] if mode == "none" else change_lines(old_items, [], **period)
         lines = credits + period_lines(new_items, start=now, end=end)
         settlement = settle(lines)
+        credit = await _credit_after_discounts(session, subscription, old_plan, old_items, settlement.credit)
+        invoice_now = settlement.invoiced + one_time + _pending_lines(subscription)
         return ChangePlan(
             **common,
             new_period=True,
             lines=lines,
-            invoice_now=settlement.invoiced + one_time + _pending_lines(subscription),
+            invoice_now=invoice_now,
+            invoice_now_discounts=discounts.discount_lines(subscription, invoice_now)[0],
             next_invoice=[],
-            credit=settlement.credit,
+            credit=credit,
             takes_pending=True,
             renewal_lines=period_lines(new_items, start=end, end=next_end),
         )
     lines = [] if mode == "none" else change_lines(old_items, new_items, **period)
     settlement = settle(lines)
+    credit = await _credit_after_discounts(session, subscription, old_plan, old_items, settlement.credit)
     invoice_now, next_invoice = (settlement.invoiced, []) if mode == "immediate" else ([], settlement.invoiced)
     end = await _next_period_end(session, subscription, new_plan, tz)
     renewal = period_lines(new_items, start=subscription.current_period_end, end=end)
@@ -195,8 +213,9 @@ async def _plan_now(
         new_period=False,
         lines=lines,
         invoice_now=invoice_now + one_time,
+        invoice_now_discounts=discounts.discount_lines(subscription, invoice_now + one_time)[0],
         next_invoice=next_invoice,
-        credit=settlement.credit,
+        credit=credit,
         renewal_lines=renewal,
     )
 
@@ -215,6 +234,17 @@ async def change_subscription(session: AsyncSession, *, subscription_id: str, ch
     planned = await _plan_change(session, subscription, change, now)
     customer = await repository.get_customer(session, subscription.customer_id)
     old_plan = await repository.get_plan(session, subscription.plan_code)
+    if change.coupon_code or change.promotion_code:
+        # With `now` the discount covers the period the change bills in; at end of term, the next one.
+        starts_at = now if planned.when == "now" else subscription.current_period_end
+        await discounts.redeem(
+            session,
+            subscription,
+            coupon_code=change.coupon_code,
+            promotion_code=change.promotion_code,
+            starts_at=starts_at,
+            at=now,
+        )
     if planned.when == "end_of_term":
         one_time = [{"code": i.code, "quantity": i.quantity} for i in planned.scheduled["one_time_items"]]
         record = scheduled_changes.add(

@@ -25,7 +25,7 @@ from tenure_subscription.config import SERVICE
 from tenure_subscription.errors import CurrencyMismatch, PlanArchived
 from tenure_subscription.models import Customer, Plan, Subscription, TimelineEntry
 from tenure_subscription.schemas import SubscriptionIn
-from tenure_subscription.service import scheduled_changes
+from tenure_subscription.service import discounts, scheduled_changes
 from tenure_subscription.service.addons import addon_items, select_addons, subscription_items
 from tenure_subscription.service.metrics import metered_charges_for
 
@@ -59,6 +59,9 @@ async def announce(
     if event_type not in SUBSCRIPTION_VERBS:
         raise ValueError(f"subscription.{event_type} is not a published event type (tenure_shared.events)")
     settings = await repository.get_settings(session)
+    # Every invoice a subscription event asks for carries its discounts (one line per discount).
+    reductions, uses = discounts.discount_lines(subscription, bill_lines)
+    bill_lines = [*bill_lines, *reductions]
     session.add(
         TimelineEntry(
             subscription_id=subscription.id,
@@ -67,7 +70,7 @@ async def announce(
             data={"plan_code": subscription.plan_code, "status": subscription.status, **(details or {})},
         )
     )
-    await add_event(
+    event = await add_event(
         session,
         source=SERVICE,
         topic=SUBSCRIPTIONS,
@@ -92,10 +95,14 @@ async def announce(
             credit_requests=list(credit_requests),
             redeem_credits=settings.redeem_credits,
             metered_charges=await metered_charges_for(session, plan),
+            discounts=[
+                discounts.discount_data(d) for d in discounts.running(subscription) if discounts.is_listed(d, subscription)
+            ],
         ),
         business_time=at,
         clock_id=subscription.clock_id,
     )
+    discounts.record_uses(subscription, uses, event_id=event.id)
 
 
 async def _account_timezone(session: AsyncSession) -> str:
@@ -165,6 +172,14 @@ def _usable_plan(plan: Plan, customer: Customer) -> Plan:
     return plan
 
 
+async def _redeem_at_creation(session: AsyncSession, subscription: Subscription, data: SubscriptionIn, start: datetime) -> None:
+    """A coupon given at creation covers the first period (a trial's: the first paid one)."""
+    if data.coupon_code or data.promotion_code:
+        await discounts.redeem(
+            session, subscription, coupon_code=data.coupon_code, promotion_code=data.promotion_code, starts_at=start, at=start
+        )
+
+
 async def create_subscription(session: AsyncSession, *, data: SubscriptionIn) -> Subscription:
     """Subscribe a customer: a trial, or an active period billed at once."""
     customer = await repository.get_customer(session, data.customer_id, for_update=True)
@@ -186,6 +201,7 @@ async def create_subscription(session: AsyncSession, *, data: SubscriptionIn) ->
         scheduled_changes=[],
         status="trialing" if trial_days and plan.amount else "active",
         on_free_plan=plan.amount == 0,
+        discounts=[],
     )
     session.add(subscription)
     await session.flush()
@@ -197,9 +213,11 @@ async def create_subscription(session: AsyncSession, *, data: SubscriptionIn) ->
         defer_lines(subscription, one_time)  # a trial charges nothing: one-time add-ons wait for the first invoice
         await schedule_trial_end(session, subscription)
         await announce(session, subscription, "created", start, plan=plan, customer=customer)
+        await _redeem_at_creation(session, subscription, data, start)
         return subscription
     lines = await _start_period(session, subscription, plan, start)
     await announce(session, subscription, "created", start, plan=plan, customer=customer)
+    await _redeem_at_creation(session, subscription, data, start)
     await announce(
         session,
         subscription,
@@ -273,6 +291,8 @@ async def renew(session: AsyncSession, *, subscription_id: str, due_at: datetime
             billing_reason="subscription_expiry",
         )
         return
+    for spent in discounts.spent_before(subscription, due_at):
+        await discounts.announce_ended(session, subscription, spent, due_at, reason="periods_used")
     one_time: list[ChargeLine] = []
     change = scheduled_changes.take_due(subscription, due_at)
     if change:

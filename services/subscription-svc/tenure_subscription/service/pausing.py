@@ -24,7 +24,6 @@ from tenure_shared.events import ChargeLine, CreditRequest, PauseWindow
 from tenure_shared.internal_http import InternalClient
 from tenure_subscription import repository
 from tenure_subscription.calendar import period_containing
-from tenure_subscription.charges import period_lines
 from tenure_subscription.errors import (
     PauseBeforeCurrentPeriod,
     PauseBeforeLastResume,
@@ -34,9 +33,8 @@ from tenure_subscription.errors import (
     SubscriptionNotPausable,
     SubscriptionNotPaused,
 )
-from tenure_subscription.models import Plan, Subscription
-from tenure_subscription.service import lifecycle, scheduled_changes
-from tenure_subscription.service.addons import subscription_items
+from tenure_subscription.models import Subscription
+from tenure_subscription.service import discounts, lifecycle, scheduled_changes
 
 PAUSE_START = "pause_start"
 RESUME = "scheduled_resume"
@@ -99,12 +97,6 @@ def _check_resume_at(resume_at: datetime | None, *, pause_at: datetime, now: dat
         raise ResumeInPast(f"resume_at {resume_at.isoformat()} is in the past (now is {now.isoformat()}).")
 
 
-async def _period_amount(session: AsyncSession, subscription: Subscription, plan: Plan, start: datetime, end: datetime) -> int:
-    """What a whole period of the subscription costs (plan and recurring add-ons): what was paid for it."""
-    items = await subscription_items(session, subscription, plan)
-    return sum(line.amount for line in period_lines(items, start=start, end=end))
-
-
 async def pause_window(
     session: AsyncSession, subscription: Subscription, *, pause_at: datetime, resume_at: datetime | None
 ) -> PauseWindow:
@@ -119,7 +111,7 @@ async def pause_window(
     if pause_at >= end:
         start, end = period_containing(subscription.billing_anchor, plan.interval, plan.interval_count, pause_at, tz)
     return PauseWindow(
-        period_amount=await _period_amount(session, subscription, plan, start, end),
+        period_amount=await discounts.period_amount(session, subscription, plan, start, end),  # after discounts
         period_start=start,
         period_end=end,
         pause_at=max(pause_at, start),

@@ -20,7 +20,7 @@ from tenure_subscription import repository
 from tenure_subscription.charges import remaining_line
 from tenure_subscription.errors import ReactivationPaymentFailed, SubscriptionNotReactivatable
 from tenure_subscription.models import Customer, Subscription
-from tenure_subscription.service import lifecycle
+from tenure_subscription.service import discounts, lifecycle
 from tenure_subscription.service.addons import subscription_items
 
 
@@ -56,7 +56,14 @@ def _check_reactivatable(subscription: Subscription) -> bool:
     return withdrawn
 
 
-async def reactivate_subscription(session: AsyncSession, *, subscription_id: str, internal: InternalClient) -> Subscription:
+async def reactivate_subscription(
+    session: AsyncSession,
+    *,
+    subscription_id: str,
+    internal: InternalClient,
+    coupon_code: str | None = None,
+    promotion_code: str | None = None,
+) -> Subscription:
     """Bring a cancelled or expired subscription back, or withdraw a cancellation at end of term."""
     subscription = await repository.get_subscription(session, subscription_id)
     _check_reactivatable(subscription)
@@ -94,6 +101,10 @@ async def reactivate_subscription(session: AsyncSession, *, subscription_id: str
         bill_lines = await lifecycle._start_period(session, subscription, plan, now)
     subscription.cancelled_at = None
     subscription.cancellation_unused = None
+    if coupon_code or promotion_code:  # a win-back offer covers the period the reactivation bills
+        await discounts.redeem(
+            session, subscription, coupon_code=coupon_code, promotion_code=promotion_code, starts_at=now, at=now
+        )
     await lifecycle.announce(
         session,
         subscription,
