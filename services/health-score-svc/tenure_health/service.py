@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, time, timedelta
+from decimal import Decimal
 from fractions import Fraction
 from typing import Any
 
@@ -78,7 +79,8 @@ async def customer_for(session: AsyncSession, customer_id: str, *, clock_id: str
         customer = HealthCustomer(id=customer_id, clock_id=clock_id, started_at=at, version=-1)
         session.add(customer)
         await session.flush()
-        await _ensure_daily(session, clock_id=clock_id, at=at)
+        if clock_id is None:
+            await ensure_daily(session, clock_id=None, at=at)
     elif customer.started_at is None or at < customer.started_at:
         customer.started_at = at
     return customer
@@ -99,12 +101,16 @@ async def customer_changed(session: AsyncSession, *, customer: CustomerData, at:
     row = await repository.get_customer(session, customer.id, for_update=True)
     if row.started_at is None:
         row.started_at = at
-        await _ensure_daily(session, clock_id=row.clock_id, at=at)
+        if row.clock_id is None:
+            await ensure_daily(session, clock_id=None, at=at)
 
 
-async def _ensure_daily(session: AsyncSession, *, clock_id: str | None, at: datetime | None) -> None:
+async def ensure_daily(session: AsyncSession, *, clock_id: str | None, at: datetime | None) -> None:
     """One daily recompute per clock (and one for real time), not one per customer: a test clock
-    then steps once a day for all its customers."""
+    then steps once a day for all its customers. A test clock gets it only once one of its customers
+    sends time-sensitive signals (activity, tickets, surveys, usage): a year-long advance of a
+    billing-only clock would otherwise step 365 times for scores that change only with its billing
+    events, which recompute them anyway."""
     key = _daily_key(clock_id)
     if at is not None and await pending_job(session, key=key) is None:
         await schedule_job(session, kind=DAILY, key=key, due_at=_next_midnight(at), clock_id=clock_id, payload={})
@@ -196,9 +202,10 @@ async def dunning_changed(session: AsyncSession, *, data: DunningData, clock_id:
 async def usage_recorded(session: AsyncSession, *, data: UsageRecordedData, clock_id: str | None, at: datetime) -> None:
     customer = await customer_for(session, data.customer_id, clock_id=clock_id, at=at)
     # Units: the events' values where they carry one, else the number of events.
-    units = sum((Fraction(m.value_total) if Fraction(m.value_total) else Fraction(m.events) for m in data.metrics), Fraction(0))
-    session.add(UsageFact(customer_id=customer.id, at=data.last_timestamp, units=units.numerator / units.denominator))
+    units = sum((Decimal(m.value_total) or Decimal(m.events) for m in data.metrics), Decimal(0))
+    session.add(UsageFact(customer_id=customer.id, at=data.last_timestamp, units=units))
     await session.flush()
+    await ensure_daily(session, clock_id=clock_id, at=at)
     await request_recompute(session, customer, at=at)
 
 

@@ -100,7 +100,9 @@ async def record_signals(session: AsyncSession, *, kind: str, body: Any) -> Sign
     await session.flush()
     for customer in customers.values():
         if customer is not None:
-            await service.request_recompute(session, customer, at=await business_now(session, customer.clock_id))
+            now = await business_now(session, customer.clock_id)
+            await service.ensure_daily(session, clock_id=customer.clock_id, at=now)
+            await service.request_recompute(session, customer, at=now)
     errors.sort(key=lambda e: e.index)
     return SignalsOut(
         accepted=accepted,
