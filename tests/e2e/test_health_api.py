@@ -72,7 +72,8 @@ def test_health_model_is_validated_with_problem_codes(api: TenureClient):
         response = api.request(HEALTH, "PUT", "/v1/health-model", json=bad)
         assert (response.status_code, response.json()["code"]) == (422, "invalid_health_model")
     candidate = {**model, "risk_drop_points": 20}
-    assert api.request(HEALTH, "PUT", "/v1/health-model?dry_run=true", json=candidate).json()["risk_drop_points"] == 20
+    dry = api.request(HEALTH, "PUT", "/v1/health-model?dry_run=true", json=candidate).json()
+    assert (dry["model"]["risk_drop_points"], dry["backtest"]) == (20, None)
     assert api.get(HEALTH, "/v1/health-model")["risk_drop_points"] == 15  # a dry run stores nothing
 
 
@@ -136,3 +137,33 @@ def test_a_real_time_signal_shows_in_the_score(api: TenureClient):
     assert sentiment["score"] == 30
     critical = api.list_all(HEALTH, "/v1/health", status="critical")  # without test_clock_id: real-time customers
     assert who in [h["customer_id"] for h in critical]
+
+
+def test_backtest_scores_before_renewal_and_churn(api: TenureClient):
+    clock = api.create_clock("2026-01-01T00:00:00Z")
+    team = plan(api, "Team", 5000)
+    unhappy, happy = customer(api, clock), customer(api, clock)
+    subscriptions = {
+        who: api.post("subscription", "/v1/subscriptions", {"customer_id": who, "plan_code": team}) for who in (unhappy, happy)
+    }
+    api.wait_ready(clock)
+    api.advance(clock, "2026-01-20T00:00:00Z")
+    for who, score in ((unhappy, 0), (happy, 10)):
+        nps = {"id": api.unique("nps"), "customer_id": who, "kind": "nps", "score": score, "answered_at": "2026-01-20T00:00:00Z"}
+        api.post(HEALTH, "/v1/signals/surveys", {"surveys": [nps]})
+    urgent = {"customer_id": unhappy, "opened_at": "2026-01-20T00:00:00Z", "severity": "urgent", "status": "open"}
+    api.post(HEALTH, "/v1/signals/tickets", {"tickets": [{**urgent, "id": api.unique("t")}, {**urgent, "id": api.unique("t")}]})
+    api.advance(clock, "2026-02-15T00:00:00Z")  # both renew on 02-01
+    api.post("subscription", f"/v1/subscriptions/{subscriptions[unhappy]['id']}/cancel", {"when": "now"})
+    api.wait_ready(clock)
+    window = {"from": "2026-02-01T00:00:00Z", "to": "2026-03-01T00:00:00Z", "horizon_days": 7, "test_clock_id": clock}
+    report = api.get(HEALTH, "/v1/health-model/backtest", params=window)
+    assert (report["customers"], report["churned"], report["auc"]) == (2, 1, "1.0000")
+    assert report["by_band"]["critical"]["churned"] + report["by_band"]["at_risk"]["churned"] == 1
+    query = "&".join(f"{k}={v}" for k, v in window.items())
+    candidate = api.request(HEALTH, "PUT", f"/v1/health-model?dry_run=true&{query}", json={}).json()
+    assert candidate["backtest"]["model"] == "candidate" and candidate["backtest"]["customers"] == 2
+    bad = api.request(
+        HEALTH, "GET", "/v1/health-model/backtest", params={"from": "2026-03-01T00:00:00Z", "to": "2026-02-01T00:00:00Z"}
+    )
+    assert (bad.status_code, bad.json()["code"]) == (422, "invalid_backtest_window")

@@ -6,9 +6,10 @@ from typing import Any
 
 import orjson
 from fastapi import APIRouter, Body, Depends, Query, Request
+from pydantic import AwareDatetime, BaseModel
 
 from tenure_health import repository, service, signals
-from tenure_health.errors import HealthNotFound, InvalidSignalBatch, InvalidSort
+from tenure_health.errors import HealthNotFound, InvalidBacktestWindow, InvalidSignalBatch, InvalidSort
 from tenure_health.models import HealthCustomer, HealthScore
 from tenure_health.schemas import FactorOut, HealthListItem, HealthOut, HistoryItem, ListOut, SignalsOut, SummaryOut, TrendOut
 from tenure_health.scoring import FACTORS, HealthModel
@@ -105,13 +106,54 @@ async def get_health_model(session: DbSession) -> HealthModel:
     return await service.get_model(session)
 
 
+class BacktestWindow(BaseModel):
+    start: AwareDatetime | None = None
+    end: AwareDatetime | None = None
+    horizon_days: int = 30
+    test_clock_id: str | None = None
+
+
+def backtest_window(
+    start: AwareDatetime | None = Query(None, alias="from"),
+    end: AwareDatetime | None = Query(None, alias="to"),
+    horizon_days: int = Query(30, ge=1, le=365),
+    test_clock_id: str | None = Query(None),
+) -> BacktestWindow:
+    return BacktestWindow(start=start, end=end, horizon_days=horizon_days, test_clock_id=test_clock_id or None)
+
+
+async def _backtest(session: DbSession, window: BacktestWindow, candidate: HealthModel | None) -> dict[str, Any]:
+    if window.start is None or window.end is None or window.start >= window.end:
+        raise InvalidBacktestWindow("A backtest needs `from` before `to`.")
+    return await service.backtest(
+        session,
+        start=window.start,
+        end=window.end,
+        horizon_days=window.horizon_days,
+        clock_id=window.test_clock_id,
+        candidate=candidate,
+    )
+
+
+@router.get("/health-model/backtest", tags=["health model"])
+async def get_backtest(session: DbSession, window: BacktestWindow = Depends(backtest_window)) -> dict[str, Any]:
+    """How well the model in force predicted the renewals and churn in [from, to)."""
+    return await _backtest(session, window, None)
+
+
 @router.put("/health-model", tags=["health model"])
 async def put_health_model(
-    session: DbSession, body: dict[str, Any] = Body(...), dry_run: bool = Query(False, description="validate only, store nothing")
-) -> HealthModel:
-    if dry_run:
-        return service.validate_model(body)
-    return await service.put_model(session, body=body)
+    session: DbSession,
+    body: dict[str, Any] = Body(...),
+    dry_run: bool = Query(False, description="validate (and backtest, given from and to) only; store nothing"),
+    window: BacktestWindow = Depends(backtest_window),
+) -> dict[str, Any]:
+    """Replace the model; with dry_run=true, return the candidate and its backtest instead."""
+    if not dry_run:
+        return (await service.put_model(session, body=body)).model_dump(mode="json")
+    candidate = service.validate_model(body)
+    backtest = await _backtest(session, window, candidate) if window.start or window.end else None
+    return {"model": candidate.model_dump(mode="json"), "backtest": backtest}
 
 
 async def _json(request: Request) -> Any:

@@ -23,3 +23,7 @@ class TooManySignals(InvalidRequest):
 
 class InvalidSort(InvalidRequest):
     code = "invalid_sort"
+
+
+class InvalidBacktestWindow(InvalidRequest):
+    code = "invalid_backtest_window"

@@ -206,3 +206,22 @@ async def summary(session: AsyncSession, clock_id: str | None) -> tuple[dict[str
     by_status = dict((await session.execute(select(scored.c.status, func.count()).group_by(scored.c.status))).all())
     by_stage = dict((await session.execute(select(scored.c.stage, func.count()).group_by(scored.c.stage))).all())
     return by_status, by_stage
+
+
+async def outcomes(
+    session: AsyncSession, *, start: datetime, end: datetime, clock_id: str | None
+) -> list[tuple[str, datetime, bool]]:
+    """Per customer of the clock with a renewal or churn in [start, end): its first churn there if
+    it churned, else its first renewal there."""
+    clock = HealthCustomer.clock_id.is_(None) if clock_id is None else HealthCustomer.clock_id == clock_id
+    statement = (
+        select(BillingFact.customer_id, BillingFact.kind, func.min(BillingFact.at))
+        .join(HealthCustomer, HealthCustomer.id == BillingFact.customer_id)
+        .where(clock, BillingFact.kind.in_(("renewed", "churned")), BillingFact.at >= start, BillingFact.at < end)
+        .group_by(BillingFact.customer_id, BillingFact.kind)
+    )
+    found: dict[str, tuple[datetime, bool]] = {}
+    for customer_id, kind, at in (await session.execute(statement)).all():
+        if kind == "churned" or customer_id not in found:
+            found[customer_id] = (at, kind == "churned")
+    return [(customer_id, at, churned) for customer_id, (at, churned) in sorted(found.items())]

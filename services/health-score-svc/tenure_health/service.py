@@ -11,6 +11,7 @@ from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tenure_health import repository, scoring
+from tenure_health.backtest import Outcome, summarise
 from tenure_health.config import SERVICE, get_settings
 from tenure_health.errors import InvalidHealthModel
 from tenure_health.models import (
@@ -143,6 +144,10 @@ async def subscription_changed(
             _fact(session, customer.id, "upgrade", at, data.id)
         if data.quantity > row.quantity:
             _fact(session, customer.id, "seats_grew", at, data.id)
+    if verb == "renewed":
+        _fact(session, customer.id, "renewed", at, data.id)
+    elif verb in ("cancelled", "expired"):
+        _fact(session, customer.id, "churned", at, data.id)
     if verb == "paused":
         _fact(session, customer.id, "pause", at, data.id)
     elif verb == "moved_to_free_plan":
@@ -400,3 +405,37 @@ async def trend(session: AsyncSession, customer: HealthCustomer) -> dict[str, in
         then = await repository.score_at(session, customer.id, customer.computed_at - timedelta(days=days))
         found[label] = None if then is None else customer.score - then
     return found
+
+
+async def backtest(
+    session: AsyncSession,
+    *,
+    start: datetime,
+    end: datetime,
+    horizon_days: int,
+    clock_id: str | None,
+    candidate: scoring.HealthModel | None = None,
+) -> dict[str, Any]:
+    """Over the customers whose renewal or churn fell in [start, end): how the score `horizon_days`
+    before predicted it. The model in force is judged by the scores it gave then (the history); a
+    candidate is scored on the facts as they stood then (subscriptions as they are now)."""
+    model = candidate or await get_model(session)
+    horizon = timedelta(days=horizon_days)
+    outcomes = []
+    for customer_id, moment, churned in await repository.outcomes(session, start=start, end=end, clock_id=clock_id):
+        then = moment - horizon
+        if candidate is None:
+            score = await repository.score_at(session, customer_id, then)
+        else:
+            customer = await repository.get_customer(session, customer_id)
+            facts, _ = await load_facts(session, customer, candidate, then)
+            score = scoring.compute_health(facts, candidate, started_at=customer.started_at).score
+        if score is not None:
+            outcomes.append(Outcome(customer_id, score, churned))
+    return {
+        "from": start,
+        "to": end,
+        "horizon_days": horizon_days,
+        "model": "candidate" if candidate else "in_force",
+        **summarise(outcomes, model.bands),
+    }
