@@ -6,7 +6,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Select, func, or_, select, tuple_
+from sqlalchemy import Select, and_, func, or_, select, tuple_
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -47,51 +47,65 @@ async def customer_ids_on_clock(session: AsyncSession, clock_id: str | None) -> 
     return list((await session.scalars(select(HealthCustomer.id).where(clock).order_by(HealthCustomer.id))).all())
 
 
-async def subscriptions(session: AsyncSession, customer_id: str) -> list[HealthSubscription]:
-    statement = select(HealthSubscription).where(HealthSubscription.customer_id == customer_id).order_by(HealthSubscription.id)
+def _grouped(rows) -> dict[str, list]:
+    found: dict[str, list] = {}
+    for customer_id, value in rows:
+        found.setdefault(customer_id, []).append(value)
+    return found
+
+
+async def customers_for_update(session: AsyncSession, ids: list[str]) -> list[HealthCustomer]:
+    statement = select(HealthCustomer).where(HealthCustomer.id.in_(ids)).order_by(HealthCustomer.id).with_for_update()
     return list((await session.scalars(statement)).all())
 
 
-async def billing_facts(session: AsyncSession, customer_id: str, since: datetime) -> list[BillingFact]:
-    statement = select(BillingFact).where(BillingFact.customer_id == customer_id, BillingFact.at >= since)
-    return list((await session.scalars(statement.order_by(BillingFact.at))).all())
+# Each query below answers for many customers at once (the daily recompute goes in chunks), keyed by customer id.
 
 
-async def latest_fact_at(session: AsyncSession, customer_id: str, kind: str) -> datetime | None:
-    return await session.scalar(
-        select(func.max(BillingFact.at)).where(BillingFact.customer_id == customer_id, BillingFact.kind == kind)
+async def subscriptions(session: AsyncSession, ids: list[str]) -> dict[str, list[HealthSubscription]]:
+    statement = select(HealthSubscription).where(HealthSubscription.customer_id.in_(ids)).order_by(HealthSubscription.id)
+    return _grouped((s.customer_id, s) for s in (await session.scalars(statement)).all())
+
+
+async def billing_facts(session: AsyncSession, ids: list[str], since: datetime, until: datetime) -> dict[str, list[BillingFact]]:
+    statement = select(BillingFact).where(BillingFact.customer_id.in_(ids), BillingFact.at >= since, BillingFact.at <= until)
+    return _grouped((f.customer_id, f) for f in (await session.scalars(statement.order_by(BillingFact.at))).all())
+
+
+async def invoiced(session: AsyncSession, ids: list[str]) -> set[str]:
+    statement = select(HealthInvoice.customer_id).where(HealthInvoice.customer_id.in_(ids)).distinct()
+    return set((await session.scalars(statement)).all())
+
+
+async def past_due_since(session: AsyncSession, ids: list[str]) -> dict[str, datetime]:
+    statement = (
+        select(HealthInvoice.customer_id, func.min(HealthInvoice.first_failed_at))
+        .where(HealthInvoice.customer_id.in_(ids), HealthInvoice.status == "open", HealthInvoice.amount_due > 0)
+        .where(HealthInvoice.first_failed_at.is_not(None))
+        .group_by(HealthInvoice.customer_id)
     )
+    return dict((await session.execute(statement)).all())
 
 
-async def has_billing(session: AsyncSession, customer_id: str) -> bool:
-    invoice = select(HealthInvoice.id).where(HealthInvoice.customer_id == customer_id).limit(1)
-    return (await session.scalar(invoice)) is not None
-
-
-async def past_due_since(session: AsyncSession, customer_id: str) -> datetime | None:
-    return await session.scalar(
-        select(func.min(HealthInvoice.first_failed_at)).where(
-            HealthInvoice.customer_id == customer_id, HealthInvoice.status == "open", HealthInvoice.amount_due > 0
-        )
+async def open_dunning_since(session: AsyncSession, ids: list[str]) -> dict[str, list[datetime]]:
+    statement = select(HealthDunningCase.customer_id, HealthDunningCase.started_at).where(
+        HealthDunningCase.customer_id.in_(ids), HealthDunningCase.status == "retrying"
     )
+    return _grouped((await session.execute(statement)).all())
 
 
-async def open_dunning_since(session: AsyncSession, customer_id: str) -> list[datetime]:
-    statement = select(HealthDunningCase.started_at).where(
-        HealthDunningCase.customer_id == customer_id, HealthDunningCase.status == "retrying"
+async def usage_between(session: AsyncSession, ids: list[str], start: datetime, end: datetime) -> dict[str, Decimal]:
+    statement = (
+        select(UsageFact.customer_id, func.sum(UsageFact.units))
+        .where(UsageFact.customer_id.in_(ids), UsageFact.at > start, UsageFact.at <= end)
+        .group_by(UsageFact.customer_id)
     )
-    return list((await session.scalars(statement)).all())
+    return dict((await session.execute(statement)).all())
 
 
-async def usage_between(session: AsyncSession, customer_id: str, start: datetime, end: datetime) -> Decimal:
-    total = await session.scalar(
-        select(func.sum(UsageFact.units)).where(UsageFact.customer_id == customer_id, UsageFact.at > start, UsageFact.at <= end)
-    )
-    return total or Decimal(0)
-
-
-async def first_usage_at(session: AsyncSession, customer_id: str) -> datetime | None:
-    return await session.scalar(select(func.min(UsageFact.at)).where(UsageFact.customer_id == customer_id))
+async def first_usage_at(session: AsyncSession, ids: list[str]) -> dict[str, datetime]:
+    statement = select(UsageFact.customer_id, func.min(UsageFact.at)).where(UsageFact.customer_id.in_(ids))
+    return dict((await session.execute(statement.group_by(UsageFact.customer_id))).all())
 
 
 async def usage_crossing(session: AsyncSession, customer_id: str, units: int, until: datetime) -> datetime | None:
@@ -103,52 +117,55 @@ async def usage_crossing(session: AsyncSession, customer_id: str, units: int, un
     return await session.scalar(select(func.min(sub.c.at)).where(sub.c.total >= units))
 
 
-async def activity_days(session: AsyncSession, customer_id: str, since: datetime, until: datetime) -> list[date]:
+async def activity_days(session: AsyncSession, ids: list[str], since: datetime, until: datetime) -> dict[str, list[date]]:
     day = func.date(func.timezone("UTC", Activity.at))
-    statement = select(day).where(Activity.customer_id == customer_id, Activity.at > since, Activity.at <= until).group_by(day)
-    return list((await session.scalars(statement)).all())
-
-
-async def last_activity_at(session: AsyncSession, customer_id: str, until: datetime) -> datetime | None:
-    return await session.scalar(select(func.max(Activity.at)).where(Activity.customer_id == customer_id, Activity.at <= until))
-
-
-async def active_users(session: AsyncSession, customer_id: str, since: datetime, until: datetime) -> int | None:
-    """Distinct users with activity in the window; None when the customer's activity never names users."""
-    named = await session.scalar(
-        select(Activity.id).where(Activity.customer_id == customer_id, Activity.user_id.is_not(None)).limit(1)
+    statement = (
+        select(Activity.customer_id, day)
+        .where(Activity.customer_id.in_(ids), Activity.at > since, Activity.at <= until)
+        .group_by(Activity.customer_id, day)
     )
-    if named is None:
-        return None
-    return await session.scalar(
-        select(func.count(func.distinct(Activity.user_id))).where(
-            Activity.customer_id == customer_id, Activity.at > since, Activity.at <= until, Activity.user_id.is_not(None)
-        )
+    return _grouped((await session.execute(statement)).all())
+
+
+async def last_activity_at(session: AsyncSession, ids: list[str], until: datetime) -> dict[str, datetime]:
+    statement = select(Activity.customer_id, func.max(Activity.at)).where(Activity.customer_id.in_(ids), Activity.at <= until)
+    return dict((await session.execute(statement.group_by(Activity.customer_id))).all())
+
+
+async def active_users(session: AsyncSession, ids: list[str], since: datetime, until: datetime) -> dict[str, int]:
+    """Distinct users with activity in the window, for the customers whose activity ever names users
+    (absent: it never does)."""
+    in_window = and_(Activity.at > since, Activity.at <= until)
+    statement = (
+        select(Activity.customer_id, func.count(func.distinct(Activity.user_id)).filter(in_window))
+        .where(Activity.customer_id.in_(ids), Activity.user_id.is_not(None))
+        .group_by(Activity.customer_id)
     )
+    return dict((await session.execute(statement)).all())
 
 
-async def first_activity_at(session: AsyncSession, customer_id: str, name: str | None, until: datetime) -> datetime | None:
-    statement = select(func.min(Activity.at)).where(Activity.customer_id == customer_id, Activity.at <= until)
+async def first_activity_at(session: AsyncSession, ids: list[str], name: str | None, until: datetime) -> dict[str, datetime]:
+    statement = select(Activity.customer_id, func.min(Activity.at)).where(Activity.customer_id.in_(ids), Activity.at <= until)
     if name is not None:
         statement = statement.where(Activity.name == name)
-    return await session.scalar(statement)
+    return dict((await session.execute(statement.group_by(Activity.customer_id))).all())
 
 
-async def tickets(session: AsyncSession, customer_id: str, since: datetime) -> list[Ticket]:
-    statement = select(Ticket).where(Ticket.customer_id == customer_id, or_(Ticket.opened_at >= since, Ticket.status == "open"))
-    return list((await session.scalars(statement)).all())
+async def tickets(session: AsyncSession, ids: list[str], since: datetime) -> dict[str, list[Ticket]]:
+    statement = select(Ticket).where(Ticket.customer_id.in_(ids), or_(Ticket.opened_at >= since, Ticket.status == "open"))
+    return _grouped((t.customer_id, t) for t in (await session.scalars(statement)).all())
 
 
-async def surveys(session: AsyncSession, customer_id: str, since: datetime) -> list[Survey]:
-    statement = select(Survey).where(Survey.customer_id == customer_id, Survey.answered_at >= since)
-    return list((await session.scalars(statement.order_by(Survey.answered_at, Survey.id))).all())
+async def surveys(session: AsyncSession, ids: list[str], since: datetime) -> dict[str, list[Survey]]:
+    statement = select(Survey).where(Survey.customer_id.in_(ids), Survey.answered_at >= since)
+    return _grouped((s.customer_id, s) for s in (await session.scalars(statement.order_by(Survey.answered_at, Survey.id))).all())
 
 
-async def scores_between(session: AsyncSession, customer_id: str, start: datetime, end: datetime) -> list[int]:
-    statement = select(HealthScore.score).where(
-        HealthScore.customer_id == customer_id, HealthScore.computed_at >= start, HealthScore.computed_at <= end
+async def scores_between(session: AsyncSession, ids: list[str], start: datetime, end: datetime) -> dict[str, list[int]]:
+    statement = select(HealthScore.customer_id, HealthScore.score).where(
+        HealthScore.customer_id.in_(ids), HealthScore.computed_at >= start, HealthScore.computed_at <= end
     )
-    return list((await session.scalars(statement)).all())
+    return _grouped((await session.execute(statement)).all())
 
 
 async def score_at(session: AsyncSession, customer_id: str, at: datetime) -> int | None:

@@ -229,93 +229,118 @@ async def request_recompute(session: AsyncSession, customer: HealthCustomer, *, 
         await recompute(session, customer_id=customer.id, at=at)
 
 
-async def load_facts(session: AsyncSession, customer: HealthCustomer, model: scoring.HealthModel, at: datetime):
-    """The customer's facts at `at`, for the score and for the stage."""
-    cid = customer.id
-    subscriptions = await repository.subscriptions(session, cid)
-    live = [s for s in subscriptions if s.status not in ("cancelled", "expired")]
-    horizon = at - timedelta(days=max(model.payment.window_days, model.billing_friction.window_days))
-    facts_by_kind: dict[str, list[datetime]] = {}
-    for fact in await repository.billing_facts(session, cid, horizon):
-        if fact.at <= at:
-            facts_by_kind.setdefault(fact.kind, []).append(fact.at)
+async def load_facts(
+    session: AsyncSession, customers: list[HealthCustomer], model: scoring.HealthModel, at: datetime
+) -> dict[str, tuple[scoring.Facts, scoring.StageFacts]]:
+    """Each customer's facts at `at`, for the score and for the stage, in one query per kind of fact."""
+    ids = [c.id for c in customers]
     window = timedelta(days=model.adoption.window_days)
-    usage_recent = Fraction(await repository.usage_between(session, cid, at - window, at))
-    first_usage = await repository.first_usage_at(session, cid)
-    baseline = None
-    if first_usage is not None and first_usage <= at - window:
-        earlier = Fraction(await repository.usage_between(session, cid, at - 3 * window, at - window))
-        baseline = earlier / 2 if earlier else None
-    included = sum(s.included_units for s in live) or None
-    engagement_window = timedelta(days=model.engagement.window_days)
-    support_since = at - timedelta(days=model.support.baseline_days)
-    facts = scoring.Facts(
-        now=at,
-        has_billing=await repository.has_billing(session, cid) or bool(facts_by_kind.get("payment_failed")),
-        failed_payments=tuple(facts_by_kind.get("payment_failed", ())),
-        open_dunning_since=tuple(await repository.open_dunning_since(session, cid)),
-        past_due_since=await repository.past_due_since(session, cid),
-        usage_recent=usage_recent if (usage_recent or baseline or first_usage) else None,
-        usage_baseline=baseline,
-        included_units=included,
-        active_users=await repository.active_users(session, cid, at - window, at),
-        seats=sum(s.quantity for s in live) or None,
-        activity_days=tuple(await repository.activity_days(session, cid, at - engagement_window, at)),
-        last_activity_at=await repository.last_activity_at(session, cid, at),
-        tickets=tuple(
-            scoring.Ticket(t.opened_at, t.severity, t.closed_at if t.status == "closed" else None)
-            for t in await repository.tickets(session, cid, support_since)
-        ),
-        surveys=tuple(
-            scoring.Survey(s.kind, s.score, s.answered_at)
-            for s in await repository.surveys(session, cid, at - timedelta(days=model.sentiment.window_days))
-        ),
-        has_subscription=bool(subscriptions),
-        downgrades=tuple(facts_by_kind.get("downgrade", ())),
-        pauses=tuple(facts_by_kind.get("pause", ())),
-        free_plan_moves=tuple(facts_by_kind.get("free_plan_move", ())),
-        cancellation_scheduled=any(s.cancellation_scheduled for s in live),
-    )
-    renewing = [
-        s for s in live if s.status == "active" and not s.cancellation_scheduled and s.current_period_end and not s.on_free_plan
-    ]
-    next_renewal = min(renewing, key=lambda s: s.current_period_end, default=None)
-    stage_facts = scoring.StageFacts(
-        now=at,
-        churned=bool(subscriptions) and not live,
-        first_value_at=await _first_value_at(session, customer, model, at),
-        renews_at=next_renewal.current_period_end if next_renewal else None,
-        yearly_term=bool(next_renewal and next_renewal.current_period_end - next_renewal.current_period_start >= YEARLY_TERM),
-        usage_recent=usage_recent,
-        included_units=included,
-        seats_grew_at=max(facts_by_kind.get("seats_grew", ()), default=None),
-        upgraded_at=max(facts_by_kind.get("upgrade", ()), default=None),
-    )
-    return facts, stage_facts
-
-
-async def _first_value_at(
-    session: AsyncSession, customer: HealthCustomer, model: scoring.HealthModel, at: datetime
-) -> datetime | None:
-    """The activation moment: the first matching activity or the moment usage reached the threshold."""
-    candidates = [
-        customer.first_value_at,
-        await repository.first_activity_at(session, customer.id, model.activation.activity_name, at),
-    ]
-    if model.activation.usage_units:
-        candidates.append(await repository.usage_crossing(session, customer.id, model.activation.usage_units, at))
-    found = [c for c in candidates if c is not None]
-    return min(found) if found else None
+    horizon = at - timedelta(days=max(model.payment.window_days, model.billing_friction.window_days))
+    subscriptions = await repository.subscriptions(session, ids)
+    facts_of = await repository.billing_facts(session, ids, horizon, at)
+    invoiced = await repository.invoiced(session, ids)
+    past_due = await repository.past_due_since(session, ids)
+    dunning = await repository.open_dunning_since(session, ids)
+    usage_recent = await repository.usage_between(session, ids, at - window, at)
+    usage_earlier = await repository.usage_between(session, ids, at - 3 * window, at - window)
+    first_usage = await repository.first_usage_at(session, ids)
+    active_users = await repository.active_users(session, ids, at - window, at)
+    days = await repository.activity_days(session, ids, at - timedelta(days=model.engagement.window_days), at)
+    last_activity = await repository.last_activity_at(session, ids, at)
+    first_activity = await repository.first_activity_at(session, ids, model.activation.activity_name, at)
+    tickets = await repository.tickets(session, ids, at - timedelta(days=model.support.baseline_days))
+    surveys = await repository.surveys(session, ids, at - timedelta(days=model.sentiment.window_days))
+    found = {}
+    for customer in customers:
+        cid = customer.id
+        subs = subscriptions.get(cid, [])
+        live = [s for s in subs if s.status not in ("cancelled", "expired")]
+        by_kind: dict[str, list[datetime]] = {}
+        for fact in facts_of.get(cid, []):
+            by_kind.setdefault(fact.kind, []).append(fact.at)
+        recent = Fraction(usage_recent.get(cid, 0))
+        baseline = None
+        if cid in first_usage and first_usage[cid] <= at - window and usage_earlier.get(cid):
+            baseline = Fraction(usage_earlier[cid]) / 2
+        included = sum(s.included_units for s in live) or None
+        facts = scoring.Facts(
+            now=at,
+            has_billing=cid in invoiced or bool(by_kind.get("payment_failed")),
+            failed_payments=tuple(by_kind.get("payment_failed", ())),
+            open_dunning_since=tuple(dunning.get(cid, ())),
+            past_due_since=past_due.get(cid),
+            usage_recent=recent if cid in first_usage else None,
+            usage_baseline=baseline,
+            included_units=included,
+            active_users=active_users.get(cid),
+            seats=sum(s.quantity for s in live) or None,
+            activity_days=tuple(days.get(cid, ())),
+            last_activity_at=last_activity.get(cid),
+            tickets=tuple(
+                scoring.Ticket(t.opened_at, t.severity, t.closed_at if t.status == "closed" else None)
+                for t in tickets.get(cid, [])
+            ),
+            surveys=tuple(scoring.Survey(x.kind, x.score, x.answered_at) for x in surveys.get(cid, [])),
+            has_subscription=bool(subs),
+            downgrades=tuple(by_kind.get("downgrade", ())),
+            pauses=tuple(by_kind.get("pause", ())),
+            free_plan_moves=tuple(by_kind.get("free_plan_move", ())),
+            cancellation_scheduled=any(s.cancellation_scheduled for s in live),
+        )
+        renewing = [
+            s
+            for s in live
+            if s.status == "active" and not s.cancellation_scheduled and s.current_period_end and not s.on_free_plan
+        ]
+        next_renewal = min(renewing, key=lambda s: s.current_period_end, default=None)
+        first_value = [v for v in (customer.first_value_at, first_activity.get(cid)) if v is not None]
+        if model.activation.usage_units and cid in first_usage:
+            crossed = await repository.usage_crossing(session, cid, model.activation.usage_units, at)
+            first_value += [crossed] if crossed else []
+        stage_facts = scoring.StageFacts(
+            now=at,
+            churned=bool(subs) and not live,
+            first_value_at=min(first_value, default=None),
+            renews_at=next_renewal.current_period_end if next_renewal else None,
+            yearly_term=bool(next_renewal and next_renewal.current_period_end - next_renewal.current_period_start >= YEARLY_TERM),
+            usage_recent=recent,
+            included_units=included,
+            seats_grew_at=max(by_kind.get("seats_grew", ()), default=None),
+            upgraded_at=max(by_kind.get("upgrade", ()), default=None),
+        )
+        found[cid] = (facts, stage_facts)
+    return found
 
 
 async def recompute(session: AsyncSession, *, customer_id: str, at: datetime) -> HealthCustomer:
     """Compute the customer's health at `at`, keep it in the history and announce what changed."""
-    customer = await repository.get_customer(session, customer_id, for_update=True)
+    [customer] = await recompute_many(session, customer_ids=[customer_id], at=at)
+    return customer
+
+
+async def recompute_many(session: AsyncSession, *, customer_ids: list[str], at: datetime) -> list[HealthCustomer]:
     model = await get_model(session)
-    facts, stage_facts = await load_facts(session, customer, model, at)
+    customers = await repository.customers_for_update(session, customer_ids)
+    facts = await load_facts(session, customers, model, at)
+    recent_scores = await repository.scores_between(session, customer_ids, at - timedelta(days=model.risk_drop_days), at)
+    for customer in customers:
+        await _apply(session, customer, model, *facts[customer.id], recent_scores.get(customer.id, []), at)
+    await session.flush()
+    return customers
+
+
+async def _apply(
+    session: AsyncSession,
+    customer: HealthCustomer,
+    model: scoring.HealthModel,
+    facts: scoring.Facts,
+    stage_facts: scoring.StageFacts,
+    recent: list[int],
+    at: datetime,
+) -> None:
+    """Store one customer's new health and write the events its changes call for."""
     health = scoring.compute_health(facts, model, started_at=customer.started_at)
     stage = scoring.lifecycle_stage(stage_facts, model)
-    recent = await repository.scores_between(session, customer.id, at - timedelta(days=model.risk_drop_days), at)
     drop = scoring.score_drop(health.score, recent)
     factors = [_factor_json(line) for line in health.factors]
     previous_status, previous_stage = customer.status, customer.stage
@@ -374,8 +399,6 @@ async def recompute(session: AsyncSession, *, customer_id: str, at: datetime) ->
         await announce("stage_changed", [f"lifecycle stage {previous_stage} -> {stage}"])
         if stage == "expansion":
             await announce("expansion_signal", scoring.expansion_reasons(stage_facts, model))
-    await session.flush()
-    return customer
 
 
 def _factor_json(line: scoring.FactorLine) -> dict[str, Any]:
@@ -388,11 +411,14 @@ def _factor_json(line: scoring.FactorLine) -> dict[str, Any]:
     }
 
 
+RECOMPUTE_CHUNK = 1000
+
+
 async def recompute_clock(session: AsyncSession, *, clock_id: str | None, at: datetime) -> int:
-    """The daily recompute of every customer on a clock (or on real time); schedules the next day."""
+    """The daily recompute of every customer on a clock (or on real time), in chunks; schedules the next day."""
     ids = await repository.customer_ids_on_clock(session, clock_id)
-    for customer_id in ids:
-        await recompute(session, customer_id=customer_id, at=at)
+    for offset in range(0, len(ids), RECOMPUTE_CHUNK):
+        await recompute_many(session, customer_ids=ids[offset : offset + RECOMPUTE_CHUNK], at=at)
     key = _daily_key(clock_id)
     await schedule_job(session, kind=DAILY, key=key, due_at=_next_midnight(at), clock_id=clock_id, payload={})
     return len(ids)
@@ -428,7 +454,7 @@ async def backtest(
             score = await repository.score_at(session, customer_id, then)
         else:
             customer = await repository.get_customer(session, customer_id)
-            facts, _ = await load_facts(session, customer, candidate, then)
+            facts, _ = (await load_facts(session, [customer], candidate, then))[customer_id]
             score = scoring.compute_health(facts, candidate, started_at=customer.started_at).score
         if score is not None:
             outcomes.append(Outcome(customer_id, score, churned))
