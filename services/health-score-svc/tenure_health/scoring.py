@@ -21,6 +21,7 @@ Status = Literal["healthy", "at_risk", "critical"]
 Stage = Literal["onboarding", "adoption", "renewal", "expansion", "churned"]
 Severity = Literal["low", "normal", "high", "urgent"]
 HUNDRED = Fraction(100)
+ZERO = Fraction(0)
 
 
 # ---- the model (GET/PUT /v1/health-model) ------------------------------------------------------
@@ -221,7 +222,9 @@ class Health:
 
 
 def _clamp(value: Fraction) -> Fraction:
-    return max(Fraction(0), min(HUNDRED, value))
+    if value < 0:
+        return ZERO
+    return HUNDRED if value > 100 else value
 
 
 def _days(delta: timedelta) -> Fraction:
@@ -234,7 +237,10 @@ def _plural(n: int | Fraction, word: str) -> str:
 
 def _fmt(value: Fraction) -> str:
     """A number for a sentence: whole, or one decimal."""
-    rounded = round_half_up(value * 10)
+    value = Fraction(value)
+    if value < 0:
+        return "-" + _fmt(-value)
+    rounded = (20 * value.numerator + value.denominator) // (2 * value.denominator)
     return str(rounded // 10) if rounded % 10 == 0 else f"{rounded / 10:.1f}"
 
 
