@@ -20,6 +20,7 @@ from tenure_health.scoring import (
     Survey,
     Ticket,
     Weights,
+    adoption_factor,
     billing_friction_factor,
     combine,
     compute_health,
@@ -236,3 +237,20 @@ def test_billing_friction_is_monotone(downgrades, pauses, moves, cancelling):
     assert score(downgrades, pauses + 1, moves, cancelling) <= base
     assert score(downgrades, pauses, moves + 1, cancelling) <= base
     assert score(downgrades, pauses, moves, True) <= base
+
+
+@given(st.integers(0, 2000), st.integers(0, 500), st.integers(0, 20), st.integers(1, 20), st.integers(1, 300))
+def test_adoption_is_monotone(usage, more, users, seats, baseline):
+    def score(u, active):
+        facts = Facts(
+            now=NOW,
+            usage_recent=Fraction(u),
+            usage_baseline=Fraction(baseline),
+            included_units=1000,
+            active_users=active,
+            seats=seats,
+        )
+        return adoption_factor(facts, MODEL.adoption).score
+
+    assert score(usage + more, users) >= score(usage, users)
+    assert score(usage, users + 1) >= score(usage, users)
