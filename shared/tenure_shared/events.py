@@ -319,3 +319,26 @@ class UsageRecordedData(BaseModel):
     metrics: list[UsageMetricTotal]
     first_timestamp: datetime
     last_timestamp: datetime
+
+
+class HealthFactorData(BaseModel):
+    name: str
+    score: int | None
+    detail: str
+
+
+class CustomerHealthData(BaseModel):
+    """customer.health_changed / churn_risk_raised / expansion_signal / stage_changed (topic tenure.health)."""
+
+    customer_id: str
+    score: int
+    status: Literal["healthy", "at_risk", "critical"]
+    previous_status: str | None = None
+    lifecycle_stage: Literal["onboarding", "adoption", "renewal", "expansion", "churned"]
+    previous_stage: str | None = None
+    # Why, in sentences with the numbers (the weakest factors' details, or the expansion signals).
+    reasons: list[str] = Field(default_factory=list)
+    # For churn_risk_raised: how far the score fell within the model's risk_drop_days.
+    score_drop: int = 0
+    factors: list[HealthFactorData] = Field(default_factory=list)
+    computed_at: datetime

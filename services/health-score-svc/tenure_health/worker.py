@@ -3,11 +3,15 @@
 import asyncio
 
 from tenure_health.config import CONSUMED_TOPICS, get_settings
+from tenure_health.handlers import HANDLERS
+from tenure_health.jobs import JOB_HANDLERS
 from tenure_shared.worker import run_worker
 
 
 def main() -> None:
-    asyncio.run(run_worker(settings=get_settings(), handlers={}, consumed_topics=CONSUMED_TOPICS, job_handlers={}))
+    asyncio.run(
+        run_worker(settings=get_settings(), handlers=HANDLERS, consumed_topics=CONSUMED_TOPICS, job_handlers=JOB_HANDLERS)
+    )
 
 
 if __name__ == "__main__":

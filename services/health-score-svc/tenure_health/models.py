@@ -1,0 +1,153 @@
+"""Tables owned by health-score-svc: what it knows of each customer, the scores it computed, the model."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import BigInteger, Boolean, DateTime, Identity, Integer, Numeric, String
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Mapped, mapped_column
+
+from tenure_shared.db import Base
+
+TZ = DateTime(timezone=True)
+
+
+class HealthCustomer(Base):
+    """A customer (a copy of subscription-svc's, see tenure_shared.customer_copies) and its latest health."""
+
+    __tablename__ = "health_customers"
+
+    id: Mapped[str] = mapped_column(String, primary_key=True)
+    currency: Mapped[str | None] = mapped_column(String(3))  # None until customer.created arrives
+    clock_id: Mapped[str | None] = mapped_column(String, index=True)
+    version: Mapped[int] = mapped_column(Integer, default=0)
+    started_at: Mapped[datetime | None] = mapped_column(TZ)
+    first_value_at: Mapped[datetime | None] = mapped_column(TZ)
+    score: Mapped[int | None] = mapped_column(Integer)
+    status: Mapped[str | None] = mapped_column(String)
+    stage: Mapped[str | None] = mapped_column(String)
+    profile: Mapped[str | None] = mapped_column(String)
+    factors: Mapped[list[dict[str, Any]] | None] = mapped_column(JSONB)
+    computed_at: Mapped[datetime | None] = mapped_column(TZ)
+    # An early-warning episode: churn_risk_raised went out and the customer has not recovered since.
+    risk_episode_open: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class HealthSubscription(Base):
+    """The latest snapshot of a subscription from subscription.* events."""
+
+    __tablename__ = "health_subscriptions"
+
+    id: Mapped[str] = mapped_column(String, primary_key=True)
+    customer_id: Mapped[str] = mapped_column(String, index=True)
+    status: Mapped[str] = mapped_column(String)
+    plan_code: Mapped[str] = mapped_column(String)
+    plan_amount: Mapped[int] = mapped_column(BigInteger)
+    quantity: Mapped[int] = mapped_column(Integer)
+    current_period_start: Mapped[datetime | None] = mapped_column(TZ)
+    current_period_end: Mapped[datetime | None] = mapped_column(TZ)
+    on_free_plan: Mapped[bool] = mapped_column(Boolean, default=False)
+    included_units: Mapped[int] = mapped_column(BigInteger, default=0)
+    cancellation_scheduled: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class BillingFact(Base):
+    """A dated billing moment: payment_failed, downgrade, upgrade, seats_grew, pause, free_plan_move."""
+
+    __tablename__ = "health_billing_facts"
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    customer_id: Mapped[str] = mapped_column(String, index=True)
+    kind: Mapped[str] = mapped_column(String)
+    at: Mapped[datetime] = mapped_column(TZ)
+    reference: Mapped[str | None] = mapped_column(String)
+
+
+class HealthInvoice(Base):
+    __tablename__ = "health_invoices"
+
+    id: Mapped[str] = mapped_column(String, primary_key=True)
+    customer_id: Mapped[str] = mapped_column(String, index=True)
+    status: Mapped[str] = mapped_column(String)
+    amount_due: Mapped[int] = mapped_column(BigInteger, default=0)
+    first_failed_at: Mapped[datetime | None] = mapped_column(TZ)
+
+
+class HealthDunningCase(Base):
+    __tablename__ = "health_dunning_cases"
+
+    id: Mapped[str] = mapped_column(String, primary_key=True)
+    customer_id: Mapped[str] = mapped_column(String, index=True)
+    status: Mapped[str] = mapped_column(String)
+    started_at: Mapped[datetime] = mapped_column(TZ)
+
+
+class UsageFact(Base):
+    """Accepted usage of one usage.recorded event (all metrics together)."""
+
+    __tablename__ = "health_usage"
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    customer_id: Mapped[str] = mapped_column(String, index=True)
+    at: Mapped[datetime] = mapped_column(TZ)
+    units: Mapped[Decimal] = mapped_column(Numeric)
+
+
+class Ticket(Base):
+    __tablename__ = "health_tickets"
+
+    id: Mapped[str] = mapped_column(String, primary_key=True)
+    customer_id: Mapped[str] = mapped_column(String, index=True)
+    opened_at: Mapped[datetime] = mapped_column(TZ)
+    closed_at: Mapped[datetime | None] = mapped_column(TZ)
+    severity: Mapped[str] = mapped_column(String)
+    status: Mapped[str] = mapped_column(String)
+    subject: Mapped[str | None] = mapped_column(String)
+
+
+class Survey(Base):
+    __tablename__ = "health_surveys"
+
+    id: Mapped[str] = mapped_column(String, primary_key=True)
+    customer_id: Mapped[str] = mapped_column(String, index=True)
+    kind: Mapped[str] = mapped_column(String)
+    score: Mapped[int] = mapped_column(Integer)
+    comment: Mapped[str | None] = mapped_column(String)
+    answered_at: Mapped[datetime] = mapped_column(TZ)
+
+
+class Activity(Base):
+    __tablename__ = "health_activity"
+
+    id: Mapped[str] = mapped_column(String, primary_key=True)
+    customer_id: Mapped[str] = mapped_column(String, index=True)
+    name: Mapped[str] = mapped_column(String)
+    user_id: Mapped[str | None] = mapped_column(String)
+    at: Mapped[datetime] = mapped_column(TZ)
+    count: Mapped[int] = mapped_column(Integer, default=1)
+
+
+class HealthScore(Base):
+    """Every computed score (the history)."""
+
+    __tablename__ = "health_scores"
+
+    id: Mapped[str] = mapped_column(String, primary_key=True)
+    customer_id: Mapped[str] = mapped_column(String, index=True)
+    score: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String)
+    stage: Mapped[str] = mapped_column(String)
+    computed_at: Mapped[datetime] = mapped_column(TZ, index=True)
+    factors: Mapped[list[dict[str, Any]]] = mapped_column(JSONB)
+
+
+class HealthModelRow(Base):
+    """The model in force: one row (id = 1), the JSON of tenure_health.scoring.HealthModel."""
+
+    __tablename__ = "health_models"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    model: Mapped[dict[str, Any]] = mapped_column(JSONB)

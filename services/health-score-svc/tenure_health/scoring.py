@@ -1,0 +1,525 @@
+"""The health model as pure functions: a customer's facts and the model in force -> a score that explains itself.
+
+Each factor maps facts to a score in [0, 100] (a `Fraction`) and a sentence with the numbers, or to
+None when the customer has no data for it; a missing factor's weight is spread over the others.
+The weighted mean is exact and rounded half-up once, to a whole point.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from fractions import Fraction
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, PositiveInt, model_validator
+
+from tenure_shared.money import round_half_up
+
+FACTORS = ("payment", "adoption", "engagement", "support", "sentiment", "billing_friction")
+Status = Literal["healthy", "at_risk", "critical"]
+Stage = Literal["onboarding", "adoption", "renewal", "expansion", "churned"]
+Severity = Literal["low", "normal", "high", "urgent"]
+HUNDRED = Fraction(100)
+ZERO = Fraction(0)
+
+
+# ---- the model (GET/PUT /v1/health-model) ------------------------------------------------------
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Weights(_Strict):
+    """Relative weights, each > 0; they are normalised to sum to 1 over the factors with data."""
+
+    payment: PositiveInt = 25
+    adoption: PositiveInt = 20
+    engagement: PositiveInt = 20
+    support: PositiveInt = 15
+    sentiment: PositiveInt = 10
+    billing_friction: PositiveInt = 10
+
+
+def _onboarding_weights() -> Weights:
+    # Early on, whether the customer uses the product matters most; little history exists yet.
+    return Weights(payment=20, adoption=30, engagement=30, support=10, sentiment=5, billing_friction=5)
+
+
+class Bands(_Strict):
+    """healthy >= healthy_min, at_risk in [at_risk_min, healthy_min), critical below at_risk_min."""
+
+    healthy_min: int = 70
+    at_risk_min: int = 40
+
+    @model_validator(mode="after")
+    def _partition(self) -> Bands:
+        if not 0 < self.at_risk_min < self.healthy_min <= 100:
+            raise ValueError("bands must satisfy 0 < at_risk_min < healthy_min <= 100")
+        return self
+
+
+class PaymentThresholds(_Strict):
+    recent_days: PositiveInt = 30
+    window_days: PositiveInt = 90
+    points_per_recent_failure: int = Field(20, ge=0, le=100)
+    points_per_older_failure: int = Field(5, ge=0, le=100)
+    open_dunning_points: int = Field(30, ge=0, le=100)
+    points_per_day_past_due: int = Field(2, ge=0, le=100)
+    max_past_due_points: int = Field(40, ge=0, le=100)
+
+
+class AdoptionThresholds(_Strict):
+    window_days: PositiveInt = 30
+    # Using this share of the plan's included units (percent) scores 100.
+    target_utilisation_percent: PositiveInt = 50
+
+
+class EngagementThresholds(_Strict):
+    recency_full_days: int = Field(1, ge=0)
+    recency_zero_days: PositiveInt = 30
+    window_days: PositiveInt = 30
+    active_days_target: PositiveInt = 20
+
+    @model_validator(mode="after")
+    def _ordered(self) -> EngagementThresholds:
+        if self.recency_full_days >= self.recency_zero_days:
+            raise ValueError("recency_full_days must be below recency_zero_days")
+        return self
+
+
+class SupportThresholds(_Strict):
+    severity_points: dict[Severity, int] = Field(default_factory=lambda: {"low": 5, "normal": 10, "high": 20, "urgent": 30})
+    window_days: PositiveInt = 30
+    baseline_days: PositiveInt = 90
+    points_per_ticket_over_baseline: int = Field(5, ge=0, le=100)
+    close_target_days: int = Field(3, ge=0)
+    points_per_slow_day: int = Field(2, ge=0, le=100)
+    max_slow_points: int = Field(20, ge=0, le=100)
+
+    @model_validator(mode="after")
+    def _all_severities(self) -> SupportThresholds:
+        if set(self.severity_points) != {"low", "normal", "high", "urgent"} or min(self.severity_points.values()) < 0:
+            raise ValueError("severity_points needs low, normal, high and urgent, each >= 0")
+        if self.baseline_days <= self.window_days:
+            raise ValueError("baseline_days must exceed window_days")
+        return self
+
+
+class SentimentThresholds(_Strict):
+    window_days: PositiveInt = 180
+    # A change of d points since the previous answer moves the score by d / direction_divisor.
+    direction_divisor: PositiveInt = 4
+
+
+class FrictionThresholds(_Strict):
+    window_days: PositiveInt = 90
+    downgrade_points: int = Field(20, ge=0, le=100)
+    pause_points: int = Field(20, ge=0, le=100)
+    free_plan_move_points: int = Field(40, ge=0, le=100)
+    cancellation_scheduled_points: int = Field(40, ge=0, le=100)
+
+
+class Activation(_Strict):
+    """First value: the first activity named `activity_name` (any activity when None), or
+    `usage_units` of usage in total, whichever comes first."""
+
+    activity_name: str | None = None
+    usage_units: PositiveInt | None = None
+
+
+class HealthModel(_Strict):
+    weights: Weights = Field(default_factory=Weights)
+    onboarding_weights: Weights = Field(default_factory=_onboarding_weights)
+    onboarding_days: PositiveInt = 30
+    bands: Bands = Field(default_factory=Bands)
+    payment: PaymentThresholds = Field(default_factory=PaymentThresholds)
+    adoption: AdoptionThresholds = Field(default_factory=AdoptionThresholds)
+    engagement: EngagementThresholds = Field(default_factory=EngagementThresholds)
+    support: SupportThresholds = Field(default_factory=SupportThresholds)
+    sentiment: SentimentThresholds = Field(default_factory=SentimentThresholds)
+    billing_friction: FrictionThresholds = Field(default_factory=FrictionThresholds)
+    activation: Activation = Field(default_factory=Activation)
+    renewal_days_yearly: PositiveInt = 30
+    renewal_days_monthly: PositiveInt = 7
+    expansion_usage_percent: PositiveInt = 80
+    risk_drop_points: PositiveInt = 15
+    risk_drop_days: PositiveInt = 7
+
+
+# ---- the facts ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Ticket:
+    opened_at: datetime
+    severity: Severity
+    closed_at: datetime | None = None  # None: still open
+
+
+@dataclass(frozen=True)
+class Survey:
+    kind: Literal["nps", "csat"]
+    score: int
+    answered_at: datetime
+
+
+@dataclass(frozen=True)
+class Facts:
+    """What health-score-svc knows of one customer at `now` (business time)."""
+
+    now: datetime
+    has_billing: bool = False
+    failed_payments: tuple[datetime, ...] = ()
+    open_dunning_since: tuple[datetime, ...] = ()
+    past_due_since: datetime | None = None
+    usage_recent: Fraction | None = None  # usage over the adoption window
+    usage_baseline: Fraction | None = None  # mean usage per window over the two windows before
+    included_units: int | None = None
+    active_users: int | None = None
+    seats: int | None = None
+    activity_days: tuple[date, ...] = ()  # distinct days with activity
+    last_activity_at: datetime | None = None
+    tickets: tuple[Ticket, ...] = ()
+    surveys: tuple[Survey, ...] = ()
+    has_subscription: bool = False
+    downgrades: tuple[datetime, ...] = ()
+    pauses: tuple[datetime, ...] = ()
+    free_plan_moves: tuple[datetime, ...] = ()
+    cancellation_scheduled: bool = False
+
+
+@dataclass(frozen=True)
+class FactorScore:
+    name: str
+    score: Fraction
+    detail: str
+
+
+@dataclass(frozen=True)
+class FactorLine:
+    """A factor as the API shows it: score None when left out for want of data."""
+
+    name: str
+    score: Fraction | None
+    weight: Fraction
+    contribution: Fraction
+    detail: str
+
+
+@dataclass(frozen=True)
+class Health:
+    score: int
+    status: Status
+    factors: list[FactorLine] = field(default_factory=list)
+    profile: Literal["standard", "onboarding"] = "standard"
+
+    def reasons(self, below: int = 70) -> list[str]:
+        """The details of the factors scoring below `below`, weakest first."""
+        weak = sorted((f for f in self.factors if f.score is not None and f.score < below), key=lambda f: f.score)
+        return [f"{f.name}: {f.detail}" for f in weak]
+
+
+def _clamp(value: Fraction) -> Fraction:
+    if value < 0:
+        return ZERO
+    return HUNDRED if value > 100 else value
+
+
+def _days(delta: timedelta) -> Fraction:
+    return Fraction(delta.days) + Fraction(delta.seconds, 86400)
+
+
+def _plural(n: int | Fraction, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
+def _fmt(value: Fraction) -> str:
+    """A number for a sentence: whole, or one decimal."""
+    value = Fraction(value)
+    if value < 0:
+        return "-" + _fmt(-value)
+    rounded = (20 * value.numerator + value.denominator) // (2 * value.denominator)
+    return str(rounded // 10) if rounded % 10 == 0 else f"{rounded / 10:.1f}"
+
+
+# ---- the factors -------------------------------------------------------------------------------
+
+
+def payment_factor(facts: Facts, t: PaymentThresholds) -> FactorScore | None:
+    """Failed payments (recent ones weigh more), open dunning cases and days past due."""
+    if not facts.has_billing:
+        return None
+    recent_from, window_from = facts.now - timedelta(days=t.recent_days), facts.now - timedelta(days=t.window_days)
+    recent = sum(1 for at in facts.failed_payments if recent_from <= at <= facts.now)
+    older = sum(1 for at in facts.failed_payments if window_from <= at < recent_from)
+    past_due = max(0, (facts.now - facts.past_due_since).days) if facts.past_due_since else 0
+    points = (
+        recent * t.points_per_recent_failure
+        + older * t.points_per_older_failure
+        + len(facts.open_dunning_since) * t.open_dunning_points
+        + min(t.max_past_due_points, past_due * t.points_per_day_past_due)
+    )
+    parts = [f"{_plural(recent, 'failed payment')} in the last {t.recent_days} days"]
+    if older:
+        parts.append(f"{older} more in the last {t.window_days} days")
+    if facts.open_dunning_since:
+        cases = len(facts.open_dunning_since)
+        named = "a dunning case" if cases == 1 else _plural(cases, "dunning case")
+        parts.append(f"{named} open since {min(facts.open_dunning_since).date().isoformat()}")
+    else:
+        parts.append("no open dunning case")
+    if past_due:
+        parts.append(f"{_plural(past_due, 'day')} past due")
+    return FactorScore("payment", _clamp(HUNDRED - points), "; ".join(parts) + ".")
+
+
+def adoption_factor(facts: Facts, t: AdoptionThresholds) -> FactorScore | None:
+    """The mean of what is known: usage against the customer's own baseline, against the plan's
+    included units, and active users against seats."""
+    parts: list[tuple[Fraction, str]] = []
+    usage = facts.usage_recent or Fraction(0)
+    if facts.usage_baseline:
+        parts.append(
+            (
+                _clamp(HUNDRED * usage / facts.usage_baseline),
+                f"usage {_fmt(usage)} in the last {t.window_days} days against a baseline of {_fmt(facts.usage_baseline)}",
+            )
+        )
+    if facts.included_units:
+        share = HUNDRED * usage / facts.included_units
+        parts.append(
+            (
+                _clamp(share * 100 / t.target_utilisation_percent),
+                f"{_fmt(share)}% of the {facts.included_units} included units used",
+            )
+        )
+    if facts.seats and facts.active_users is not None:
+        parts.append(
+            (
+                _clamp(HUNDRED * facts.active_users / facts.seats),
+                f"{_plural(facts.active_users, 'active user')} on {_plural(facts.seats, 'seat')}",
+            )
+        )
+    if not parts:
+        return None
+    score = sum((p[0] for p in parts), Fraction(0)) / len(parts)
+    return FactorScore("adoption", score, "; ".join(p[1] for p in parts).capitalize() + ".")
+
+
+def engagement_factor(facts: Facts, t: EngagementThresholds) -> FactorScore | None:
+    """Half recency of the last activity, half the number of active days in the window."""
+    if facts.last_activity_at is None:
+        return None
+    since = max(Fraction(0), _days(facts.now - facts.last_activity_at))
+    if since <= t.recency_full_days:
+        recency = HUNDRED
+    else:
+        recency = _clamp(HUNDRED * (t.recency_zero_days - since) / (t.recency_zero_days - t.recency_full_days))
+    window_from = (facts.now - timedelta(days=t.window_days)).date()
+    active = sum(1 for day in facts.activity_days if window_from < day <= facts.now.date())
+    frequency = _clamp(HUNDRED * active / t.active_days_target)
+    detail = (
+        f"Last activity {_fmt(since)} days ago; active on {_plural(active, 'day')} of the last {t.window_days} "
+        f"(target {t.active_days_target})."
+    )
+    return FactorScore("engagement", (recency + frequency) / 2, detail)
+
+
+def support_factor(facts: Facts, t: SupportThresholds) -> FactorScore | None:
+    """Open tickets weighted by severity, volume above the customer's own baseline, slow closes."""
+    baseline_from, window_from = facts.now - timedelta(days=t.baseline_days), facts.now - timedelta(days=t.window_days)
+    open_tickets = [x for x in facts.tickets if x.closed_at is None or x.closed_at > facts.now]
+    known = [x for x in facts.tickets if x.opened_at <= facts.now and (x in open_tickets or x.opened_at >= baseline_from)]
+    if not known:
+        return None
+    open_tickets = [x for x in open_tickets if x.opened_at <= facts.now]
+    open_points = sum(t.severity_points[x.severity] for x in open_tickets)
+    recent = sum(1 for x in known if x.opened_at >= window_from)
+    earlier = sum(1 for x in known if baseline_from <= x.opened_at < window_from)
+    baseline = Fraction(earlier * t.window_days, t.baseline_days - t.window_days)
+    over = max(Fraction(0), recent - baseline)
+    closed = [x for x in known if x.closed_at is not None and x.closed_at <= facts.now and x.closed_at >= baseline_from]
+    mean_close = sum((_days(x.closed_at - x.opened_at) for x in closed), Fraction(0)) / len(closed) if closed else None
+    slow = Fraction(0)
+    if mean_close is not None:
+        slow = min(Fraction(t.max_slow_points), max(Fraction(0), (mean_close - t.close_target_days) * t.points_per_slow_day))
+    points = open_points + over * t.points_per_ticket_over_baseline + slow
+    by_severity = {}
+    for x in open_tickets:
+        by_severity[x.severity] = by_severity.get(x.severity, 0) + 1
+    opened = ", ".join(f"{n} {s}" for s, n in sorted(by_severity.items())) if by_severity else "none"
+    detail = (
+        f"{_plural(len(open_tickets), 'open ticket')} ({opened}); {recent} opened in the last {t.window_days} days "
+        f"against a baseline of {_fmt(baseline)}"
+    )
+    if mean_close is not None:
+        detail += f"; closed in {_fmt(mean_close)} days on average (target {t.close_target_days})"
+    return FactorScore("support", _clamp(HUNDRED - points), detail + ".")
+
+
+def normalised_survey_score(survey: Survey) -> Fraction:
+    """NPS 0-10 and CSAT 1-5 on one 0-100 scale."""
+    if survey.kind == "nps":
+        return Fraction(survey.score * 10)
+    return Fraction((survey.score - 1) * 25)
+
+
+def sentiment_factor(facts: Facts, t: SentimentThresholds) -> FactorScore | None:
+    """The latest NPS/CSAT answer, moved by its direction since the answer before."""
+    window_from = facts.now - timedelta(days=t.window_days)
+    answers = sorted((s for s in facts.surveys if window_from <= s.answered_at <= facts.now), key=lambda s: s.answered_at)
+    if not answers:
+        return None
+    latest = answers[-1]
+    score = normalised_survey_score(latest)
+    detail = f"Latest {latest.kind.upper()} {latest.score} on {latest.answered_at.date().isoformat()}"
+    if len(answers) > 1:
+        previous = answers[-2]
+        change = score - normalised_survey_score(previous)
+        score += change / t.direction_divisor
+        direction = "up" if change > 0 else "down" if change < 0 else "unchanged"
+        detail += f", {direction} from {previous.kind.upper()} {previous.score}"
+    return FactorScore("sentiment", _clamp(score), detail + ".")
+
+
+def billing_friction_factor(facts: Facts, t: FrictionThresholds) -> FactorScore | None:
+    """Downgrades, pauses, free-plan moves in the window and a scheduled cancellation."""
+    if not facts.has_subscription:
+        return None
+    window_from = facts.now - timedelta(days=t.window_days)
+
+    def count(moments: tuple[datetime, ...]) -> int:
+        return sum(1 for at in moments if window_from <= at <= facts.now)
+
+    downgrades, pauses, moves = count(facts.downgrades), count(facts.pauses), count(facts.free_plan_moves)
+    points = (
+        downgrades * t.downgrade_points
+        + pauses * t.pause_points
+        + moves * t.free_plan_move_points
+        + (t.cancellation_scheduled_points if facts.cancellation_scheduled else 0)
+    )
+    detail = (
+        f"{_plural(downgrades, 'downgrade')}, {_plural(pauses, 'pause')} and {_plural(moves, 'free-plan move')} "
+        f"in the last {t.window_days} days; {'a' if facts.cancellation_scheduled else 'no'} cancellation scheduled."
+    )
+    return FactorScore("billing_friction", _clamp(HUNDRED - points), detail)
+
+
+def factor_scores(facts: Facts, model: HealthModel) -> dict[str, FactorScore | None]:
+    return {
+        "payment": payment_factor(facts, model.payment),
+        "adoption": adoption_factor(facts, model.adoption),
+        "engagement": engagement_factor(facts, model.engagement),
+        "support": support_factor(facts, model.support),
+        "sentiment": sentiment_factor(facts, model.sentiment),
+        "billing_friction": billing_friction_factor(facts, model.billing_friction),
+    }
+
+
+# ---- combining -----------------------------------------------------------------------------------
+
+
+def normalised_weights(weights: Weights, present: list[str]) -> dict[str, Fraction]:
+    """The weights of the factors with data, scaled to sum to exactly 1."""
+    total = sum(getattr(weights, name) for name in present)
+    return {name: Fraction(getattr(weights, name), total) for name in present}
+
+
+def status_for(score: int, bands: Bands) -> Status:
+    if score >= bands.healthy_min:
+        return "healthy"
+    return "at_risk" if score >= bands.at_risk_min else "critical"
+
+
+def combine(scores: dict[str, FactorScore | None], weights: Weights, bands: Bands) -> Health:
+    """The exact weighted mean over the factors with data, rounded once; no data at all scores 100
+    (nothing is known against the customer)."""
+    present = [name for name in FACTORS if scores.get(name) is not None]
+    shares = normalised_weights(weights, present) if present else {}
+    exact = sum((shares[name] * scores[name].score for name in present), Fraction(0)) if present else HUNDRED
+    lines = []
+    for name in FACTORS:
+        found = scores.get(name)
+        if found is None:
+            lines.append(
+                FactorLine(
+                    name,
+                    None,
+                    Fraction(0),
+                    Fraction(0),
+                    f"No data; its weight ({getattr(weights, name)}) is spread over the other factors.",
+                )
+            )
+        else:
+            lines.append(FactorLine(name, found.score, shares[name], shares[name] * found.score, found.detail))
+    score = round_half_up(exact)
+    return Health(score=score, status=status_for(score, bands), factors=lines)
+
+
+def in_onboarding_window(started_at: datetime | None, now: datetime, model: HealthModel) -> bool:
+    return started_at is not None and now - started_at < timedelta(days=model.onboarding_days)
+
+
+def compute_health(facts: Facts, model: HealthModel, *, started_at: datetime | None) -> Health:
+    """The customer's health: the onboarding profile's weights during the first `onboarding_days`."""
+    onboarding = in_onboarding_window(started_at, facts.now, model)
+    health = combine(factor_scores(facts, model), model.onboarding_weights if onboarding else model.weights, model.bands)
+    return Health(health.score, health.status, health.factors, "onboarding" if onboarding else "standard")
+
+
+# ---- lifecycle stage and early warning ----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StageFacts:
+    now: datetime
+    churned: bool = False
+    first_value_at: datetime | None = None
+    renews_at: datetime | None = None
+    yearly_term: bool = False
+    usage_recent: Fraction | None = None
+    included_units: int | None = None
+    seats_grew_at: datetime | None = None
+    upgraded_at: datetime | None = None
+
+
+def expansion_reasons(facts: StageFacts, model: HealthModel) -> list[str]:
+    """Why the customer looks ready to expand, if it does (recent = within the adoption window)."""
+    reasons = []
+    if facts.included_units and facts.usage_recent is not None:
+        share = HUNDRED * facts.usage_recent / facts.included_units
+        if share >= model.expansion_usage_percent:
+            reasons.append(f"usage at {_fmt(share)}% of the {facts.included_units} included units")
+    recent_from = facts.now - timedelta(days=model.adoption.window_days)
+    if facts.seats_grew_at and facts.seats_grew_at >= recent_from:
+        reasons.append(f"seats grew on {facts.seats_grew_at.date().isoformat()}")
+    if facts.upgraded_at and facts.upgraded_at >= recent_from:
+        reasons.append(f"upgraded on {facts.upgraded_at.date().isoformat()}")
+    return reasons
+
+
+def lifecycle_stage(facts: StageFacts, model: HealthModel) -> Stage:
+    """churned > onboarding (no first value yet) > renewal (close to the renewal date) > expansion > adoption."""
+    if facts.churned:
+        return "churned"
+    if facts.first_value_at is None:
+        return "onboarding"
+    if facts.renews_at is not None:
+        days = model.renewal_days_yearly if facts.yearly_term else model.renewal_days_monthly
+        if facts.now <= facts.renews_at <= facts.now + timedelta(days=days):
+            return "renewal"
+    if expansion_reasons(facts, model):
+        return "expansion"
+    return "adoption"
+
+
+def score_drop(current: int, recent_scores: list[int]) -> int:
+    """How far the score fell from its highest point in the recent window (0 if it did not fall)."""
+    return max([0] + [s - current for s in recent_scores])
+
+
+def risk_raised(*, status: Status, drop: int, model: HealthModel) -> bool:
+    """At risk now: in a band below healthy, or fallen by `risk_drop_points` within the window."""
+    return status != "healthy" or drop >= model.risk_drop_points

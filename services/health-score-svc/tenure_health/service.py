@@ -1,0 +1,467 @@
+"""health-score-svc's use cases: keep each customer's facts, recompute its health, warn early."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, time, timedelta
+from decimal import Decimal
+from fractions import Fraction
+from typing import Any
+
+from pydantic import ValidationError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from tenure_health import repository, scoring
+from tenure_health.backtest import Outcome, summarise
+from tenure_health.config import SERVICE, get_settings
+from tenure_health.errors import InvalidHealthModel
+from tenure_health.models import (
+    BillingFact,
+    HealthCustomer,
+    HealthDunningCase,
+    HealthInvoice,
+    HealthScore,
+    HealthSubscription,
+    UsageFact,
+)
+from tenure_shared.customer_copies import fetch_customer, upsert_customer_copy
+from tenure_shared.due_work import pending_job, schedule_job
+from tenure_shared.events import (
+    HEALTH,
+    CustomerData,
+    CustomerHealthData,
+    DunningData,
+    HealthFactorData,
+    InvoiceData,
+    PaymentData,
+    SubscriptionData,
+    UsageRecordedData,
+)
+from tenure_shared.ids import new_id
+from tenure_shared.internal_http import internal_client
+from tenure_shared.money import round_half_up
+from tenure_shared.outbox import add_event
+
+RECOMPUTE = "health.recompute"
+DAILY = "health.daily"
+YEARLY_TERM = timedelta(days=360)
+
+
+# ---- the model ----------------------------------------------------------------------------------
+
+
+async def get_model(session: AsyncSession) -> scoring.HealthModel:
+    stored = await repository.get_model_json(session)
+    return scoring.HealthModel.model_validate(stored) if stored else scoring.HealthModel()
+
+
+def validate_model(body: dict[str, Any]) -> scoring.HealthModel:
+    try:
+        return scoring.HealthModel.model_validate(body)
+    except ValidationError as exc:
+        errors = [{"loc": list(e["loc"]), "msg": e["msg"], "type": e["type"]} for e in exc.errors()]
+        raise InvalidHealthModel("The health model is not valid.", errors=errors) from None
+
+
+async def put_model(session: AsyncSession, *, body: dict[str, Any]) -> scoring.HealthModel:
+    """Replace the model in force; scores follow at each customer's next recompute."""
+    model = validate_model(body)
+    await repository.put_model_json(session, model.model_dump(mode="json"))
+    return model
+
+
+# ---- customers ------------------------------------------------------------------------------------
+
+
+async def customer_for(session: AsyncSession, customer_id: str, *, clock_id: str | None, at: datetime) -> HealthCustomer:
+    """The customer's row, locked (a recompute reads and writes it), created on first sight."""
+    customer = await repository.get_customer(session, customer_id, for_update=True)
+    if customer is None:
+        # version -1: the customer.created copy, whatever its version, replaces this placeholder.
+        customer = HealthCustomer(id=customer_id, clock_id=clock_id, started_at=at, version=-1)
+        session.add(customer)
+        await session.flush()
+        if clock_id is None:
+            await ensure_daily(session, clock_id=None, at=at)
+    elif customer.started_at is None or at < customer.started_at:
+        customer.started_at = at
+    return customer
+
+
+async def known_customer(session: AsyncSession, customer_id: str) -> HealthCustomer:
+    """For REST signals: the customer, asked of subscription-svc when its events have not arrived yet."""
+    customer = await repository.get_customer(session, customer_id, for_update=True)
+    if customer is not None:
+        return customer
+    found = await fetch_customer(internal_client(get_settings()), customer_id)
+    await customer_changed(session, customer=found, at=None)
+    return await repository.get_customer(session, customer_id, for_update=True)
+
+
+async def customer_changed(session: AsyncSession, *, customer: CustomerData, at: datetime | None) -> None:
+    await upsert_customer_copy(session, HealthCustomer, customer)
+    row = await repository.get_customer(session, customer.id, for_update=True)
+    if row.started_at is None:
+        row.started_at = at
+        if row.clock_id is None:
+            await ensure_daily(session, clock_id=None, at=at)
+
+
+async def ensure_daily(session: AsyncSession, *, clock_id: str | None, at: datetime | None) -> None:
+    """One daily recompute per clock (and one for real time), not one per customer: a test clock
+    then steps once a day for all its customers. A test clock gets it only once one of its customers
+    sends time-sensitive signals (activity, tickets, surveys, usage): a year-long advance of a
+    billing-only clock would otherwise step 365 times for scores that change only with its billing
+    events, which recompute them anyway."""
+    key = _daily_key(clock_id)
+    if at is not None and await pending_job(session, key=key) is None:
+        await schedule_job(session, kind=DAILY, key=key, due_at=_next_midnight(at), clock_id=clock_id, payload={})
+
+
+def _daily_key(clock_id: str | None) -> str:
+    return f"health-daily:{clock_id or 'real-time'}"
+
+
+def _next_midnight(at: datetime) -> datetime:
+    return datetime.combine(at.astimezone(UTC).date() + timedelta(days=1), time(), tzinfo=UTC)
+
+
+# ---- facts from the bus -------------------------------------------------------------------------------
+
+
+async def subscription_changed(
+    session: AsyncSession, *, verb: str, data: SubscriptionData, clock_id: str | None, at: datetime
+) -> None:
+    customer = await customer_for(session, data.customer_id, clock_id=clock_id, at=at)
+    row = await session.get(HealthSubscription, data.id, with_for_update=True)
+    if row is None:
+        row = HealthSubscription(id=data.id, customer_id=data.customer_id)
+        session.add(row)
+    elif verb == "changed":
+        before, after = row.plan_amount * row.quantity, data.plan_amount * data.quantity
+        if after < before:
+            _fact(session, customer.id, "downgrade", at, data.id)
+        elif after > before:
+            _fact(session, customer.id, "upgrade", at, data.id)
+        if data.quantity > row.quantity:
+            _fact(session, customer.id, "seats_grew", at, data.id)
+    if verb == "renewed":
+        _fact(session, customer.id, "renewed", at, data.id)
+    elif verb in ("cancelled", "expired"):
+        _fact(session, customer.id, "churned", at, data.id)
+    if verb == "paused":
+        _fact(session, customer.id, "pause", at, data.id)
+    elif verb == "moved_to_free_plan":
+        _fact(session, customer.id, "free_plan_move", at, data.id)
+    if verb == "cancellation_scheduled":
+        row.cancellation_scheduled = True
+    elif verb in ("reactivated", "cancelled", "expired"):
+        row.cancellation_scheduled = False
+    row.status, row.plan_code, row.plan_amount, row.quantity = data.status, data.plan_code, data.plan_amount, data.quantity
+    row.current_period_start, row.current_period_end = data.current_period_start, data.current_period_end
+    row.on_free_plan = data.on_free_plan
+    row.included_units = sum(charge.included_units for charge in data.metered_charges)
+    await session.flush()
+    await request_recompute(session, customer, at=at)
+
+
+def _fact(session: AsyncSession, customer_id: str, kind: str, at: datetime, reference: str | None) -> None:
+    session.add(BillingFact(customer_id=customer_id, kind=kind, at=at, reference=reference))
+
+
+async def invoice_changed(session: AsyncSession, *, data: InvoiceData, clock_id: str | None, at: datetime) -> None:
+    customer = await customer_for(session, data.customer_id, clock_id=clock_id, at=at)
+    row = await session.get(HealthInvoice, data.id, with_for_update=True)
+    if row is None:
+        row = HealthInvoice(id=data.id, customer_id=data.customer_id)
+        session.add(row)
+    row.status, row.amount_due = data.status, data.amount_due
+    await session.flush()
+    await request_recompute(session, customer, at=at)
+
+
+async def payment_made(session: AsyncSession, *, data: PaymentData, clock_id: str | None, at: datetime) -> None:
+    customer = await customer_for(session, data.customer_id, clock_id=clock_id, at=at)
+    if data.status == "failed":
+        _fact(session, customer.id, "payment_failed", data.attempted_at, data.id)
+        invoice = await session.get(HealthInvoice, data.invoice_id, with_for_update=True)
+        if invoice is None:  # the invoice's own event is on another topic and may come later
+            invoice = HealthInvoice(id=data.invoice_id, customer_id=data.customer_id, status="open", amount_due=data.amount)
+            session.add(invoice)
+        if invoice.first_failed_at is None:
+            invoice.first_failed_at = data.attempted_at
+        await session.flush()
+    await request_recompute(session, customer, at=at)
+
+
+async def dunning_changed(session: AsyncSession, *, data: DunningData, clock_id: str | None, at: datetime) -> None:
+    customer = await customer_for(session, data.customer_id, clock_id=clock_id, at=at)
+    row = await session.get(HealthDunningCase, data.id, with_for_update=True)
+    if row is None:
+        row = HealthDunningCase(id=data.id, customer_id=data.customer_id, started_at=at)
+        session.add(row)
+    row.status = data.status
+    await session.flush()
+    await request_recompute(session, customer, at=at)
+
+
+async def usage_recorded(session: AsyncSession, *, data: UsageRecordedData, clock_id: str | None, at: datetime) -> None:
+    customer = await customer_for(session, data.customer_id, clock_id=clock_id, at=at)
+    # Units: the events' values where they carry one, else the number of events.
+    units = sum((Decimal(m.value_total) or Decimal(m.events) for m in data.metrics), Decimal(0))
+    session.add(UsageFact(customer_id=customer.id, at=data.last_timestamp, units=units))
+    await session.flush()
+    await ensure_daily(session, clock_id=clock_id, at=at)
+    await request_recompute(session, customer, at=at)
+
+
+# ---- recompute -----------------------------------------------------------------------------------------
+
+
+async def request_recompute(session: AsyncSession, customer: HealthCustomer, *, at: datetime) -> None:
+    """Real time: debounce, one pending recompute per customer (a burst of signals costs one).
+    A test clock's time stands still between steps, so its customers are recomputed at once: the
+    clock's coordinator does not run jobs queued while its last step settles."""
+    if customer.clock_id is None:
+        await schedule_job(
+            session, kind=RECOMPUTE, key=f"health:{customer.id}", due_at=at, clock_id=None, payload={"customer_id": customer.id}
+        )
+    else:
+        await recompute(session, customer_id=customer.id, at=at)
+
+
+async def load_facts(
+    session: AsyncSession, customers: list[HealthCustomer], model: scoring.HealthModel, at: datetime
+) -> dict[str, tuple[scoring.Facts, scoring.StageFacts]]:
+    """Each customer's facts at `at`, for the score and for the stage, in one query per kind of fact."""
+    ids = [c.id for c in customers]
+    window = timedelta(days=model.adoption.window_days)
+    horizon = at - timedelta(days=max(model.payment.window_days, model.billing_friction.window_days))
+    subscriptions = await repository.subscriptions(session, ids)
+    facts_of = await repository.billing_facts(session, ids, horizon, at)
+    invoiced = await repository.invoiced(session, ids)
+    past_due = await repository.past_due_since(session, ids)
+    dunning = await repository.open_dunning_since(session, ids)
+    usage_recent = await repository.usage_between(session, ids, at - window, at)
+    usage_earlier = await repository.usage_between(session, ids, at - 3 * window, at - window)
+    first_usage = await repository.first_usage_at(session, ids)
+    active_users = await repository.active_users(session, ids, at - window, at)
+    days = await repository.activity_days(session, ids, at - timedelta(days=model.engagement.window_days), at)
+    last_activity = await repository.last_activity_at(session, ids, at)
+    first_activity = await repository.first_activity_at(session, ids, model.activation.activity_name, at)
+    tickets = await repository.tickets(session, ids, at - timedelta(days=model.support.baseline_days))
+    surveys = await repository.surveys(session, ids, at - timedelta(days=model.sentiment.window_days))
+    found = {}
+    for customer in customers:
+        cid = customer.id
+        subs = subscriptions.get(cid, [])
+        live = [s for s in subs if s.status not in ("cancelled", "expired")]
+        by_kind: dict[str, list[datetime]] = {}
+        for fact in facts_of.get(cid, []):
+            by_kind.setdefault(fact.kind, []).append(fact.at)
+        recent = Fraction(usage_recent.get(cid, 0))
+        baseline = None
+        if cid in first_usage and first_usage[cid] <= at - window and usage_earlier.get(cid):
+            baseline = Fraction(usage_earlier[cid]) / 2
+        included = sum(s.included_units for s in live) or None
+        facts = scoring.Facts(
+            now=at,
+            has_billing=cid in invoiced or bool(by_kind.get("payment_failed")),
+            failed_payments=tuple(by_kind.get("payment_failed", ())),
+            open_dunning_since=tuple(dunning.get(cid, ())),
+            past_due_since=past_due.get(cid),
+            usage_recent=recent if cid in first_usage else None,
+            usage_baseline=baseline,
+            included_units=included,
+            active_users=active_users.get(cid),
+            seats=sum(s.quantity for s in live) or None,
+            activity_days=tuple(days.get(cid, ())),
+            last_activity_at=last_activity.get(cid),
+            tickets=tuple(
+                scoring.Ticket(t.opened_at, t.severity, t.closed_at if t.status == "closed" else None)
+                for t in tickets.get(cid, [])
+            ),
+            surveys=tuple(scoring.Survey(x.kind, x.score, x.answered_at) for x in surveys.get(cid, [])),
+            has_subscription=bool(subs),
+            downgrades=tuple(by_kind.get("downgrade", ())),
+            pauses=tuple(by_kind.get("pause", ())),
+            free_plan_moves=tuple(by_kind.get("free_plan_move", ())),
+            cancellation_scheduled=any(s.cancellation_scheduled for s in live),
+        )
+        renewing = [
+            s
+            for s in live
+            if s.status == "active" and not s.cancellation_scheduled and s.current_period_end and not s.on_free_plan
+        ]
+        next_renewal = min(renewing, key=lambda s: s.current_period_end, default=None)
+        first_value = [v for v in (customer.first_value_at, first_activity.get(cid)) if v is not None]
+        if model.activation.usage_units and cid in first_usage:
+            crossed = await repository.usage_crossing(session, cid, model.activation.usage_units, at)
+            first_value += [crossed] if crossed else []
+        stage_facts = scoring.StageFacts(
+            now=at,
+            churned=bool(subs) and not live,
+            first_value_at=min(first_value, default=None),
+            renews_at=next_renewal.current_period_end if next_renewal else None,
+            yearly_term=bool(next_renewal and next_renewal.current_period_end - next_renewal.current_period_start >= YEARLY_TERM),
+            usage_recent=recent,
+            included_units=included,
+            seats_grew_at=max(by_kind.get("seats_grew", ()), default=None),
+            upgraded_at=max(by_kind.get("upgrade", ()), default=None),
+        )
+        found[cid] = (facts, stage_facts)
+    return found
+
+
+async def recompute(session: AsyncSession, *, customer_id: str, at: datetime) -> HealthCustomer:
+    """Compute the customer's health at `at`, keep it in the history and announce what changed."""
+    [customer] = await recompute_many(session, customer_ids=[customer_id], at=at)
+    return customer
+
+
+async def recompute_many(session: AsyncSession, *, customer_ids: list[str], at: datetime) -> list[HealthCustomer]:
+    model = await get_model(session)
+    customers = await repository.customers_for_update(session, customer_ids)
+    facts = await load_facts(session, customers, model, at)
+    recent_scores = await repository.scores_between(session, customer_ids, at - timedelta(days=model.risk_drop_days), at)
+    for customer in customers:
+        await _apply(session, customer, model, *facts[customer.id], recent_scores.get(customer.id, []), at)
+    await session.flush()
+    return customers
+
+
+async def _apply(
+    session: AsyncSession,
+    customer: HealthCustomer,
+    model: scoring.HealthModel,
+    facts: scoring.Facts,
+    stage_facts: scoring.StageFacts,
+    recent: list[int],
+    at: datetime,
+) -> None:
+    """Store one customer's new health and write the events its changes call for."""
+    health = scoring.compute_health(facts, model, started_at=customer.started_at)
+    stage = scoring.lifecycle_stage(stage_facts, model)
+    drop = scoring.score_drop(health.score, recent)
+    factors = [_factor_json(line) for line in health.factors]
+    previous_status, previous_stage = customer.status, customer.stage
+    customer.first_value_at = stage_facts.first_value_at
+    customer.score, customer.status, customer.stage, customer.profile = health.score, health.status, stage, health.profile
+    customer.factors, customer.computed_at = factors, at
+    session.add(
+        HealthScore(
+            id=new_id("hsc"),
+            customer_id=customer.id,
+            score=health.score,
+            status=health.status,
+            stage=stage,
+            computed_at=at,
+            factors=factors,
+        )
+    )
+
+    async def announce(verb: str, reasons: list[str]) -> None:
+        data = CustomerHealthData(
+            customer_id=customer.id,
+            score=health.score,
+            status=health.status,
+            previous_status=previous_status,
+            lifecycle_stage=stage,
+            previous_stage=previous_stage,
+            reasons=reasons,
+            score_drop=drop,
+            factors=[HealthFactorData(name=f["name"], score=f["score"], detail=f["detail"]) for f in factors],
+            computed_at=at,
+        )
+        await add_event(
+            session,
+            source=SERVICE,
+            topic=HEALTH,
+            event_type=f"customer.{verb}",
+            customer_id=customer.id,
+            data=data,
+            business_time=at,
+            clock_id=customer.clock_id,
+        )
+
+    reasons = health.reasons(model.bands.healthy_min)
+    if previous_status is not None and health.status != previous_status:
+        await announce("health_changed", reasons)
+    if scoring.risk_raised(status=health.status, drop=drop, model=model):
+        if not customer.risk_episode_open and previous_status is not None:
+            customer.risk_episode_open = True
+            drop_reason = (
+                [f"the score fell {drop} points within {model.risk_drop_days} days"] if drop >= model.risk_drop_points else []
+            )
+            await announce("churn_risk_raised", drop_reason + reasons)
+    else:
+        customer.risk_episode_open = False
+    if previous_stage is not None and stage != previous_stage:
+        await announce("stage_changed", [f"lifecycle stage {previous_stage} -> {stage}"])
+        if stage == "expansion":
+            await announce("expansion_signal", scoring.expansion_reasons(stage_facts, model))
+
+
+def _factor_json(line: scoring.FactorLine) -> dict[str, Any]:
+    return {
+        "name": line.name,
+        "score": None if line.score is None else round_half_up(line.score),
+        "weight": float(round_half_up(line.weight * 10000)) / 10000,
+        "contribution": float(round_half_up(line.contribution * 100)) / 100,
+        "detail": line.detail,
+    }
+
+
+RECOMPUTE_CHUNK = 1000
+
+
+async def recompute_clock(session: AsyncSession, *, clock_id: str | None, at: datetime) -> int:
+    """The daily recompute of every customer on a clock (or on real time), in chunks; schedules the next day."""
+    ids = await repository.customer_ids_on_clock(session, clock_id)
+    for offset in range(0, len(ids), RECOMPUTE_CHUNK):
+        await recompute_many(session, customer_ids=ids[offset : offset + RECOMPUTE_CHUNK], at=at)
+    key = _daily_key(clock_id)
+    await schedule_job(session, kind=DAILY, key=key, due_at=_next_midnight(at), clock_id=clock_id, payload={})
+    return len(ids)
+
+
+async def trend(session: AsyncSession, customer: HealthCustomer) -> dict[str, int | None]:
+    """Points gained (or lost, negative) over the last 7 and 30 days."""
+    found = {}
+    for label, days in (("d7", 7), ("d30", 30)):
+        then = await repository.score_at(session, customer.id, customer.computed_at - timedelta(days=days))
+        found[label] = None if then is None else customer.score - then
+    return found
+
+
+async def backtest(
+    session: AsyncSession,
+    *,
+    start: datetime,
+    end: datetime,
+    horizon_days: int,
+    clock_id: str | None,
+    candidate: scoring.HealthModel | None = None,
+) -> dict[str, Any]:
+    """Over the customers whose renewal or churn fell in [start, end): how the score `horizon_days`
+    before predicted it. The model in force is judged by the scores it gave then (the history); a
+    candidate is scored on the facts as they stood then (subscriptions as they are now)."""
+    model = candidate or await get_model(session)
+    horizon = timedelta(days=horizon_days)
+    outcomes = []
+    for customer_id, moment, churned in await repository.outcomes(session, start=start, end=end, clock_id=clock_id):
+        then = moment - horizon
+        if candidate is None:
+            score = await repository.score_at(session, customer_id, then)
+        else:
+            customer = await repository.get_customer(session, customer_id)
+            facts, _ = (await load_facts(session, [customer], candidate, then))[customer_id]
+            score = scoring.compute_health(facts, candidate, started_at=customer.started_at).score
+        if score is not None:
+            outcomes.append(Outcome(customer_id, score, churned))
+    return {
+        "from": start,
+        "to": end,
+        "horizon_days": horizon_days,
+        "model": "candidate" if candidate else "in_force",
+        **summarise(outcomes, model.bands),
+    }
