@@ -14,7 +14,7 @@ from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel
-from sqlalchemy import func, literal, select, union_all
+from sqlalchemy import DateTime, cast, func, literal, null, select, union_all
 from sqlalchemy.exc import IntegrityError
 
 from tenure_shared import dead_letters
@@ -164,11 +164,12 @@ async def retry_job(job_id: int, request: Request) -> JobOut:
 async def ops_view(request: Request) -> dict:
     """Where work is stuck or late, from this service's own tables in one statement."""
     now = real_now()
+    no_time = cast(null(), DateTime(timezone=True))
     counts = union_all(
-        select(literal("dead_letters"), InboxEvent.outcome, func.count(), literal(None))
+        select(literal("dead_letters"), InboxEvent.outcome, func.count(), no_time)
         .where(InboxEvent.dead_lettered_at.is_not(None))
         .group_by(InboxEvent.outcome),
-        select(literal("jobs"), ScheduledJob.status, func.count(), literal(None))
+        select(literal("jobs"), ScheduledJob.status, func.count(), no_time)
         .where(ScheduledJob.status.in_(("pending", "failed")))
         .group_by(ScheduledJob.status),
         select(literal("jobs"), literal("waiting"), func.count(), func.min(ScheduledJob.next_attempt_at)).where(
