@@ -4,13 +4,15 @@
    invoicing's credit call fails transiently, the events wait unconsumed on their partitions, and
    afterwards every subscription has exactly one paid invoice and nobody has a dead letter.
 2. invoicing's API is down for ~12 s when a dunning retry falls due on a test clock: the retry
-   waits out its back-off (never five tries back to back, never `failed`), then happens once.
+   waits out its back-off (never five tries back to back, never `failed`), the clock's coordinator
+   holds the clock `advancing` until the retry has run, and it happens once.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
+from datetime import UTC, datetime
 
 import httpx
 
@@ -92,6 +94,7 @@ def test_a_dunning_retry_waits_for_a_peer_that_is_down_and_then_happens_once(api
     invoicing_api.stop()
     down_since = time.monotonic()
     try:
+        time.sleep(7)  # late in the outage, so the retry's back-off outlasts it and the coordinator must wait
         # What the clock's coordinator asks of dunning at 03-02, while invoicing cannot answer.
         ran = httpx.post(
             stack.url("dunning") + f"/internal/test-clocks/{clock}/run-due",
@@ -105,6 +108,7 @@ def test_a_dunning_retry_waits_for_a_peer_that_is_down_and_then_happens_once(api
         ]
         assert (job["attempts"], job["status"]) == (1, "pending"), "one try, then a back-off; never five in one pass"
         assert "invoicing did not answer" in job["last_error"]
+        next_attempt_at = datetime.fromisoformat(job["next_attempt_at"])
         api.post("subscription", f"/v1/test-clocks/{clock}/advance", {"frozen_time": "2026-03-03T00:00:00Z"})
         time.sleep(max(0.0, 12 - (time.monotonic() - down_since)))  # the rest of the outage
         assert api.get("subscription", f"/v1/test-clocks/{clock}")["status"] == "advancing"
@@ -113,6 +117,7 @@ def test_a_dunning_retry_waits_for_a_peer_that_is_down_and_then_happens_once(api
         stack.wait_ready()
 
     api.wait_ready(clock, timeout=180)
+    assert datetime.now(UTC) >= next_attempt_at, "the clock was not ready before the retry could run"
     [case] = api.get("dunning", "/v1/dunning-cases", params={"invoice_id": invoice["id"]})["data"]
     assert case["status"] == "recovered"
     assert [(a["at"], a["outcome"]) for a in case["attempts"]] == [
