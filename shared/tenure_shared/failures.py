@@ -10,12 +10,21 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import asyncpg
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
 from tenure_shared.internal_http import DependencyUnavailable
 
-# DependencyUnavailable is a ConnectionError, hence an OSError; so is TimeoutError.
-TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (DependencyUnavailable, OSError, OperationalError, InterfaceError)
+# DependencyUnavailable is a ConnectionError, hence an OSError; so is TimeoutError. The asyncpg
+# classes matter where raw asyncpg is used (SQLAlchemy wraps them in its own).
+TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
+    DependencyUnavailable,
+    OSError,
+    OperationalError,
+    InterfaceError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.InterfaceError,
+)
 # SQLSTATE classes a retry can get past: connection exceptions, insufficient resources (too many
 # connections), operator intervention (admin shutdown, cannot connect now), serialization failure, deadlock.
 TRANSIENT_SQLSTATE_PREFIXES = ("08", "53", "57P", "40001", "40P01")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import asyncpg
 from hypothesis import given
 from hypothesis import strategies as st
 from sqlalchemy.exc import OperationalError
@@ -54,6 +55,8 @@ def test_failure_classes():
     assert is_transient(TimeoutError())
     assert is_transient(ConnectionRefusedError())
     assert is_transient(OperationalError("SELECT 1", {}, Exception("server closed the connection")))
+    assert is_transient(asyncpg.ConnectionDoesNotExistError("connection was closed in the middle of operation"))
+    assert is_transient(asyncpg.InterfaceError("connection is closed"))
     assert is_transient(_wrapped(_AsyncpgLike("57P01")))  # admin shutdown, through SQLAlchemy's wrapper
     assert is_transient(_wrapped(Exception('database "tenure_credit" is not currently accepting connections')))
     assert not is_transient(PeerRefused("No such customer.", service="subscription", code="customer_not_found", status=404))
