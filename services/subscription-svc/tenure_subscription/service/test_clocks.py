@@ -17,7 +17,7 @@ import structlog
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from tenure_shared.ids import new_id
-from tenure_shared.internal_http import InternalClient, quote_id
+from tenure_shared.internal_http import DependencyUnavailable, InternalClient, quote_id
 from tenure_shared.outbox import notify
 from tenure_shared.test_clock_sync import ClockCounts, settled
 from tenure_subscription import repository
@@ -115,4 +115,7 @@ async def advance_pending_clocks(sessions: async_sessionmaker[AsyncSession], int
     async with sessions() as session:
         clock_ids = await repository.advancing_clock_ids(session)
     for clock_id in clock_ids:
-        await advance_to_target(sessions, internal, clock_id)
+        try:
+            await advance_to_target(sessions, internal, clock_id)
+        except DependencyUnavailable as exc:  # one service away holds this clock, not the others
+            log.warning("test_clock_waiting_for_service", clock_id=clock_id, error=repr(exc))
