@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from tenure_shared import test_clock_sync
+from tenure_shared import ops, test_clock_sync
 from tenure_shared.auth import ApiKeyMiddleware, api_key_scheme
 from tenure_shared.broker import cluster_id, make_admin
 from tenure_shared.db import make_engine, make_session_factory
@@ -64,6 +64,7 @@ def create_app(
     for router in public_routers:
         app.include_router(router, prefix="/v1", dependencies=[Depends(api_key_scheme)])
     app.include_router(test_clock_sync.router)
+    app.include_router(ops.router)
     for router in internal_routers:
         app.include_router(router, prefix="/internal", include_in_schema=False)
 

@@ -4,15 +4,23 @@ handler's effect, together with the consumed offset.
 Partitions are assigned by the consumer itself (no consumer group) and the offsets live in
 PostgreSQL beside the inbox: one active worker per service consumes every partition, restarts
 resume at once without a group rebalance, and an effect and its offset commit together.
-A handler that keeps failing is retried a bounded number of times, then the event is recorded as
-dead-lettered and copied to `<topic>.dlq` (through the outbox, in the same transaction).
+Failures come in two classes (`tenure_shared.failures`):
+- transient (a peer or the database away): the event stays unconsumed, no inbox row, offset not
+  advanced; its partition alone is paused and the record tried again after 1 s, 2 s, 4 s … 5 min,
+  while the other partitions keep flowing;
+- deterministic (a peer's refusal, the handler's own error): a bounded number of quick retries,
+  then the event is recorded as dead-lettered with its whole envelope and copied to `<topic>.dlq`
+  (through the outbox, in the same transaction). A dead letter can be replayed or discarded
+  (`tenure_shared.dead_letters`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import time
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -21,21 +29,18 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.structs import ConsumerRecord
 from pydantic import ValidationError
 from sqlalchemy import BigInteger, DateTime, Integer, String, Text, delete, func
-from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.dialects.postgresql import JSONB, insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Mapped, mapped_column
-from tenacity import AsyncRetrying, stop_after_attempt, wait_exponential
+from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait_exponential
 
 from tenure_shared.clock import real_now
 from tenure_shared.db import Base
 from tenure_shared.events import CloudEvent, dead_letter_topic
+from tenure_shared.failures import consumer_retry_delay, is_transient
 from tenure_shared.outbox import add_event
 
 log = structlog.get_logger()
-
-# Failures of the database connection itself, as opposed to a handler that cannot do its job.
-INFRASTRUCTURE_ERRORS = (OperationalError, InterfaceError, OSError, ConnectionError)
 
 EventHandler = Callable[[AsyncSession, CloudEvent], Awaitable[None]]
 
@@ -47,9 +52,13 @@ class InboxEvent(Base):
     topic: Mapped[str] = mapped_column(String)
     event_type: Mapped[str] = mapped_column(String)
     clock_id: Mapped[str | None] = mapped_column(String, index=True)
-    outcome: Mapped[str] = mapped_column(String)  # handled | ignored | dead_lettered
+    # handled | ignored | dead_lettered | replay_requested | discarded
+    outcome: Mapped[str] = mapped_column(String)
     error: Mapped[str | None] = mapped_column(Text)
     received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    # Kept for dead letters only, so they can be replayed.
+    envelope: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    dead_lettered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class ConsumerOffset(Base):
@@ -72,13 +81,32 @@ async def _record_offset(session: AsyncSession, record: ConsumerRecord) -> None:
 
 async def _claim(session: AsyncSession, event: CloudEvent, topic: str, outcome: str, error: str | None = None) -> bool:
     """Record the event in the inbox. False when it was processed before (a duplicate)."""
+    dead = outcome == "dead_lettered"
     statement = (
         insert(InboxEvent)
-        .values(event_id=event.id, topic=topic, event_type=event.type, clock_id=event.tenureclock, outcome=outcome, error=error)
+        .values(
+            event_id=event.id,
+            topic=topic,
+            event_type=event.type,
+            clock_id=event.tenureclock,
+            outcome=outcome,
+            error=error,
+            envelope=event.model_dump(mode="json", exclude_none=True) if dead else None,
+            dead_lettered_at=real_now() if dead else None,
+        )
         .on_conflict_do_nothing(index_elements=[InboxEvent.event_id])
         .returning(InboxEvent.event_id)
     )
     return (await session.execute(statement)).first() is not None
+
+
+@dataclass
+class _Waiting:
+    """A partition paused after transient failures of the record at `offset`."""
+
+    offset: int
+    failures: int
+    resume_at: float  # time.monotonic()
 
 
 class EventConsumer:
@@ -102,6 +130,7 @@ class EventConsumer:
         self._max_attempts = max_attempts
         self._consumer: AIOKafkaConsumer | None = None
         self._rewind = asyncio.Event()
+        self._waiting: dict[TopicPartition, _Waiting] = {}
 
     async def start(self) -> None:
         self._consumer = AIOKafkaConsumer(
@@ -125,17 +154,14 @@ class EventConsumer:
             TopicPartition(topic, p) for topic in self._topics for p in sorted(self._consumer.partitions_for_topic(topic) or ())
         ]
         self._consumer.assign(partitions)
+        self._waiting.clear()
         async with self._sessions() as session:
             stored = {
                 (row.topic, row.partition): row.next_offset
                 for row in (await session.execute(ConsumerOffset.__table__.select())).all()
             }
         for tp in partitions:
-            offset = stored.get((tp.topic, tp.partition))
-            if offset is None:
-                self._consumer.seek(tp, 0)
-            else:
-                self._consumer.seek(tp, offset)
+            self._consumer.seek(tp, stored.get((tp.topic, tp.partition), 0))
 
     def request_rewind(self) -> None:
         """The broker lost its log: the run loop will read everything again (the inbox dedupes)."""
@@ -153,6 +179,7 @@ class EventConsumer:
             try:
                 if self._rewind.is_set():
                     await self._rewind_to_beginning()
+                self._resume_waited_partitions()
                 batches = await self._consumer.getmany(timeout_ms=100, max_records=500)
             except Exception as exc:
                 log.warning("consumer_fetch_failed", error=repr(exc))
@@ -160,52 +187,85 @@ class EventConsumer:
                 continue
             for records in batches.values():
                 for record in records:
-                    await self.process(record)
+                    if not await self.process(record):
+                        break  # the partition waits; the rest of its batch comes again after the seek
 
-    async def process(self, record: ConsumerRecord) -> None:
-        """Handle one record: effect + inbox row + offset in one transaction, or dead-letter it."""
+    def _resume_waited_partitions(self) -> None:
+        now = time.monotonic()
+        due = [tp for tp, waiting in self._waiting.items() if waiting.resume_at <= now and tp in self._consumer.paused()]
+        if due:
+            self._consumer.resume(*due)
+
+    async def process(self, record: ConsumerRecord) -> bool:
+        """Handle one record: effect + inbox row + offset in one transaction, or dead-letter it.
+        False when it failed transiently: its partition is paused and sought back to it."""
+        tp = TopicPartition(record.topic, record.partition)
+        try:
+            await self._process(record)
+        except Exception as exc:  # transient (a deterministic failure was dead-lettered inside)
+            self._wait(tp, record, exc)
+            return False
+        self._waiting.pop(tp, None)
+        return True
+
+    def _wait(self, tp: TopicPartition, record: ConsumerRecord, exc: Exception) -> None:
+        """Leave the record unconsumed and try it again later; the other partitions keep going."""
+        previous = self._waiting.get(tp)
+        failures = previous.failures + 1 if previous and previous.offset == record.offset else 1
+        delay = consumer_retry_delay(failures)
+        self._waiting[tp] = _Waiting(record.offset, failures, time.monotonic() + delay)
+        assert self._consumer is not None
+        self._consumer.pause(tp)
+        self._consumer.seek(tp, record.offset)
+        log.warning(
+            "event_waiting_transient_failure",
+            topic=record.topic,
+            partition=record.partition,
+            offset=record.offset,
+            failures=failures,
+            retry_in_seconds=delay,
+            error=repr(exc),
+        )
+
+    async def _process(self, record: ConsumerRecord) -> None:
         try:
             event = CloudEvent.model_validate(json.loads(record.value))
         except (ValueError, ValidationError) as exc:
             await self._dead_letter_unreadable(record, repr(exc))
             return
         handler = self._handlers.get(event.type)
-        while True:
-            try:
-                await self._handle(record, event, handler)
-                return
-            except INFRASTRUCTURE_ERRORS as exc:
-                # The database is away: waiting is right, dead-lettering would lose the event.
-                log.warning("consumer_waiting_for_database", error=repr(exc))
-                await asyncio.sleep(1.0)
-
-    async def _handle(self, record: ConsumerRecord, event: CloudEvent, handler: EventHandler | None) -> None:
         try:
             async for attempt in AsyncRetrying(
-                stop=stop_after_attempt(self._max_attempts), wait=wait_exponential(multiplier=0.1, max=2), reraise=True
+                retry=retry_if_exception(lambda exc: not is_transient(exc)),
+                stop=stop_after_attempt(self._max_attempts),
+                wait=wait_exponential(multiplier=0.1, max=2),
+                reraise=True,
             ):
                 with attempt:
                     async with self._sessions() as session, session.begin():
                         if await _claim(session, event, record.topic, "handled" if handler else "ignored") and handler:
                             await handler(session, event)
                         await _record_offset(session, record)
-        except INFRASTRUCTURE_ERRORS:
-            raise
         except Exception as exc:
-            log.error("event_dead_lettered", event_id=event.id, event_type=event.type, error=repr(exc))
-            async with self._sessions() as session, session.begin():
-                if await _claim(session, event, record.topic, "dead_lettered", repr(exc)):
-                    await add_event(
-                        session,
-                        source=self._service,
-                        topic=dead_letter_topic(record.topic),
-                        event_type=event.type,
-                        customer_id=event.subject,
-                        data={"event": event.model_dump(mode="json"), "error": repr(exc), "consumer": self._service},
-                        business_time=event.time,
-                        clock_id=event.tenureclock,
-                    )
-                await _record_offset(session, record)
+            if is_transient(exc):
+                raise
+            await self._dead_letter(record, event, repr(exc))
+
+    async def _dead_letter(self, record: ConsumerRecord, event: CloudEvent, error: str) -> None:
+        log.error("event_dead_lettered", event_id=event.id, event_type=event.type, error=error)
+        async with self._sessions() as session, session.begin():
+            if await _claim(session, event, record.topic, "dead_lettered", error):
+                await add_event(
+                    session,
+                    source=self._service,
+                    topic=dead_letter_topic(record.topic),
+                    event_type=event.type,
+                    customer_id=event.subject,
+                    data={"event": event.model_dump(mode="json"), "error": error, "consumer": self._service},
+                    business_time=event.time,
+                    clock_id=event.tenureclock,
+                )
+            await _record_offset(session, record)
 
     async def _dead_letter_unreadable(self, record: ConsumerRecord, error: str) -> None:
         log.error("unreadable_event", topic=record.topic, offset=record.offset, error=error)

@@ -13,7 +13,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tenure_shared.events import CustomerData
-from tenure_shared.internal_http import InternalClient
+from tenure_shared.internal_http import InternalClient, quote_id
 
 
 async def upsert_customer_copy(session: AsyncSession, model: Any, customer: CustomerData, **extra: Any) -> None:
@@ -27,4 +27,4 @@ async def upsert_customer_copy(session: AsyncSession, model: Any, customer: Cust
 
 async def fetch_customer(internal: InternalClient, customer_id: str) -> CustomerData:
     """The customer as subscription-svc has it now (404 customer_not_found when unknown)."""
-    return await internal.get_model("subscription", f"/internal/customers/{customer_id}", CustomerData)
+    return await internal.get_model("subscription", f"/internal/customers/{quote_id(customer_id)}", CustomerData)

@@ -3,21 +3,29 @@ in a durable table keyed on their due instant, never as in-memory timers.
 
 Real-time rows (clock_id NULL) are run by the worker's loop; a test clock's rows are run when the
 clock's coordinator asks, up to the clock's time, in due order.
+
+A failed attempt sets `next_attempt_at` (10 s, 30 s, 1 min … 1 h of real time, `job_retry_delay`)
+and no pass picks the job before then. A transient failure (a peer or the database away) keeps the
+job pending for as long as it takes; a deterministic one is parked as `failed` after
+MAX_JOB_ATTEMPTS, to be looked at and retried (`/internal/jobs`, `tenure jobs`).
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
 
 import structlog
-from sqlalchemy import BigInteger, DateTime, Identity, Integer, String, Text, func, select, update
+from sqlalchemy import BigInteger, DateTime, Identity, Integer, String, Text, func, or_, select, update
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Mapped, mapped_column
 
+from tenure_shared.clock import real_now
 from tenure_shared.db import Base
+from tenure_shared.failures import is_transient, job_retry_delay
 
 log = structlog.get_logger()
 
@@ -35,6 +43,8 @@ class ScheduledJob(Base):
     status: Mapped[str] = mapped_column(String, default="pending")  # pending | done | cancelled | failed
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(Text)
+    # Real time before which no pass tries the job again (set by a failed attempt).
+    next_attempt_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
 
@@ -57,12 +67,14 @@ async def cancel_job(session: AsyncSession, *, key: str) -> None:
     )
 
 
-async def pending_job(session: AsyncSession, *, key: str) -> ScheduledJob | None:
-    return await session.scalar(select(ScheduledJob).where(ScheduledJob.key == key, ScheduledJob.status == "pending"))
-
-
 def _for_clock(clock_id: str | None):
     return ScheduledJob.clock_id.is_(None) if clock_id is None else ScheduledJob.clock_id == clock_id
+
+
+def _runnable():
+    """Pending and not waiting out a back-off."""
+    not_waiting = or_(ScheduledJob.next_attempt_at.is_(None), ScheduledJob.next_attempt_at <= real_now())
+    return ScheduledJob.status == "pending", not_waiting
 
 
 class DueWorkRunner:
@@ -73,15 +85,25 @@ class DueWorkRunner:
         self._handlers = handlers
 
     async def next_due_at(self, clock_id: str | None) -> datetime | None:
+        """The earliest due instant of a job that may run now."""
+        async with self._sessions() as session:
+            return await session.scalar(select(func.min(ScheduledJob.due_at)).where(_for_clock(clock_id), *_runnable()))
+
+    async def waiting_until(self, clock_id: str | None) -> datetime | None:
+        """The earliest real time at which a job waiting out its back-off may be tried again."""
         async with self._sessions() as session:
             return await session.scalar(
-                select(func.min(ScheduledJob.due_at)).where(_for_clock(clock_id), ScheduledJob.status == "pending")
+                select(func.min(ScheduledJob.next_attempt_at)).where(
+                    _for_clock(clock_id), ScheduledJob.status == "pending", ScheduledJob.next_attempt_at > real_now()
+                )
             )
 
-    async def run_due(self, clock_id: str | None, until: datetime) -> int:
-        """Run every pending job of this clock due at or before `until`, cascades included."""
+    async def run_due(self, clock_id: str | None, until: datetime, *, budget_seconds: float | None = None) -> int:
+        """Run every runnable job of this clock due at or before `until`, cascades included; with a
+        budget, start no new job once it is spent (the caller asks again)."""
+        deadline = None if budget_seconds is None else time.monotonic() + budget_seconds
         ran = 0
-        while await self._run_one(clock_id, until):
+        while (deadline is None or time.monotonic() < deadline) and await self._run_one(clock_id, until):
             ran += 1
         return ran
 
@@ -92,7 +114,7 @@ class DueWorkRunner:
                 async with session.begin():
                     job = await session.scalar(
                         select(ScheduledJob)
-                        .where(_for_clock(clock_id), ScheduledJob.status == "pending", ScheduledJob.due_at <= until)
+                        .where(_for_clock(clock_id), *_runnable(), ScheduledJob.due_at <= until)
                         .order_by(ScheduledJob.due_at, ScheduledJob.id)
                         .limit(1)
                         .with_for_update(skip_locked=True)
@@ -102,16 +124,45 @@ class DueWorkRunner:
                     job_id = job.id
                     await self._handlers[job.kind](session, job)
                     job.status = "done"
+                    job.next_attempt_at = None
                 return True
             except Exception as exc:
                 if job_id is None:
                     raise
-                log.exception("due_job_failed", job_id=job_id, error=repr(exc))
-                error = repr(exc)
+                failure = exc
+        await self._record_failure(job_id, failure)
+        return True
+
+    async def _record_failure(self, job_id: int, exc: Exception) -> None:
+        transient = is_transient(exc)
         async with self._sessions() as session, session.begin():
             job = await session.get(ScheduledJob, job_id, with_for_update=True)
             job.attempts += 1
-            job.last_error = error
-            if job.attempts >= MAX_JOB_ATTEMPTS:
+            job.last_error = repr(exc)
+            if transient or job.attempts < MAX_JOB_ATTEMPTS:
+                job.next_attempt_at = real_now() + job_retry_delay(job.attempts)
+            else:
                 job.status = "failed"
-        return True
+                job.next_attempt_at = None
+        log.warning(
+            "due_job_failed",
+            job_id=job_id,
+            kind=job.kind,
+            attempts=job.attempts,
+            transient=transient,
+            status=job.status,
+            next_attempt_at=job.next_attempt_at and job.next_attempt_at.isoformat(),
+            error=repr(exc),
+        )
+
+
+async def retry_failed_job(session: AsyncSession, job_id: int) -> ScheduledJob | None:
+    """Put a failed job back to pending, to run at the next pass. None when no such failed job."""
+    job = await session.get(ScheduledJob, job_id, with_for_update=True)
+    if job is None or job.status != "failed":
+        return job
+    job.status = "pending"
+    job.attempts = 0
+    job.next_attempt_at = None
+    await session.flush()
+    return job

@@ -100,3 +100,17 @@ def create_number_sequences(*, replacing: str | None = None) -> None:
 def add_customer_version() -> None:
     """`customer_accounts.version`: a service's copy of a customer keeps the newest version."""
     op.add_column("customer_accounts", sa.Column("version", sa.Integer, nullable=False, server_default="0"))
+
+
+def add_failure_tracking() -> None:
+    """Dead letters keep their envelope (for replay) and when they died; due jobs wait out a back-off."""
+    op.add_column("inbox_events", sa.Column("envelope", JSONB))
+    op.add_column("inbox_events", sa.Column("dead_lettered_at", TZ))
+    op.create_index(
+        "ix_inbox_events_dead_letters",
+        "inbox_events",
+        ["outcome", "dead_lettered_at"],
+        postgresql_where=sa.text("dead_lettered_at IS NOT NULL"),
+    )
+    op.add_column("scheduled_jobs", sa.Column("next_attempt_at", TZ))
+    op.create_index("ix_scheduled_jobs_status", "scheduled_jobs", ["status", "due_at"])

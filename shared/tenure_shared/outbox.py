@@ -29,6 +29,8 @@ log = structlog.get_logger()
 
 # Committing an outbox row notifies this channel, so the relay wakes at once instead of polling.
 OUTBOX_CHANNEL = "tenure_outbox"
+# CloudEvents Kafka binding, structured mode: the whole envelope is the value.
+RECORD_HEADERS = [("content-type", b"application/cloudevents+json")]
 
 
 class OutboxMessage(Base):
@@ -110,7 +112,9 @@ class OutboxRelay:
             if not rows:
                 return 0
             pending = [
-                await self._producer.send(row.topic, key=row.key.encode(), value=json.dumps(row.envelope).encode())
+                await self._producer.send(
+                    row.topic, key=row.key.encode(), value=json.dumps(row.envelope).encode(), headers=RECORD_HEADERS
+                )
                 for row in rows
             ]
             await asyncio.gather(*pending)

@@ -2,7 +2,8 @@
 
 - PUT  /internal/test-clocks/{id}            set this service's copy of the clock's time
 - POST /internal/test-clocks/{id}/run-due    set the time and run every job due up to it
-- GET  /internal/test-clocks/{id}/next-due   the earliest pending job of the clock
+- GET  /internal/test-clocks/{id}/next-due   the earliest runnable job of the clock, and whether one
+                                             is waiting out a back-off
 - GET  /internal/test-clocks/{id}/counts     events produced and consumed for the clock, by topic
 The coordinator compares the counts of all services to know a cascade has settled.
 """
@@ -32,6 +33,8 @@ class ClockCounts(BaseModel):
     consumes: list[str]
 
 
+RUN_DUE_BUDGET_SECONDS = 1.5
+
 router = APIRouter(prefix="/internal/test-clocks", dependencies=[Depends(require_internal_token)], include_in_schema=False)
 
 
@@ -44,14 +47,19 @@ async def put_clock_time(clock_id: str, body: ClockTime, request: Request) -> Cl
 
 @router.post("/{clock_id}/run-due")
 async def run_due(clock_id: str, body: ClockTime, request: Request) -> dict:
+    """Runs jobs for at most RUN_DUE_BUDGET_SECONDS (the caller's call times out at 5 s); what is
+    left shows in `next_due_at`, and the coordinator asks again."""
     await put_clock_time(clock_id, body, request)
-    ran = await request.app.state.due_work.run_due(clock_id, body.now)
-    return {"ran": ran, "next_due_at": await request.app.state.due_work.next_due_at(clock_id)}
+    ran = await request.app.state.due_work.run_due(clock_id, body.now, budget_seconds=RUN_DUE_BUDGET_SECONDS)
+    return {"ran": ran, **(await next_due(clock_id, request))}
 
 
 @router.get("/{clock_id}/next-due")
 async def next_due(clock_id: str, request: Request) -> dict:
-    return {"next_due_at": await request.app.state.due_work.next_due_at(clock_id)}
+    """`next_due_at`: the earliest job that may run now; `waiting_until`: the earliest real time a
+    job that failed may be tried again (the clock must not move on while one waits)."""
+    due_work = request.app.state.due_work
+    return {"next_due_at": await due_work.next_due_at(clock_id), "waiting_until": await due_work.waiting_until(clock_id)}
 
 
 @router.get("/{clock_id}/counts")

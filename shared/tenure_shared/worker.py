@@ -23,6 +23,7 @@ from tenure_shared.broker import cluster_id, ensure_topics, make_admin, make_pro
 from tenure_shared.clock import real_now
 from tenure_shared.consumer import EventConsumer, EventHandler
 from tenure_shared.db import Base, connect_raw, make_engine, make_session_factory
+from tenure_shared.dead_letters import REPLAY_CHANNEL, run_requested_replays
 from tenure_shared.due_work import DueWorkRunner, JobHandler
 from tenure_shared.idempotency import delete_expired_keys
 from tenure_shared.logging import configure_logging
@@ -137,6 +138,8 @@ async def run_worker(
     # Every LISTEN happens before the tasks start: the lock's connection runs one operation at a time.
     outbox_committed = asyncio.Event()
     await leader.add_listener(OUTBOX_CHANNEL, lambda *_: outbox_committed.set())
+    replay_requested = asyncio.Event()
+    await leader.add_listener(REPLAY_CHANNEL, lambda *_: replay_requested.set())
     extra = []
     for channel, loop_body in (extra_loops or {}).items():
         woken = asyncio.Event()
@@ -147,6 +150,8 @@ async def run_worker(
         asyncio.create_task(_every(stop, settings.broker_check_seconds, watch_broker, "broker_watch")),
         asyncio.create_task(_every(stop, settings.due_work_poll_seconds, run_real_time_due_work, "due_work")),
         asyncio.create_task(_every(stop, 3600, expire_idempotency_keys, "idempotency_cleanup")),
+        # Dead-letter replays run here, beside the handlers (see tenure_shared.dead_letters).
+        asyncio.create_task(_every(stop, 5.0, partial(run_requested_replays, sessions, handlers), "replay", replay_requested)),
         asyncio.create_task(_leadership_guard(stop, watch_leadership)),
         *(asyncio.create_task(loop) for loop in extra),
     ]

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
-from tenure_shared.due_work import MAX_JOB_ATTEMPTS, DueWorkRunner, ScheduledJob, schedule_job
+from tenure_shared.clock import real_now
+from tenure_shared.due_work import MAX_JOB_ATTEMPTS, DueWorkRunner, ScheduledJob, retry_failed_job, schedule_job
+from tenure_shared.internal_http import DependencyUnavailable
 
 T0 = datetime(2026, 4, 1, tzinfo=UTC)
 
@@ -40,23 +42,79 @@ async def test_rescheduling_a_key_replaces_the_pending_job(mechanism_db):
     assert [(j.key, j.due_at) for j in pending] == [("renewal:sub_1", T0 + timedelta(days=30))]
 
 
-async def test_a_failing_job_is_retried_then_marked_failed_without_blocking_others(mechanism_db):
+async def _let_back_off_pass(sessions) -> None:
+    """As if the real time of every waiting job's next attempt had come."""
+    async with sessions() as session, session.begin():
+        await session.execute(
+            update(ScheduledJob)
+            .where(ScheduledJob.next_attempt_at.is_not(None))
+            .values(next_attempt_at=real_now() - timedelta(seconds=1))
+        )
+
+
+async def _job(sessions, key: str) -> ScheduledJob:
+    async with sessions() as session:
+        return await session.scalar(select(ScheduledJob).where(ScheduledJob.key == key))
+
+
+async def test_a_job_whose_peer_is_down_waits_out_its_back_off_and_is_never_failed(mechanism_db):
+    _, sessions = mechanism_db
+    calls = []
+    outage_attempts = MAX_JOB_ATTEMPTS + 2
+
+    async def collect(session, job):
+        calls.append(job.key)
+        if len(calls) <= outage_attempts:
+            raise DependencyUnavailable("invoicing did not answer")
+
+    async with sessions() as session, session.begin():
+        await schedule_job(session, kind="collect", key="retry:case_1", due_at=T0, clock_id="c")
+    runner = DueWorkRunner(sessions, {"collect": collect})
+    assert await runner.run_due("c", T0 + timedelta(days=1)) == 1
+    assert calls == ["retry:case_1"], "one attempt per pass, never several back to back"
+    job = await _job(sessions, "retry:case_1")
+    assert (job.status, job.attempts) == ("pending", 1)
+    assert job.next_attempt_at - real_now() > timedelta(seconds=8)
+    assert await runner.run_due("c", T0 + timedelta(days=1)) == 0, "not before its next attempt is due"
+    assert await runner.next_due_at("c") is None and await runner.waiting_until("c") == job.next_attempt_at
+    for attempt in range(2, outage_attempts + 2):
+        await _let_back_off_pass(sessions)
+        assert await runner.run_due("c", T0 + timedelta(days=1)) == 1
+        job = await _job(sessions, "retry:case_1")
+        assert job.status == ("done" if attempt > outage_attempts else "pending"), attempt
+    assert len(calls) == outage_attempts + 1
+    assert "did not answer" in job.last_error
+
+
+async def test_a_deterministic_failure_is_parked_as_failed_and_can_be_retried(mechanism_db):
     _, sessions = mechanism_db
     ran = []
+    broken = True
 
-    async def broken(session, job):
-        raise RuntimeError("boom")
+    async def flaky_code(session, job):
+        if broken:
+            raise RuntimeError("boom")
+        ran.append(job.key)
 
     async def fine(session, job):
         ran.append(job.key)
 
     async with sessions() as session, session.begin():
-        await schedule_job(session, kind="broken", key="x", due_at=T0, clock_id="c")
+        await schedule_job(session, kind="flaky_code", key="x", due_at=T0, clock_id="c")
         await schedule_job(session, kind="fine", key="y", due_at=T0 + timedelta(hours=1), clock_id="c")
-    runner = DueWorkRunner(sessions, {"broken": broken, "fine": fine})
+    runner = DueWorkRunner(sessions, {"flaky_code": flaky_code, "fine": fine})
     await runner.run_due("c", T0 + timedelta(days=1))
-    assert ran == ["y"]
-    async with sessions() as session:
-        job = await session.scalar(select(ScheduledJob).where(ScheduledJob.key == "x"))
-    assert (job.status, job.attempts) == ("failed", MAX_JOB_ATTEMPTS)
+    assert ran == ["y"], "a failing job does not block the others"
+    for _ in range(MAX_JOB_ATTEMPTS - 1):
+        assert (await _job(sessions, "x")).status == "pending"
+        await _let_back_off_pass(sessions)
+        await runner.run_due("c", T0 + timedelta(days=1))
+    job = await _job(sessions, "x")
+    assert (job.status, job.attempts, job.next_attempt_at) == ("failed", MAX_JOB_ATTEMPTS, None)
     assert "boom" in job.last_error
+
+    broken = False
+    async with sessions() as session, session.begin():
+        assert (await retry_failed_job(session, job.id)).status == "pending"
+    assert await runner.run_due("c", T0 + timedelta(days=1)) == 1
+    assert ran == ["y", "x"] and (await _job(sessions, "x")).status == "done"

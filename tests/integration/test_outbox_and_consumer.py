@@ -80,6 +80,7 @@ async def test_relay_sends_each_row_once_keyed_and_in_order_per_customer(stack, 
         mine = [r for r in records if r.key == customer.encode()]
         assert len({r.partition for r in mine}) == 1, "one customer's events share a partition"
         assert [json.loads(r.value)["id"] for r in sorted(mine, key=lambda r: r.offset)] == expected
+    assert all(dict(r.headers) == {"content-type": b"application/cloudevents+json"} for r in records)
 
 
 async def test_consumer_applies_an_event_once_even_when_delivered_twice(stack, mechanism_db, topic):

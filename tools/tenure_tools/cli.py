@@ -14,6 +14,7 @@ from typing import Annotated
 import typer
 
 from tenure_shared.settings import DEV_API_KEY, ServiceSettings
+from tenure_tools.operate import dead_letters_app, jobs_app, ops
 from tenure_tools.services import PACKAGES, SERVICES
 from tenure_tools.stack import Stack, create_topics, default_state_dir, migrate_all
 
@@ -24,6 +25,9 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_show_locals=False,
 )
+app.add_typer(dead_letters_app, name="dead-letters")
+app.add_typer(jobs_app, name="jobs")
+app.command()(ops)
 
 
 def _check_service(service: str) -> str:
