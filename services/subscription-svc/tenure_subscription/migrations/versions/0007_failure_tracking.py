@@ -1,12 +1,12 @@
 """subscription-svc: dead letters keep their envelope; due jobs carry next_attempt_at (durable back-off).
 
-Revision ID: 0006_failure_tracking
+Revision ID: 0007_failure_tracking
 """
 
 from tenure_shared.migrations import add_failure_tracking
 
-revision = "0006_failure_tracking"
-down_revision = "0005_customer_version"
+revision = "0007_failure_tracking"
+down_revision = "0006_discounts"
 branch_labels = None
 depends_on = None
 

@@ -1,12 +1,12 @@
-"""credit-svc: dead letters keep their envelope; due jobs carry next_attempt_at (durable back-off).
+"""health-score-svc: dead letters keep their envelope; due jobs carry next_attempt_at (durable back-off).
 
-Revision ID: 0005_failure_tracking
+Revision ID: 0003_failure_tracking
 """
 
 from tenure_shared.migrations import add_failure_tracking
 
-revision = "0005_failure_tracking"
-down_revision = "0004_customer_version"
+revision = "0003_failure_tracking"
+down_revision = "0002"
 branch_labels = None
 depends_on = None
 

@@ -1,12 +1,12 @@
-"""health-score-svc: dead letters keep their envelope; due jobs carry next_attempt_at (durable back-off).
+"""credit-svc: dead letters keep their envelope; due jobs carry next_attempt_at (durable back-off).
 
-Revision ID: 0002_failure_tracking
+Revision ID: 0006_failure_tracking
 """
 
 from tenure_shared.migrations import add_failure_tracking
 
-revision = "0002_failure_tracking"
-down_revision = "0001"
+revision = "0006_failure_tracking"
+down_revision = "0005_refund_keys"
 branch_labels = None
 depends_on = None
 
