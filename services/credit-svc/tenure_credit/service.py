@@ -6,7 +6,6 @@ pause credit. The pause arithmetic lives in `credit.py` only.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from urllib.parse import quote
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -25,7 +24,6 @@ from tenure_credit.schemas import ApplyIn, CreditNoteIn
 from tenure_shared.clock import business_now, real_now
 from tenure_shared.customer_copies import fetch_customer
 from tenure_shared.due_work import cancel_job, schedule_job
-from tenure_shared.errors import TenureError
 from tenure_shared.events import (
     CREDITS,
     CreditApplicationData,
@@ -35,7 +33,7 @@ from tenure_shared.events import (
     RefundData,
 )
 from tenure_shared.ids import new_id
-from tenure_shared.internal_http import InternalClient, internal_client
+from tenure_shared.internal_http import InternalClient, PeerRefused, internal_client, quote_id
 from tenure_shared.outbox import add_event
 
 
@@ -429,10 +427,9 @@ async def settle_pending_refund(session: AsyncSession, *, refund_id: str, intern
         outcome = await _pay_out(
             internal, refund_key=refund.refund_key, customer_id=refund.customer_id, amount=refund.amount, currency=refund.currency
         )
-    except TenureError as exc:
-        if exc.status >= 500:
-            raise  # invoicing is away: the refund stays pending and is asked again
+    except PeerRefused as exc:
         # A refusal that will not change: the refund failed, and its amount goes back to the note.
+        # (DependencyUnavailable passes through: invoicing is away, the refund stays pending.)
         outcome = {"status": "failed", "failure_code": exc.code}
     await session.refresh(refund, with_for_update=True)
     note = await repository.get_credit_note(session, refund.credit_note_id, for_update=True)
@@ -470,7 +467,7 @@ async def preview_subscription_pause(
     answer = await internal.request(
         "subscription",
         "POST",
-        f"/internal/subscriptions/{quote(subscription_id, safe='')}/pause-window",
+        f"/internal/subscriptions/{quote_id(subscription_id)}/pause-window",
         json={
             "pause_at": pause_at.isoformat() if pause_at else None,
             "resume_at": resume_at.isoformat() if resume_at else None,

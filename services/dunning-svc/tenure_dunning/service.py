@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import datetime
-from urllib.parse import quote
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -16,7 +15,7 @@ from tenure_dunning.schemas import PolicyIn
 from tenure_shared.due_work import cancel_job, schedule_job
 from tenure_shared.events import DUNNING, DunningData, PaymentData
 from tenure_shared.ids import new_id
-from tenure_shared.internal_http import InternalClient
+from tenure_shared.internal_http import InternalClient, quote_id
 from tenure_shared.outbox import add_event
 
 RETRY = "dunning_retry"
@@ -115,7 +114,7 @@ async def retry(session: AsyncSession, *, case_id: str, at: datetime, internal: 
     payment = await internal.request(
         "invoicing",
         "POST",
-        f"/internal/invoices/{quote(case.invoice_id, safe='')}/collect",
+        f"/internal/invoices/{quote_id(case.invoice_id)}/collect",
         json={"attempt_key": f"{case.id}:{attempt_number}", "initiated_by": "dunning"},
     )
     await session.refresh(case, with_for_update=True)

@@ -9,13 +9,11 @@ invoices of the subscription are collected first, through invoicing; if that fai
 
 from __future__ import annotations
 
-from urllib.parse import quote
-
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tenure_shared.clock import business_now
 from tenure_shared.ids import new_id
-from tenure_shared.internal_http import InternalClient
+from tenure_shared.internal_http import InternalClient, quote_id
 from tenure_subscription import repository
 from tenure_subscription.charges import remaining_line
 from tenure_subscription.errors import ReactivationPaymentFailed, SubscriptionNotReactivatable
@@ -29,7 +27,7 @@ async def _collect_unpaid(internal: InternalClient, subscription: Subscription, 
     result = await internal.request(
         "invoicing",
         "POST",
-        f"/internal/subscriptions/{quote(subscription.id, safe='')}/collect-open-invoices",
+        f"/internal/subscriptions/{quote_id(subscription.id)}/collect-open-invoices",
         json={"payment_method": customer.payment_method, "attempt_key": new_id("rea")},
     )
     unpaid = [i for i in result["invoices"] if i["status"] != "paid"]
