@@ -21,6 +21,7 @@ from tenure_shared.edge import BadBytesMiddleware, InternalAuthMiddleware, Reque
 from tenure_shared.errors import install_error_handlers
 from tenure_shared.idempotency import IdempotencyMiddleware
 from tenure_shared.logging import configure_logging
+from tenure_shared.openapi import install_openapi
 from tenure_shared.settings import ServiceSettings
 
 
@@ -66,6 +67,7 @@ def create_app(
     app.state.settings = settings
     app.state.consumed_topics = tuple(consumed_topics)
     install_error_handlers(app)
+    install_openapi(app)
     app.add_middleware(IdempotencyMiddleware)
     app.add_middleware(ApiKeyMiddleware)
     app.add_middleware(InternalAuthMiddleware)

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, EmailStr, Field, StrictInt, model_validator
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, EmailStr, Field, StrictBool, StrictInt, model_validator
 
 from tenure_shared.errors import coded_error
 from tenure_shared.events import ChargeLine, PauseWindow
+from tenure_shared.fields import Timestamp
 from tenure_shared.money import Amount, CurrencyCode
+from tenure_shared.pagination import ListPage, filter_of
 
 Code = Field(pattern=r"^[a-z0-9][a-z0-9_\-]{0,63}$", description="lower-case letters, digits, - and _")
 
@@ -26,6 +29,17 @@ Quantity = Annotated[StrictInt, AfterValidator(_check_quantity)]
 
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+
+class SubscriptionStatus(StrEnum):
+    trialing = "trialing"
+    active = "active"
+    paused = "paused"
+    cancelled = "cancelled"
+    expired = "expired"
+
+
+SubscriptionStatusFilter = filter_of(SubscriptionStatus)
 
 
 class TierIn(Strict):
@@ -119,8 +133,8 @@ class SettingsPatch(Strict):
     free_plan_code: str | None = None
     trial_end_action: Literal["move_to_free_plan", "cancel"] | None = None
     proration: Literal["immediate", "next_invoice", "none"] | None = None
-    redeem_credits: bool | None = None
-    reactivation_requires_payment: bool | None = None
+    redeem_credits: StrictBool | None = None
+    reactivation_requires_payment: StrictBool | None = None
     timezone: str | None = None
 
 
@@ -142,7 +156,7 @@ class AddonIn(Strict):
     amount: Amount
     interval: Literal["day", "week", "month", "year"] | None = None
     interval_count: StrictInt = Field(1, ge=1, le=365)
-    one_time: bool = False
+    one_time: StrictBool = False
 
     @model_validator(mode="after")
     def _recurring_or_one_time(self) -> AddonIn:
@@ -173,7 +187,7 @@ class SubscriptionIn(Strict):
     quantity: Quantity = 1
     addons: list[AddonRef] = []
     trial_days: StrictInt | None = Field(None, ge=0, le=730)
-    start_at: AwareDatetime | None = None
+    start_at: Timestamp | None = None
 
 
 class PauseOut(BaseModel):
@@ -194,7 +208,7 @@ class ScheduledChangeOut(BaseModel):
 class SubscriptionOut(BaseModel):
     id: str
     customer_id: str
-    status: str
+    status: SubscriptionStatus
     plan_code: str
     quantity: int
     addons: list[AddonRef]
@@ -263,12 +277,12 @@ class TimelineEntryOut(BaseModel):
 
 
 class TestClockIn(Strict):
-    frozen_time: AwareDatetime
+    frozen_time: Timestamp
     name: str | None = None
 
 
 class TestClockAdvance(Strict):
-    frozen_time: AwareDatetime
+    frozen_time: Timestamp
 
 
 class TestClockOut(BaseModel):
@@ -278,9 +292,7 @@ class TestClockOut(BaseModel):
     status: Literal["advancing", "ready"]
 
 
-class ListOut(BaseModel):
-    data: list[Any]
-    has_more: bool
+ListOut = ListPage  # typed per route: ListOut[PlanOut]
 
 
 class MetricIn(Strict):
@@ -310,14 +322,14 @@ class MetricOut(BaseModel):
 
 class PauseIn(Strict):
     # Default now; may lie in the past (within the current period, after the last resume) or future.
-    pause_at: AwareDatetime | None = None
+    pause_at: Timestamp | None = None
     # Optional: the resume is then scheduled, and the reply previews the credit.
-    resume_at: AwareDatetime | None = None
+    resume_at: Timestamp | None = None
 
 
 class ResumeIn(Strict):
     # Default now; a later instant schedules the resume.
-    resume_at: AwareDatetime | None = None
+    resume_at: Timestamp | None = None
 
 
 class CreditPreviewOut(BaseModel):
