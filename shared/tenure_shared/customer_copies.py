@@ -8,6 +8,7 @@ subscription-svc (`GET /internal/customers/{id}`) instead of refusing.
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote
 
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -27,4 +28,4 @@ async def upsert_customer_copy(session: AsyncSession, model: Any, customer: Cust
 
 async def fetch_customer(internal: InternalClient, customer_id: str) -> CustomerData:
     """The customer as subscription-svc has it now (404 customer_not_found when unknown)."""
-    return await internal.get_model("subscription", f"/internal/customers/{customer_id}", CustomerData)
+    return await internal.get_model("subscription", f"/internal/customers/{quote(customer_id, safe='')}", CustomerData)

@@ -7,7 +7,7 @@ never an empty list that looks like "nothing there".
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Annotated, Any, Generic, TypeVar
+from typing import Annotated, Any, Generic, Literal, TypeVar
 
 from fastapi import Query
 from pydantic import BaseModel, BeforeValidator
@@ -37,7 +37,8 @@ def filter_of(choices: type[StrEnum]) -> Any:
             raise coded_error("invalid_filter", f"{value!r} is not one of: {', '.join(choices)}.")
         return value
 
-    return Annotated[choices | None, BeforeValidator(check), Query()]
+    # Literal[""] is never reached (check maps it to None); it documents that an empty value is accepted.
+    return Annotated[choices | Literal[""] | None, BeforeValidator(check), Query()]
 
 
 class Page(BaseModel):

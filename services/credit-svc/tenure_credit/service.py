@@ -6,6 +6,7 @@ pause credit. The pause arithmetic lives in `credit.py` only.
 from __future__ import annotations
 
 from datetime import datetime
+from urllib.parse import quote
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -394,7 +395,7 @@ async def preview_subscription_pause(
     answer = await internal.request(
         "subscription",
         "POST",
-        f"/internal/subscriptions/{subscription_id}/pause-window",
+        f"/internal/subscriptions/{quote(subscription_id, safe='')}/pause-window",
         json={
             "pause_at": pause_at.isoformat() if pause_at else None,
             "resume_at": resume_at.isoformat() if resume_at else None,

@@ -111,11 +111,13 @@ class CustomerIn(Strict):
     metadata: dict[str, Any] = {}
 
 
+# In the patches, a field left out stays as it is; `null` is refused where the field cannot be empty
+# (typed without None: the None default is never validated, an explicit null is).
 class CustomerPatch(Strict):
-    email: EmailStr | None = None
-    name: str | None = Field(None, min_length=1, max_length=200)
-    payment_method: str | None = None
-    metadata: dict[str, Any] | None = None
+    email: EmailStr = None
+    name: str = Field(None, min_length=1, max_length=200)
+    payment_method: str | None = None  # null removes the payment method
+    metadata: dict[str, Any] = None
 
 
 class CustomerOut(BaseModel):
@@ -130,12 +132,12 @@ class CustomerOut(BaseModel):
 
 
 class SettingsPatch(Strict):
-    free_plan_code: str | None = None
-    trial_end_action: Literal["move_to_free_plan", "cancel"] | None = None
-    proration: Literal["immediate", "next_invoice", "none"] | None = None
-    redeem_credits: StrictBool | None = None
-    reactivation_requires_payment: StrictBool | None = None
-    timezone: str | None = None
+    free_plan_code: str | None = None  # null: no free plan
+    trial_end_action: Literal["move_to_free_plan", "cancel"] = None
+    proration: Literal["immediate", "next_invoice", "none"] = None
+    redeem_credits: StrictBool = None
+    reactivation_requires_payment: StrictBool = None
+    timezone: str = None
 
 
 class SettingsOut(BaseModel):
