@@ -22,7 +22,7 @@ from schemathesis.specs.openapi.checks import (
 from tests.support.client import TenureClient
 
 SERVICES = ["subscription", "invoicing", "dunning", "credit", "health-score"]
-EXAMPLES_PER_OPERATION = 30
+EXAMPLES_PER_OPERATION = 8
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
 # Narrowed on purpose: unknown query parameters are ignored, as HTTP APIs usually do (schemathesis
 # would count them as invalid data that must be refused), and the API key is the fixed header the
@@ -44,7 +44,7 @@ def _exercise(operation, mode: GenerationMode, base_url: str, headers: dict[str,
         max_examples=EXAMPLES_PER_OPERATION,
         deadline=None,
         database=None,
-        derandomize=False,
+        derandomize=True,  # the same requests on every run: a failure is reproducible
         phases=[Phase.generate],
         suppress_health_check=list(HealthCheck),
     )

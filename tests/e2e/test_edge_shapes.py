@@ -3,6 +3,8 @@ numbers for date-times, strings for booleans, and negative money on every money 
 
 from __future__ import annotations
 
+from urllib.parse import quote
+
 import httpx
 import pytest
 
@@ -103,3 +105,38 @@ def test_the_openapi_lists_statuses_as_enums_and_types_lists(api: TenureClient):
     assert schemas["ListPage_InvoiceOut_"]["properties"]["data"]["items"] == {"$ref": "#/components/schemas/InvoiceOut"}
     subscription = httpx.get(api.urls["subscription"] + "/openapi.json").json()["components"]["schemas"]
     assert set(subscription["SubscriptionStatus"]["enum"]) == {"trialing", "active", "paused", "cancelled", "expired"}
+
+
+@pytest.mark.parametrize(
+    "patch", [{"timezone": None}, {"proration": None}, {"redeem_credits": None}, {"trial_end_action": None}]
+)
+def test_null_for_a_setting_that_cannot_be_empty_is_refused(api: TenureClient, patch):
+    # Found by schemathesis: `{"timezone": null}` answered 500.
+    before = api.get("subscription", "/v1/settings")
+    _problem(api.request("subscription", "PATCH", "/v1/settings", json=patch), 422, "validation_error")
+    assert api.get("subscription", "/v1/settings") == before
+
+
+@pytest.mark.parametrize("patch", [{"email": None}, {"name": None}, {"metadata": None}])
+def test_null_for_a_customer_field_that_cannot_be_empty_is_refused(api: TenureClient, patch):
+    customer = api.post("subscription", "/v1/customers", {"email": "n@example.com", "name": "N", "currency": "USD"})
+    response = api.request("subscription", "PATCH", f"/v1/customers/{customer['id']}", json=patch)
+    _problem(response, 422, "validation_error")
+    assert api.get("subscription", f"/v1/customers/{customer['id']}") == customer
+
+
+def test_null_removes_the_payment_method(api: TenureClient):
+    body = {"email": "pm@example.com", "name": "P", "currency": "USD", "payment_method": "pm_test_ok"}
+    customer = api.post("subscription", "/v1/customers", body)
+    assert api.patch("subscription", f"/v1/customers/{customer['id']}", {"payment_method": None})["payment_method"] is None
+
+
+@pytest.mark.parametrize("customer_id", ["a\u0012b", "a?b", "../x", "a b"])
+def test_odd_ids_reach_peers_escaped(api: TenureClient, customer_id):
+    # Found by schemathesis: a control character in an id that credit-svc forwarded answered 500.
+    if "/" not in customer_id:  # an encoded slash is decoded before routing: that path is no route
+        response = api.request("credit", "GET", f"/v1/customers/{quote(customer_id, safe='')}/credit-balance")
+        _problem(response, 404, "customer_not_found")
+    response = api.request("credit", "POST", "/v1/credit-previews", json={"subscription_id": customer_id})
+    # The peer decodes an encoded slash before routing too, so `../x` finds no route there (still a 404).
+    _problem(response, 404, "route_not_found" if "/" in customer_id else "subscription_not_found")
