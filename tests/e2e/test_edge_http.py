@@ -97,3 +97,10 @@ def test_every_response_carries_a_request_id(api: TenureClient, service):
         assert re.fullmatch(r"req_[0-9a-f]{32}", response.headers["request-id"])
     insane = api.request(service, "GET", PATHS[service], headers={"Request-Id": "two words"})
     assert insane.headers["request-id"].startswith("req_")
+
+
+@pytest.mark.parametrize("path", ["/v1/customers", "/internal/customers/cus_x"])
+def test_a_non_ascii_token_is_just_a_wrong_token(api: TenureClient, path):
+    # hmac.compare_digest refuses non-ASCII str: compared as bytes, such a token is a plain 401.
+    response = httpx.get(api.urls["subscription"] + path, headers={"Authorization": "Bearer caf\u00e9".encode()})
+    assert response.status_code == 401, response.text
