@@ -17,9 +17,11 @@ from tenure_shared.auth import ApiKeyMiddleware, api_key_scheme
 from tenure_shared.broker import cluster_id, make_admin
 from tenure_shared.db import make_engine, make_session_factory
 from tenure_shared.due_work import DueWorkRunner, JobHandler
+from tenure_shared.edge import BadBytesMiddleware, InternalAuthMiddleware, RequestIdMiddleware, UnhandledErrorGuard
 from tenure_shared.errors import install_error_handlers
 from tenure_shared.idempotency import IdempotencyMiddleware
 from tenure_shared.logging import configure_logging
+from tenure_shared.openapi import install_openapi
 from tenure_shared.settings import ServiceSettings
 
 
@@ -27,6 +29,12 @@ async def db_session(request: Request) -> AsyncIterator[AsyncSession]:
     """The request's one transaction: committed after the route returns, rolled back on error."""
     async with request.app.state.session_factory() as session, session.begin():
         yield session
+
+
+class TenureApp(FastAPI):
+    def build_middleware_stack(self):
+        # Outside Starlette's ServerErrorMiddleware, so a 500 too carries Request-Id and ends cleanly.
+        return RequestIdMiddleware(UnhandledErrorGuard(super().build_middleware_stack()))
 
 
 # scope="function": commit before the response is sent, so a client never reads its own write stale.
@@ -55,12 +63,15 @@ def create_app(
         finally:
             await engine.dispose()
 
-    app = FastAPI(title=title, description=description, version="0.1.0", lifespan=lifespan)
+    app = TenureApp(title=title, description=description, version="0.1.0", lifespan=lifespan)
     app.state.settings = settings
     app.state.consumed_topics = tuple(consumed_topics)
     install_error_handlers(app)
+    install_openapi(app)
     app.add_middleware(IdempotencyMiddleware)
-    app.add_middleware(ApiKeyMiddleware)  # added last = runs first
+    app.add_middleware(ApiKeyMiddleware)
+    app.add_middleware(InternalAuthMiddleware)
+    app.add_middleware(BadBytesMiddleware)  # added last = runs first
     for router in public_routers:
         app.include_router(router, prefix="/v1", dependencies=[Depends(api_key_scheme)])
     app.include_router(test_clock_sync.router)

@@ -20,13 +20,22 @@ def parse_bearer(authorization: str) -> str | None:
     return token.strip() if scheme.lower() == "bearer" and token.strip() else None
 
 
+def same_secret(given: str, expected: str) -> bool:
+    """Constant-time comparison; on bytes, so a token with non-ASCII characters is simply wrong."""
+    return hmac.compare_digest(given.encode(), expected.encode())
+
+
+def is_service_token(settings: ServiceSettings, token: str | None) -> bool:
+    return token is not None and same_secret(token, settings.internal_token)
+
+
 def key_scopes(settings: ServiceSettings, token: str | None) -> set[str] | None:
     """The scopes a key grants, or None for an unknown key."""
     if token is None:
         return None
-    if hmac.compare_digest(token, settings.api_key):
+    if same_secret(token, settings.api_key):
         return {"read", "write"}
-    if settings.read_only_api_key and hmac.compare_digest(token, settings.read_only_api_key):
+    if settings.read_only_api_key and same_secret(token, settings.read_only_api_key):
         return {"read"}
     return None
 
@@ -60,6 +69,5 @@ api_key_scheme = HTTPBearer(auto_error=False, description="Tenure API key")
 
 
 async def require_internal_token(request: Request) -> None:
-    token = parse_bearer(request.headers.get("authorization", ""))
-    if token is None or not hmac.compare_digest(token, request.app.state.settings.internal_token):
+    if not is_service_token(request.app.state.settings, parse_bearer(request.headers.get("authorization", ""))):
         raise Unauthorized("Internal routes need the service token.", code="invalid_service_token")

@@ -67,10 +67,15 @@ class ServiceUnavailable(TenureError):
     status, code, title = 503, "service_unavailable", "Service unavailable"
 
 
-def problem_response(status: int, code: str, title: str, detail: str, **extra: Any) -> JSONResponse:
+def problem_response(
+    status: int, code: str, title: str, detail: str, *, headers: dict[str, str] | None = None, **extra: Any
+) -> JSONResponse:
     body = {"type": PROBLEM_TYPE_BASE + code, "title": title, "status": status, "detail": detail, "code": code}
     body.update(extra)
-    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON)
+    headers = dict(headers or {})
+    if status == 401:
+        headers.setdefault("WWW-Authenticate", "Bearer")  # RFC 9110: a 401 names the scheme to use
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -92,11 +97,10 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
         code = {404: "route_not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
-        return problem_response(exc.status_code, code, str(exc.detail), str(exc.detail))
+        # Keeps the exception's headers: `Allow` on a 405.
+        return problem_response(exc.status_code, code, str(exc.detail), str(exc.detail), headers=exc.headers)
 
     @app.exception_handler(Exception)
     async def unexpected_error(_: Request, exc: Exception) -> JSONResponse:
-        import structlog
-
-        structlog.get_logger().exception("unhandled_error", error=repr(exc))
+        # Starlette's ServerErrorMiddleware sends this, then re-raises; edge.UnhandledErrorGuard logs it.
         return problem_response(500, "internal_error", "Internal error", "An unexpected error occurred.")

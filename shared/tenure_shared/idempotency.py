@@ -1,5 +1,6 @@
 """`Idempotency-Key` on every mutating POST: a retry with the same key and body replays the first
-response, the same key with another body gets 422, a retry while the first runs gets 409.
+response, the same key with another body gets 422, a retry while the first runs gets 409. A JSON body
+is compared as parsed JSON (key order and whitespace do not matter), any other body byte for byte.
 
 Keys are scoped to the API key that sent them and kept at least `idempotency_key_hours`.
 Server errors (5xx) are not stored, so a retry after one runs again.
@@ -8,6 +9,7 @@ Server errors (5xx) are not stored, so a retry after one runs again.
 from __future__ import annotations
 
 import hashlib
+import json
 from datetime import datetime, timedelta
 
 from sqlalchemy import DateTime, Integer, LargeBinary, String, delete, func, select
@@ -37,6 +39,15 @@ class IdempotencyKey(Base):
     response_content_type: Mapped[str | None] = mapped_column(String)
     locked_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now(), index=True)
+
+
+def request_fingerprint(path: str, body: bytes) -> str:
+    """What a repeat must match: the path and the body, canonical when it is JSON."""
+    try:
+        canonical = json.dumps(json.loads(body), sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+    except ValueError:
+        canonical = body
+    return hashlib.sha256(path.encode() + b"\n" + canonical).hexdigest()
 
 
 async def delete_expired_keys(session: AsyncSession, *, older_than: datetime) -> int:
@@ -71,7 +82,7 @@ class IdempotencyMiddleware:
             message = await receive()
             body += message.get("body", b"")
             more = message.get("more_body", False)
-        request_hash = hashlib.sha256(scope["path"].encode() + b"\n" + body).hexdigest()
+        request_hash = request_fingerprint(scope["path"], body)
         storage_key = hashlib.sha256(token.encode()).hexdigest()[:16] + ":" + client_key
         sessions: async_sessionmaker[AsyncSession] = app_state.session_factory
 

@@ -11,7 +11,8 @@ from functools import lru_cache
 from typing import Annotated
 
 from babel.numbers import get_currency_precision, list_currencies
-from pydantic import AfterValidator, StrictInt
+from pydantic import AfterValidator, Field, StrictInt
+from pydantic_core import PydanticCustomError
 
 from tenure_shared.errors import coded_error
 
@@ -64,6 +65,16 @@ def _check_amount(amount: int) -> int:
     return amount
 
 
+def _check_not_zero(amount: int) -> int:
+    if amount == 0:
+        raise PydanticCustomError("greater_than", "The amount must be more than 0.")
+    return amount
+
+
 # Request-field types: strict integers (a float is refused, never rounded) and real currency codes.
+# A negative amount is always `negative_amount`, also where 0 is refused too (PositiveAmount).
 CurrencyCode = Annotated[str, AfterValidator(_check_currency)]
-Amount = Annotated[StrictInt, AfterValidator(_check_amount)]
+Amount = Annotated[StrictInt, Field(json_schema_extra={"minimum": 0}), AfterValidator(_check_amount)]
+PositiveAmount = Annotated[
+    StrictInt, Field(json_schema_extra={"exclusiveMinimum": 0}), AfterValidator(_check_amount), AfterValidator(_check_not_zero)
+]

@@ -7,6 +7,7 @@ import json
 import uuid
 
 from tenure_shared.db import connect_raw, service_database_url
+from tenure_shared.idempotency import request_fingerprint
 from tests.support.client import TenureClient
 
 
@@ -62,7 +63,7 @@ async def test_retry_while_the_first_is_still_running_gets_409(api: TenureClient
     raw = json.dumps(_customer_body("inflight@example.com")).encode()
     # Stand in for a first request that is still running: its key is held, in progress.
     storage_key = hashlib.sha256(api.api_key.encode()).hexdigest()[:16] + ":" + key
-    request_hash = hashlib.sha256(b"/v1/customers\n" + raw).hexdigest()
+    request_hash = request_fingerprint("/v1/customers", raw)
     connection = await connect_raw(service_database_url(stack.database_url, "subscription", stack.database_prefix))
     try:
         await connection.execute(
@@ -90,3 +91,17 @@ def test_a_retry_sent_the_moment_the_first_reply_arrives_is_a_replay(api: Tenure
         again = api.request("subscription", "POST", "/v1/customers", json=body, headers={"Idempotency-Key": key})
         assert (first.status_code, again.status_code) == (201, 201)
         assert again.json()["id"] == first.json()["id"]
+
+
+def test_same_json_in_another_key_order_and_spacing_is_a_replay(api: TenureClient):
+    key = str(uuid.uuid4())
+    headers = {"Idempotency-Key": key, "content-type": "application/json"}
+    compact = b'{"email":"order@example.com","name":"Idem","currency":"USD"}'
+    reordered = b'{ "currency" : "USD",\n  "name": "Idem", "email": "order@example.com" }'
+    first = api.request("subscription", "POST", "/v1/customers", content=compact, headers=headers)
+    again = api.request("subscription", "POST", "/v1/customers", content=reordered, headers=headers)
+    assert first.status_code == again.status_code == 201, again.text
+    assert again.headers.get("idempotent-replayed") == "true"
+    assert again.json() == first.json()
+    emails = [c["email"] for c in api.list_all("subscription", "/v1/customers")]
+    assert emails.count("order@example.com") == 1

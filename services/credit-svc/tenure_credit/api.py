@@ -18,6 +18,7 @@ from tenure_credit.schemas import (
     CreditBalanceOut,
     CreditNoteIn,
     CreditNoteOut,
+    CreditNoteStatusFilter,
     CreditPreviewIn,
     CreditPreviewOut,
     ListOut,
@@ -29,6 +30,7 @@ from tenure_shared.app import DbSession
 from tenure_shared.auth import require_internal_token
 from tenure_shared.errors import problem_response
 from tenure_shared.internal_http import internal_client
+from tenure_shared.openapi import problem_responses
 from tenure_shared.pagination import Page, page_params
 
 router = APIRouter()
@@ -78,8 +80,8 @@ async def list_credit_notes(
     page: Annotated[Page, Depends(page_params)],
     customer_id: str | None = Query(None),
     subscription_id: str | None = Query(None),
-    status: str | None = Query(None),
-) -> ListOut:
+    status: CreditNoteStatusFilter = None,
+) -> ListOut[CreditNoteOut]:
     rows, more = await repository.list_credit_notes(
         session, page, customer_id=customer_id, subscription_id=subscription_id, status=status
     )
@@ -91,12 +93,12 @@ async def get_credit_note(credit_note_id: str, session: DbSession) -> CreditNote
     return credit_note_out(await repository.get_credit_note(session, credit_note_id))
 
 
-@router.post("/credit-notes", status_code=201, tags=["credit notes"])
+@router.post("/credit-notes", status_code=201, tags=["credit notes"], responses=problem_responses(404))
 async def create_credit_note(body: CreditNoteIn, session: DbSession) -> CreditNoteOut:
     return credit_note_out(await service.issue_manual_credit(session, data=body))
 
 
-@router.post("/credit-notes/{credit_note_id}/void", tags=["credit notes"])
+@router.post("/credit-notes/{credit_note_id}/void", tags=["credit notes"], responses=problem_responses(409))
 async def void_credit_note(credit_note_id: str, session: DbSession) -> CreditNoteOut:
     return credit_note_out(await service.void_credit_note(session, credit_note_id=credit_note_id))
 
@@ -110,7 +112,9 @@ async def credit_balance(customer_id: str, session: DbSession) -> CreditBalanceO
     return CreditBalanceOut(customer_id=customer_id, balances=balances)
 
 
-@router.post("/refunds", status_code=201, tags=["refunds"], responses={402: {"description": "The gateway refused the refund"}})
+@router.post(
+    "/refunds", status_code=201, tags=["refunds"], response_model=RefundOut, responses=problem_responses(402, 404, 409, 503)
+)
 async def create_refund(body: RefundIn, request: Request):
     # Its own transactions (no DbSession): the pending refund is committed before the gateway is asked.
     refund = await service.refund(
@@ -133,12 +137,12 @@ async def list_refunds(
     page: Annotated[Page, Depends(page_params)],
     credit_note_id: str | None = Query(None),
     customer_id: str | None = Query(None),
-) -> ListOut:
+) -> ListOut[RefundOut]:
     rows, more = await repository.list_refunds(session, page, credit_note_id=credit_note_id, customer_id=customer_id)
     return ListOut(data=[refund_out(r) for r in rows], has_more=more)
 
 
-@router.post("/credit-previews", tags=["credit notes"])
+@router.post("/credit-previews", tags=["credit notes"], responses=problem_responses(404, 409, 503))
 async def preview_credit(body: CreditPreviewIn, request: Request) -> CreditPreviewOut:
     """The credit a pause would earn, without pausing anything."""
     answer, credit = await service.preview_subscription_pause(

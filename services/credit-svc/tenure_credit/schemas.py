@@ -3,11 +3,31 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictInt
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictBool, StrictInt
 
 from tenure_shared.events import CreditRequest, PauseWindow
-from tenure_shared.money import Amount, CurrencyCode
+from tenure_shared.fields import Timestamp
+from tenure_shared.money import CurrencyCode, PositiveAmount
+from tenure_shared.pagination import ListPage, filter_of
+
+
+class CreditNoteStatus(StrEnum):
+    open = "open"
+    partially_applied = "partially_applied"
+    applied = "applied"
+    refunded = "refunded"
+    void = "void"
+
+
+class RefundStatus(StrEnum):
+    pending = "pending"  # recorded before the gateway is called
+    succeeded = "succeeded"
+    failed = "failed"
+
+
+CreditNoteStatusFilter = filter_of(CreditNoteStatus)
 
 
 class Strict(BaseModel):
@@ -18,12 +38,12 @@ class CreditNoteIn(Strict):
     """A manual credit note."""
 
     customer_id: str
-    amount: Amount = Field(gt=0)
+    amount: PositiveAmount
     currency: CurrencyCode
     description: str = Field(min_length=1, max_length=500)
     subscription_id: str | None = None
-    period_start: AwareDatetime | None = None
-    period_end: AwareDatetime | None = None
+    period_start: Timestamp | None = None
+    period_end: Timestamp | None = None
 
 
 class ApplicationOut(BaseModel):
@@ -45,7 +65,7 @@ class CreditNoteOut(BaseModel):
     amount: int
     remaining: int
     refunded: int
-    status: str
+    status: CreditNoteStatus
     period_start: datetime | None
     period_end: datetime | None
     applications: list[ApplicationOut]
@@ -67,7 +87,7 @@ class CreditBalanceOut(BaseModel):
 class RefundIn(Strict):
     credit_note_id: str
     # Defaults to the note's whole remainder.
-    amount: Amount | None = Field(None, gt=0)
+    amount: PositiveAmount | None = None
 
 
 class RefundOut(BaseModel):
@@ -76,7 +96,7 @@ class RefundOut(BaseModel):
     customer_id: str
     amount: int
     currency: str
-    status: str
+    status: RefundStatus
     failure_code: str | None
     refunded_at: datetime
 
@@ -84,8 +104,8 @@ class RefundOut(BaseModel):
 class CreditPreviewIn(Strict):
     subscription_id: str
     # Defaults: now (or, for a paused subscription, the start of its pause); resume_at: open-ended.
-    pause_at: AwareDatetime | None = None
-    resume_at: AwareDatetime | None = None
+    pause_at: Timestamp | None = None
+    resume_at: Timestamp | None = None
 
 
 class CreditPreviewOut(BaseModel):
@@ -100,9 +120,7 @@ class CreditPreviewOut(BaseModel):
     resume_at: datetime | None
 
 
-class ListOut(BaseModel):
-    data: list
-    has_more: bool
+ListOut = ListPage  # typed per route: ListOut[CreditNoteOut]
 
 
 # ---- internal ---------------------------------------------------------------------------------
@@ -128,7 +146,7 @@ class ApplyIn(Strict):
     at: AwareDatetime
     # True: every open credit of the customer (settings.redeem_credits). False: only the credits
     # the billing event itself owes (e.g. an out-of-term resume's pause credit).
-    redeem_all: bool = True
+    redeem_all: StrictBool = True
     # The billing event's own credit requests, issued here first if credit-svc has not yet.
     credit_requests: list[CreditRequest] = []
 

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Depends, Query
 
 from tenure_dunning import repository, service
 from tenure_dunning.models import DunningCase, DunningPolicy
-from tenure_dunning.schemas import AttemptOut, CaseOut, ListOut, PolicyIn, PolicyOut
+from tenure_dunning.schemas import AttemptOut, CaseOut, CaseStatusFilter, ListOut, PolicyIn, PolicyOut
 from tenure_shared.app import DbSession
 from tenure_shared.pagination import Page, page_params
 
@@ -49,9 +49,9 @@ async def list_cases(
     session: DbSession,
     customer_id: str | None = Query(None),
     invoice_id: str | None = Query(None),
-    status: str | None = Query(None),
+    status: CaseStatusFilter = None,
     page: Page = Depends(page_params),
-) -> ListOut:
+) -> ListOut[CaseOut]:
     rows, more = await repository.list_cases(session, page, customer_id=customer_id, invoice_id=invoice_id, status=status)
     return ListOut(data=[case_out(c) for c in rows], has_more=more)
 

@@ -3,9 +3,22 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, StrictInt
+from pydantic import BaseModel, ConfigDict, StrictBool, StrictInt
+
+from tenure_shared.pagination import ListPage, filter_of
+
+
+class CaseStatus(StrEnum):
+    retrying = "retrying"
+    recovered = "recovered"
+    exhausted = "exhausted"
+    cancelled = "cancelled"
+
+
+CaseStatusFilter = filter_of(CaseStatus)
 
 
 class PolicyIn(BaseModel):
@@ -13,7 +26,7 @@ class PolicyIn(BaseModel):
 
     retry_after_days: list[StrictInt]
     final_action: Literal["move_to_free_plan", "cancel", "mark_unpaid"]
-    notify_customer: bool = True
+    notify_customer: StrictBool = True
 
 
 class PolicyOut(BaseModel):
@@ -34,12 +47,10 @@ class CaseOut(BaseModel):
     invoice_id: str
     subscription_id: str | None
     customer_id: str
-    status: str
+    status: CaseStatus
     attempts: list[AttemptOut]
     next_retry_at: datetime | None
     final_action: str
 
 
-class ListOut(BaseModel):
-    data: list
-    has_more: bool
+ListOut = ListPage  # typed per route: ListOut[CaseOut]

@@ -14,6 +14,7 @@ from tenure_invoicing.schemas import (
     CollectOpenOut,
     CreditAppliedOut,
     InvoiceOut,
+    InvoiceStatusFilter,
     LineOut,
     ListOut,
     PaymentOut,
@@ -24,6 +25,7 @@ from tenure_shared.app import DbSession
 from tenure_shared.auth import require_internal_token
 from tenure_shared.clock import business_now
 from tenure_shared.errors import problem_response
+from tenure_shared.openapi import problem_responses
 from tenure_shared.pagination import Page, page_params
 
 router = APIRouter()
@@ -85,9 +87,9 @@ async def list_invoices(
     session: DbSession,
     customer_id: str | None = Query(None),
     subscription_id: str | None = Query(None),
-    status: str | None = Query(None),
+    status: InvoiceStatusFilter = None,
     page: Page = Depends(page_params),
-) -> ListOut:
+) -> ListOut[InvoiceOut]:
     rows, more = await repository.list_invoices(
         session, page, customer_id=customer_id, subscription_id=subscription_id, status=status
     )
@@ -99,7 +101,7 @@ async def get_invoice(invoice_id: str, session: DbSession) -> InvoiceOut:
     return invoice_out(await repository.get_invoice(session, invoice_id))
 
 
-@router.post("/invoices/{invoice_id}/pay", tags=["invoices"], responses={402: {"description": "The payment failed"}})
+@router.post("/invoices/{invoice_id}/pay", tags=["invoices"], response_model=InvoiceOut, responses=problem_responses(402, 409))
 async def pay_invoice(invoice_id: str, session: DbSession):
     payment = await service.pay_invoice(session, invoice_id=invoice_id)
     if payment.status == "failed":
@@ -110,18 +112,20 @@ async def pay_invoice(invoice_id: str, session: DbSession):
     return invoice_out(await repository.get_invoice(session, invoice_id))
 
 
-@router.post("/invoices/{invoice_id}/void", tags=["invoices"])
+@router.post("/invoices/{invoice_id}/void", tags=["invoices"], responses=problem_responses(409))
 async def void_invoice(invoice_id: str, session: DbSession) -> InvoiceOut:
     return invoice_out(await service.void_invoice(session, invoice_id=invoice_id, reason="manual"))
 
 
-@router.post("/charges", status_code=201, tags=["charges"])
+@router.post("/charges", status_code=201, tags=["charges"], responses=problem_responses(404))
 async def create_charge(body: ChargeIn, session: DbSession) -> InvoiceOut:
     return invoice_out(await service.create_charge(session, data=body))
 
 
 @router.get("/payments", tags=["payments"])
-async def list_payments(session: DbSession, invoice_id: str | None = Query(None), page: Page = Depends(page_params)) -> ListOut:
+async def list_payments(
+    session: DbSession, invoice_id: str | None = Query(None), page: Page = Depends(page_params)
+) -> ListOut[PaymentOut]:
     rows, more = await repository.list_payments(session, page, invoice_id=invoice_id)
     return ListOut(data=[payment_out(p) for p in rows], has_more=more)
 

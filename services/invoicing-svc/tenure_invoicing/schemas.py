@@ -3,18 +3,36 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from tenure_shared.money import Amount, CurrencyCode
+from tenure_shared.money import CurrencyCode, PositiveAmount
+from tenure_shared.pagination import ListPage, filter_of
+
+
+class InvoiceStatus(StrEnum):
+    draft = "draft"
+    open = "open"
+    paid = "paid"
+    void = "void"
+    uncollectible = "uncollectible"
+
+
+class PaymentStatus(StrEnum):
+    succeeded = "succeeded"
+    failed = "failed"
+
+
+InvoiceStatusFilter = filter_of(InvoiceStatus)
 
 
 class ChargeIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     customer_id: str
-    amount: Amount = Field(gt=0)
+    amount: PositiveAmount
     currency: CurrencyCode
     description: str = Field(min_length=1, max_length=500)
 
@@ -31,7 +49,7 @@ class RefundIn(BaseModel):
 
     refund_key: str
     customer_id: str
-    amount: Amount = Field(gt=0)
+    amount: PositiveAmount
     currency: CurrencyCode
 
 
@@ -63,7 +81,7 @@ class InvoiceOut(BaseModel):
     number: str
     customer_id: str
     subscription_id: str | None
-    status: str
+    status: InvoiceStatus
     currency: str
     billing_reason: str
     period_start: datetime | None
@@ -85,15 +103,13 @@ class PaymentOut(BaseModel):
     invoice_id: str
     amount: int
     currency: str
-    status: str
+    status: PaymentStatus
     failure_code: str | None
     initiated_by: str
     attempted_at: datetime
 
 
-class ListOut(BaseModel):
-    data: list
-    has_more: bool
+ListOut = ListPage  # typed per route: ListOut[InvoiceOut]
 
 
 class CollectOpenIn(BaseModel):

@@ -9,6 +9,7 @@ from tenure_shared.app import DbSession
 from tenure_shared.auth import require_internal_token
 from tenure_shared.events import CustomerData
 from tenure_shared.internal_http import internal_client
+from tenure_shared.openapi import problem_responses
 from tenure_shared.pagination import Page, page_params
 from tenure_subscription import repository
 from tenure_subscription.charges import figures
@@ -58,6 +59,7 @@ from tenure_subscription.schemas import (
     SettingsPatch,
     SubscriptionIn,
     SubscriptionOut,
+    SubscriptionStatusFilter,
     TestClockAdvance,
     TestClockIn,
     TestClockOut,
@@ -206,13 +208,13 @@ def change_out(planned: changes.ChangePlan) -> ChangeOut:
 # ---- plans ------------------------------------------------------------------------------------
 
 
-@router.post("/plans", status_code=201, tags=["plans"])
+@router.post("/plans", status_code=201, tags=["plans"], responses=problem_responses(404, 409))
 async def create_plan(body: PlanIn, session: DbSession) -> PlanOut:
     return plan_out(await catalog.create_plan(session, data=body))
 
 
 @router.get("/plans", tags=["plans"])
-async def list_plans(session: DbSession, include_archived: bool = False, page: Page = Depends(page_params)) -> ListOut:
+async def list_plans(session: DbSession, include_archived: bool = False, page: Page = Depends(page_params)) -> ListOut[PlanOut]:
     plans, more = await repository.list_plans(session, page, include_archived=include_archived)
     return ListOut(data=[plan_out(p) for p in plans], has_more=more)
 
@@ -222,7 +224,7 @@ async def get_plan(code: str, session: DbSession) -> PlanOut:
     return plan_out(await repository.get_plan(session, code))
 
 
-@router.post("/plans/{code}/archive", tags=["plans"])
+@router.post("/plans/{code}/archive", tags=["plans"], responses=problem_responses(409))
 async def archive_plan(code: str, session: DbSession) -> PlanOut:
     return plan_out(await catalog.archive_plan(session, code=code))
 
@@ -230,13 +232,13 @@ async def archive_plan(code: str, session: DbSession) -> PlanOut:
 # ---- customers --------------------------------------------------------------------------------
 
 
-@router.post("/customers", status_code=201, tags=["customers"])
+@router.post("/customers", status_code=201, tags=["customers"], responses=problem_responses(404))
 async def create_customer(body: CustomerIn, session: DbSession) -> CustomerOut:
     return customer_out(await customers.create_customer(session, data=body))
 
 
 @router.get("/customers", tags=["customers"])
-async def list_customers(session: DbSession, page: Page = Depends(page_params)) -> ListOut:
+async def list_customers(session: DbSession, page: Page = Depends(page_params)) -> ListOut[CustomerOut]:
     rows, more = await repository.list_customers(session, page)
     return ListOut(data=[customer_out(c) for c in rows], has_more=more)
 
@@ -259,7 +261,7 @@ async def get_settings(session: DbSession) -> SettingsOut:
     return settings_out(await repository.get_settings(session))
 
 
-@router.patch("/settings", tags=["settings"])
+@router.patch("/settings", tags=["settings"], responses=problem_responses(404))
 async def update_settings(body: SettingsPatch, session: DbSession) -> SettingsOut:
     return settings_out(await account_settings.update_settings(session, patch=body))
 
@@ -267,16 +269,19 @@ async def update_settings(body: SettingsPatch, session: DbSession) -> SettingsOu
 # ---- subscriptions ----------------------------------------------------------------------------
 
 
-@router.post("/subscriptions", status_code=201, tags=["subscriptions"])
+@router.post("/subscriptions", status_code=201, tags=["subscriptions"], responses=problem_responses(404, 409))
 async def create_subscription(body: SubscriptionIn, session: DbSession) -> SubscriptionOut:
     return subscription_out(await lifecycle.create_subscription(session, data=body))
 
 
 @router.get("/subscriptions", tags=["subscriptions"])
 async def list_subscriptions(
-    session: DbSession, customer_id: str | None = Query(None), page: Page = Depends(page_params)
-) -> ListOut:
-    rows, more = await repository.list_subscriptions(session, page, customer_id=customer_id)
+    session: DbSession,
+    customer_id: str | None = Query(None),
+    status: SubscriptionStatusFilter = None,
+    page: Page = Depends(page_params),
+) -> ListOut[SubscriptionOut]:
+    rows, more = await repository.list_subscriptions(session, page, customer_id=customer_id, status=status)
     return ListOut(data=[subscription_out(s) for s in rows], has_more=more)
 
 
@@ -286,7 +291,7 @@ async def get_subscription(subscription_id: str, session: DbSession) -> Subscrip
 
 
 @router.get("/subscriptions/{subscription_id}/timeline", tags=["subscriptions"])
-async def get_timeline(subscription_id: str, session: DbSession) -> ListOut:
+async def get_timeline(subscription_id: str, session: DbSession) -> ListOut[TimelineEntryOut]:
     await repository.get_subscription(session, subscription_id)
     entries = await repository.timeline(session, subscription_id)
     return ListOut(
@@ -295,23 +300,27 @@ async def get_timeline(subscription_id: str, session: DbSession) -> ListOut:
     )
 
 
-@router.post("/subscriptions/{subscription_id}/changes/preview", tags=["subscriptions"])
+@router.post("/subscriptions/{subscription_id}/changes/preview", tags=["subscriptions"], responses=problem_responses(409))
 async def preview_change(subscription_id: str, body: ChangeIn, session: DbSession) -> ChangeOut:
     """What the change would invoice now, credit, defer and renew; nothing changes."""
     return change_out(await changes.preview_change(session, subscription_id=subscription_id, change=body))
 
 
-@router.post("/subscriptions/{subscription_id}/changes", tags=["subscriptions"])
+@router.post("/subscriptions/{subscription_id}/changes", tags=["subscriptions"], responses=problem_responses(409))
 async def change_subscription(subscription_id: str, body: ChangeIn, session: DbSession) -> ChangeOut:
     return change_out(await changes.change_subscription(session, subscription_id=subscription_id, change=body))
 
 
-@router.post("/subscriptions/{subscription_id}/scheduled-changes/{change_id}/cancel", tags=["subscriptions"])
+@router.post(
+    "/subscriptions/{subscription_id}/scheduled-changes/{change_id}/cancel",
+    tags=["subscriptions"],
+    responses=problem_responses(409),
+)
 async def cancel_scheduled_change(subscription_id: str, change_id: str, session: DbSession) -> SubscriptionOut:
     return subscription_out(await changes.cancel_scheduled_change(session, subscription_id=subscription_id, change_id=change_id))
 
 
-@router.post("/subscriptions/{subscription_id}/cancel", tags=["subscriptions"])
+@router.post("/subscriptions/{subscription_id}/cancel", tags=["subscriptions"], responses=problem_responses(409))
 async def cancel_subscription(subscription_id: str, body: CancelIn, session: DbSession) -> SubscriptionOut:
     return subscription_out(await cancellation.cancel_subscription(session, subscription_id=subscription_id, data=body))
 
@@ -319,7 +328,7 @@ async def cancel_subscription(subscription_id: str, body: CancelIn, session: DbS
 @router.post(
     "/subscriptions/{subscription_id}/reactivate",
     tags=["subscriptions"],
-    responses={402: {"description": "The unpaid amount could not be collected; nothing changed"}},
+    responses=problem_responses(402, 409),
 )
 async def reactivate_subscription(
     subscription_id: str, request: Request, session: DbSession, body: ReactivateIn | None = None
@@ -422,13 +431,13 @@ async def list_promotion_codes(
 # ---- add-ons ----------------------------------------------------------------------------------
 
 
-@router.post("/addons", status_code=201, tags=["add-ons"])
+@router.post("/addons", status_code=201, tags=["add-ons"], responses=problem_responses(409))
 async def create_addon(body: AddonIn, session: DbSession) -> AddonOut:
     return addon_out(await addons.create_addon(session, data=body))
 
 
 @router.get("/addons", tags=["add-ons"])
-async def list_addons(session: DbSession, include_archived: bool = False, page: Page = Depends(page_params)) -> ListOut:
+async def list_addons(session: DbSession, include_archived: bool = False, page: Page = Depends(page_params)) -> ListOut[AddonOut]:
     rows, more = await repository.list_addons(session, page, include_archived=include_archived)
     return ListOut(data=[addon_out(a) for a in rows], has_more=more)
 
@@ -438,7 +447,7 @@ async def get_addon(code: str, session: DbSession) -> AddonOut:
     return addon_out(await repository.get_addon(session, code))
 
 
-@router.post("/addons/{code}/archive", tags=["add-ons"])
+@router.post("/addons/{code}/archive", tags=["add-ons"], responses=problem_responses(409))
 async def archive_addon(code: str, session: DbSession) -> AddonOut:
     return addon_out(await addons.archive_addon(session, code=code))
 
@@ -464,7 +473,7 @@ async def get_test_clock(clock_id: str, request: Request, session: DbSession) ->
     return await clock_out(await repository.get_test_clock(session, clock_id), request)
 
 
-@router.post("/test-clocks/{clock_id}/advance", tags=["test clocks"])
+@router.post("/test-clocks/{clock_id}/advance", tags=["test clocks"], responses=problem_responses(409))
 async def advance_test_clock(clock_id: str, body: TestClockAdvance, session: DbSession) -> TestClockOut:
     clock = await test_clocks.start_advance(session, clock_id=clock_id, frozen_time=body.frozen_time)
     return TestClockOut(id=clock.id, name=clock.name, frozen_time=clock.frozen_time, status="advancing")
@@ -477,13 +486,13 @@ def metric_out(metric) -> MetricOut:
     return MetricOut(code=metric.code, name=metric.name, aggregation=metric.aggregation, property=metric.property)
 
 
-@router.post("/metrics", status_code=201, tags=["metrics"])
+@router.post("/metrics", status_code=201, tags=["metrics"], responses=problem_responses(409))
 async def create_metric(body: MetricIn, session: DbSession) -> MetricOut:
     return metric_out(await metrics.create_metric(session, data=body))
 
 
 @router.get("/metrics", tags=["metrics"])
-async def list_metrics(session: DbSession, page: Page = Depends(page_params)) -> ListOut:
+async def list_metrics(session: DbSession, page: Page = Depends(page_params)) -> ListOut[MetricOut]:
     rows, more = await metrics.list_metrics(session, page)
     return ListOut(data=[metric_out(m) for m in rows], has_more=more)
 
@@ -508,7 +517,7 @@ def pause_reply(outcome: pausing.PauseOutcome) -> PauseReplyOut:
     )
 
 
-@router.post("/subscriptions/{subscription_id}/pause", tags=["subscriptions"])
+@router.post("/subscriptions/{subscription_id}/pause", tags=["subscriptions"], responses=problem_responses(409, 503))
 async def pause_subscription(subscription_id: str, body: PauseIn, request: Request, session: DbSession) -> PauseReplyOut:
     outcome = await pausing.pause_subscription(
         session,
@@ -520,7 +529,7 @@ async def pause_subscription(subscription_id: str, body: PauseIn, request: Reque
     return pause_reply(outcome)
 
 
-@router.post("/subscriptions/{subscription_id}/resume", tags=["subscriptions"])
+@router.post("/subscriptions/{subscription_id}/resume", tags=["subscriptions"], responses=problem_responses(409, 503))
 async def resume_subscription(subscription_id: str, body: ResumeIn, request: Request, session: DbSession) -> PauseReplyOut:
     outcome = await pausing.resume_subscription(
         session, subscription_id=subscription_id, resume_at=body.resume_at, internal=internal_client(request.app.state.settings)

@@ -66,8 +66,11 @@ async def get_subscription(session: AsyncSession, subscription_id: str, *, for_u
     return subscription
 
 
-async def list_subscriptions(session: AsyncSession, page: Page, *, customer_id: str | None) -> tuple[list[Subscription], bool]:
-    return await paginate(session, select(Subscription), Subscription.id, page, filters={Subscription.customer_id: customer_id})
+async def list_subscriptions(
+    session: AsyncSession, page: Page, *, customer_id: str | None, status: str | None = None
+) -> tuple[list[Subscription], bool]:
+    filters = {Subscription.customer_id: customer_id, Subscription.status: status}
+    return await paginate(session, select(Subscription), Subscription.id, page, filters=filters)
 
 
 async def timeline(session: AsyncSession, subscription_id: str) -> list[TimelineEntry]:

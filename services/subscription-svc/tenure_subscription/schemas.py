@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
+from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, EmailStr, Field, StrictInt, model_validator
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, EmailStr, Field, StrictBool, StrictInt, model_validator
 
 from tenure_shared.errors import coded_error
 from tenure_shared.events import ChargeLine, PauseWindow
+from tenure_shared.fields import Timestamp
 from tenure_shared.money import Amount, CurrencyCode
+from tenure_shared.pagination import ListPage, filter_of
 
 Code = Field(pattern=r"^[a-z0-9][a-z0-9_\-]{0,63}$", description="lower-case letters, digits, - and _")
 
@@ -27,6 +30,17 @@ Quantity = Annotated[StrictInt, AfterValidator(_check_quantity)]
 
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+
+class SubscriptionStatus(StrEnum):
+    trialing = "trialing"
+    active = "active"
+    paused = "paused"
+    cancelled = "cancelled"
+    expired = "expired"
+
+
+SubscriptionStatusFilter = filter_of(SubscriptionStatus)
 
 
 class TierIn(Strict):
@@ -98,11 +112,13 @@ class CustomerIn(Strict):
     metadata: dict[str, Any] = {}
 
 
+# In the patches, a field left out stays as it is; `null` is refused where the field cannot be empty
+# (typed without None: the None default is never validated, an explicit null is).
 class CustomerPatch(Strict):
-    email: EmailStr | None = None
-    name: str | None = Field(None, min_length=1, max_length=200)
-    payment_method: str | None = None
-    metadata: dict[str, Any] | None = None
+    email: EmailStr = None
+    name: str = Field(None, min_length=1, max_length=200)
+    payment_method: str | None = None  # null removes the payment method
+    metadata: dict[str, Any] = None
 
 
 class CustomerOut(BaseModel):
@@ -117,12 +133,12 @@ class CustomerOut(BaseModel):
 
 
 class SettingsPatch(Strict):
-    free_plan_code: str | None = None
-    trial_end_action: Literal["move_to_free_plan", "cancel"] | None = None
-    proration: Literal["immediate", "next_invoice", "none"] | None = None
-    redeem_credits: bool | None = None
-    reactivation_requires_payment: bool | None = None
-    timezone: str | None = None
+    free_plan_code: str | None = None  # null: no free plan
+    trial_end_action: Literal["move_to_free_plan", "cancel"] = None
+    proration: Literal["immediate", "next_invoice", "none"] = None
+    redeem_credits: StrictBool = None
+    reactivation_requires_payment: StrictBool = None
+    timezone: str = None
 
 
 class SettingsOut(BaseModel):
@@ -143,7 +159,7 @@ class AddonIn(Strict):
     amount: Amount
     interval: Literal["day", "week", "month", "year"] | None = None
     interval_count: StrictInt = Field(1, ge=1, le=365)
-    one_time: bool = False
+    one_time: StrictBool = False
 
     @model_validator(mode="after")
     def _recurring_or_one_time(self) -> AddonIn:
@@ -174,7 +190,7 @@ class SubscriptionIn(Strict):
     quantity: Quantity = 1
     addons: list[AddonRef] = []
     trial_days: StrictInt | None = Field(None, ge=0, le=730)
-    start_at: AwareDatetime | None = None
+    start_at: Timestamp | None = None
     coupon_code: str | None = None
     promotion_code: str | None = None
 
@@ -220,7 +236,7 @@ class ScheduledChangeOut(BaseModel):
 class SubscriptionOut(BaseModel):
     id: str
     customer_id: str
-    status: str
+    status: SubscriptionStatus
     plan_code: str
     quantity: int
     addons: list[AddonRef]
@@ -299,12 +315,12 @@ class TimelineEntryOut(BaseModel):
 
 
 class TestClockIn(Strict):
-    frozen_time: AwareDatetime
+    frozen_time: Timestamp
     name: str | None = None
 
 
 class TestClockAdvance(Strict):
-    frozen_time: AwareDatetime
+    frozen_time: Timestamp
 
 
 class TestClockOut(BaseModel):
@@ -314,9 +330,7 @@ class TestClockOut(BaseModel):
     status: Literal["advancing", "ready"]
 
 
-class ListOut(BaseModel):
-    data: list[Any]
-    has_more: bool
+ListOut = ListPage  # typed per route: ListOut[PlanOut]
 
 
 class MetricIn(Strict):
@@ -346,14 +360,14 @@ class MetricOut(BaseModel):
 
 class PauseIn(Strict):
     # Default now; may lie in the past (within the current period, after the last resume) or future.
-    pause_at: AwareDatetime | None = None
+    pause_at: Timestamp | None = None
     # Optional: the resume is then scheduled, and the reply previews the credit.
-    resume_at: AwareDatetime | None = None
+    resume_at: Timestamp | None = None
 
 
 class ResumeIn(Strict):
     # Default now; a later instant schedules the resume.
-    resume_at: AwareDatetime | None = None
+    resume_at: Timestamp | None = None
 
 
 class CreditPreviewOut(BaseModel):
@@ -402,7 +416,7 @@ class CouponIn(Strict):
     duration_in_periods: StrictInt | None = Field(None, ge=1, le=1200)
     applies_to: AppliesTo | None = None
     max_redemptions: StrictInt | None = Field(None, ge=1)
-    redeem_by: AwareDatetime | None = None
+    redeem_by: Timestamp | None = None
 
     @model_validator(mode="after")
     def _consistent(self) -> CouponIn:
@@ -436,8 +450,8 @@ class PromotionCodeIn(Strict):
     code: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_\-]{0,63}$")
     coupon_code: str
     max_redemptions: StrictInt | None = Field(None, ge=1)
-    expires_at: AwareDatetime | None = None
-    first_time_only: bool = False
+    expires_at: Timestamp | None = None
+    first_time_only: StrictBool = False
     minimum_amount: Amount | None = None
     customer_id: str | None = None
 
