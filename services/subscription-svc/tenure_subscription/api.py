@@ -346,7 +346,7 @@ async def reactivate_subscription(
     )
 
 
-@router.post("/subscriptions/{subscription_id}/discounts", status_code=201, tags=["discounts"])
+@router.post("/subscriptions/{subscription_id}/discounts", status_code=201, tags=["discounts"], responses=problem_responses(409))
 async def apply_discount(subscription_id: str, body: DiscountIn, session: DbSession) -> SubscriptionOut:
     """Put a coupon on a running subscription: it covers the next period on (a trial: the first paid one)."""
     return subscription_out(
@@ -356,7 +356,7 @@ async def apply_discount(subscription_id: str, body: DiscountIn, session: DbSess
     )
 
 
-@router.delete("/subscriptions/{subscription_id}/discounts/{discount_id}", tags=["discounts"])
+@router.delete("/subscriptions/{subscription_id}/discounts/{discount_id}", tags=["discounts"], responses=problem_responses(409))
 async def remove_discount(subscription_id: str, discount_id: str, session: DbSession) -> SubscriptionOut:
     return subscription_out(await discounts.remove_discount(session, subscription_id=subscription_id, discount_id=discount_id))
 
@@ -394,7 +394,7 @@ async def promotion_code_out(session: AsyncSession, promotion: PromotionCode) ->
     )
 
 
-@router.post("/coupons", status_code=201, tags=["discounts"])
+@router.post("/coupons", status_code=201, tags=["discounts"], responses=problem_responses(409))
 async def create_coupon(body: CouponIn, session: DbSession) -> CouponOut:
     return await coupon_out(session, await discounts.create_coupon(session, data=body))
 
@@ -410,12 +410,12 @@ async def get_coupon(code: str, session: DbSession) -> CouponOut:
     return await coupon_out(session, await discounts.get_coupon(session, code))
 
 
-@router.post("/coupons/{code}/archive", tags=["discounts"])
+@router.post("/coupons/{code}/archive", tags=["discounts"], responses=problem_responses(409))
 async def archive_coupon(code: str, session: DbSession) -> CouponOut:
     return await coupon_out(session, await discounts.archive_coupon(session, code=code))
 
 
-@router.post("/promotion-codes", status_code=201, tags=["discounts"])
+@router.post("/promotion-codes", status_code=201, tags=["discounts"], responses=problem_responses(404, 409))
 async def create_promotion_code(body: PromotionCodeIn, session: DbSession) -> PromotionCodeOut:
     return await promotion_code_out(session, await discounts.create_promotion_code(session, data=body))
 
