@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from functools import lru_cache
 
+from tenure_shared import settings
 from tenure_shared.events import CREDITS, DUNNING
 from tenure_shared.settings import ServiceSettings
 
 SERVICE = "subscription"
 # Dunning's final actions; credit-svc's notes and refunds (for the subscription timeline).
 CONSUMED_TOPICS = (DUNNING, CREDITS)
-SERVICES = ("subscription", "invoicing", "dunning", "credit", "health-score")
+# The test-clock coordinator steps every service (the one list lives in tenure_shared.settings).
+SERVICES = settings.SERVICES
 
 
 @lru_cache(maxsize=1)
