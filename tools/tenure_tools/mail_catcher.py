@@ -18,8 +18,7 @@ class MailCatcher:
         self.host, self.port, self.folder = host, port, folder
         self._messages: list[EmailMessage] = []
         self._lock = threading.Lock()
-        self._controller = Controller(self, hostname=host, port=port)
-        self._running = False
+        self._controller: Controller | None = None
 
     @property
     def url(self) -> str:
@@ -28,13 +27,14 @@ class MailCatcher:
     def start(self) -> None:
         if self.folder:
             self.folder.mkdir(parents=True, exist_ok=True)
+        # A new controller each start: the tests stop the catcher to see emails retried, then start it again.
+        self._controller = Controller(self, hostname=self.host, port=self.port)
         self._controller.start()
-        self._running = True
 
     def stop(self) -> None:
-        if self._running:
+        if self._controller is not None:
             self._controller.stop()
-            self._running = False
+            self._controller = None
 
     async def handle_DATA(self, server, session, envelope) -> str:  # noqa: N802 (aiosmtpd's hook name)
         message = message_from_bytes(envelope.content, policy=policy.default)
