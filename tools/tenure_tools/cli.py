@@ -14,7 +14,6 @@ from typing import Annotated
 import typer
 
 from tenure_shared.settings import DEV_API_KEY, ServiceSettings
-from tenure_tools.mail_catcher import MailCatcher
 from tenure_tools.services import PACKAGES, SERVICES
 from tenure_tools.stack import Stack, create_topics, default_state_dir, free_port, migrate_all
 
@@ -38,6 +37,8 @@ def _check_service(service: str) -> str:
 def dev() -> None:
     """Start PostgreSQL, a Kafka broker, a mail catcher and all six services; Ctrl-C stops everything."""
     started = time.monotonic()
+    from tenure_tools.mail_catcher import MailCatcher  # aiosmtpd comes with the `embedded` extra
+
     state_dir = default_state_dir()
     # Emails go to a local catcher unless SMTP_URL names a real server.
     catcher = None if os.environ.get("SMTP_URL") else MailCatcher(free_port(DEV_SMTP_PORT), folder=state_dir / "mail")
