@@ -195,7 +195,8 @@ async def attempt_delivery(
 ) -> None:
     """One attempt: send, log it, then succeed, disable the endpoint (410), retry later or give up."""
     delivery = await repository.get_delivery(session, delivery_id, for_update=True)
-    endpoint = await session.get(WebhookEndpoint, delivery.endpoint_id, with_for_update=True)
+    # Not locked: an edit of the endpoint must not wait for a slow receiver.
+    endpoint = await session.get(WebhookEndpoint, delivery.endpoint_id)
     if delivery.status != "pending":
         return
     if endpoint.status != "enabled":
