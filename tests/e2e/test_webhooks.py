@@ -140,6 +140,24 @@ def test_every_public_event_of_a_customer_and_nothing_internal(api: TenureClient
         assert len({r.headers["webhook-id"] for r in got}) == len(got)
 
 
+def test_a_receiver_that_hangs_does_not_hold_up_another(api: TenureClient):
+    hanging, quick = WebhookReceiver().start(), WebhookReceiver().start()
+    hanging.hold()
+    try:
+        with webhook_endpoint(api, hanging, ["*"]) as slow, webhook_endpoint(api, quick, ["*"]) as fast:
+            stuck = _send_test(api, slow)
+            [held] = hanging.wait_for(1, subject=slow["id"])
+            _send_test(api, fast)
+            [answered] = quick.wait_for(1, subject=fast["id"])
+            hanging.release()
+            timed_out = _wait_for(lambda: (d := _delivery(api, stuck["id"]))["attempt_count"] == 1 and d)
+            # The quick receiver got its delivery while the other attempt was still waiting for an answer.
+            assert answered.at < held.at + timed_out["attempts"][0]["duration_ms"] / 1000
+    finally:
+        hanging.stop()
+        quick.stop()
+
+
 def test_bad_endpoints_are_refused(api: TenureClient):
     for body, code in [
         ({"url": "ftp://example.com/hook", "event_types": ["*"]}, "webhook_url_refused"),

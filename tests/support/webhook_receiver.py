@@ -32,6 +32,9 @@ class WebhookReceiver:
         # Status codes (with headers) for the next requests, in order; then 200.
         self._answers: list[tuple[int, dict[str, str]]] = []
         self._lock = threading.Lock()
+        # While set, every request is held unanswered until release() (a receiver that hangs).
+        self._holding = False
+        self._released = threading.Event()
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -40,6 +43,9 @@ class WebhookReceiver:
                 with receiver._lock:
                     receiver.received.append(Received({k.lower(): v for k, v in self.headers.items()}, body, time.time()))
                     status, headers = receiver._answers.pop(0) if receiver._answers else (200, {})
+                    holding = receiver._holding
+                if holding:
+                    receiver._released.wait(timeout=30)
                 self.send_response(status)
                 for name, value in headers.items():
                     self.send_header(name, value)
@@ -61,6 +67,7 @@ class WebhookReceiver:
         return self
 
     def stop(self) -> None:
+        self.release()
         self._server.shutdown()
         self._server.server_close()
 
@@ -68,6 +75,17 @@ class WebhookReceiver:
         """Answer the next requests with these statuses (then 200 again)."""
         with self._lock:
             self._answers.extend((status, headers or {}) for status in statuses)
+
+    def hold(self) -> None:
+        """Leave every request unanswered until release()."""
+        with self._lock:
+            self._holding = True
+            self._released.clear()
+
+    def release(self) -> None:
+        with self._lock:
+            self._holding = False
+        self._released.set()
 
     def of(self, *, subject: str | None = None, event_type: str | None = None) -> list[Received]:
         with self._lock:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -54,6 +55,24 @@ async def list_deliveries(
 ) -> tuple[list[WebhookDelivery], bool]:
     filters = {WebhookDelivery.endpoint_id: endpoint_id, WebhookDelivery.event_id: event_id, WebhookDelivery.status: status}
     return await paginate(session, select(WebhookDelivery), WebhookDelivery.id, page, filters=filters)
+
+
+async def due_delivery_ids(session: AsyncSession, *, now: datetime, limit: int, excluding: list[str]) -> list[str]:
+    statement = (
+        select(WebhookDelivery.id)
+        .where(WebhookDelivery.status == "pending", WebhookDelivery.next_attempt_at <= now, WebhookDelivery.id.not_in(excluding))
+        .order_by(WebhookDelivery.next_attempt_at, WebhookDelivery.id)
+        .limit(limit)
+    )
+    return list((await session.scalars(statement)).all())
+
+
+async def lock_due_delivery(session: AsyncSession, delivery_id: str, *, now: datetime) -> WebhookDelivery | None:
+    """The delivery, locked, if it is still due and nobody else is sending it."""
+    statement = select(WebhookDelivery).where(
+        WebhookDelivery.id == delivery_id, WebhookDelivery.status == "pending", WebhookDelivery.next_attempt_at <= now
+    )
+    return await session.scalar(statement.with_for_update(skip_locked=True))
 
 
 async def attempts_of(session: AsyncSession, delivery_ids: list[str]) -> dict[str, list[WebhookAttempt]]:

@@ -24,8 +24,10 @@ from tenure_shared.due_work import schedule_job
 from tenure_shared.events import CloudEvent
 from tenure_shared.ids import new_id
 from tenure_shared.internal_http import InternalClient
+from tenure_shared.outbox import notify
 
-DELIVER_WEBHOOK = "webhook_delivery"
+# A queued or rescheduled delivery notifies this channel: the worker's delivery loop wakes at once.
+WEBHOOK_CHANNEL = "tenure_webhooks"
 SEND_EMAIL = "email_send"
 # After a rotation the old secret keeps signing beside the new one this long.
 SECRET_OVERLAP = timedelta(hours=24)
@@ -126,20 +128,8 @@ async def _queue_delivery(session: AsyncSession, *, endpoint_id: str, event: Clo
     )
     if not added:
         return None
-    await _schedule_attempt(session, delivery_id, real_now())
+    await notify(session, WEBHOOK_CHANNEL)
     return delivery_id
-
-
-async def _schedule_attempt(session: AsyncSession, delivery_id: str, due_at) -> None:
-    # Real time (clock_id None) even for a test clock's events: test clocks do not speed up webhooks.
-    await schedule_job(
-        session,
-        kind=DELIVER_WEBHOOK,
-        key=f"{DELIVER_WEBHOOK}:{delivery_id}",
-        due_at=due_at,
-        clock_id=None,
-        payload={"delivery_id": delivery_id},
-    )
 
 
 async def fan_out(session: AsyncSession, event: CloudEvent) -> None:
@@ -173,8 +163,8 @@ async def retry_delivery(session: AsyncSession, *, delivery_id: str) -> WebhookD
         raise WebhookEndpointDisabled(f"Webhook endpoint {endpoint.id} is disabled; enable it first.")
     delivery.status = "pending"
     delivery.next_attempt_at = real_now()
-    await _schedule_attempt(session, delivery.id, delivery.next_attempt_at)
     await session.flush()
+    await notify(session, WEBHOOK_CHANNEL)
     return delivery
 
 
@@ -191,14 +181,12 @@ async def _post(
 
 
 async def attempt_delivery(
-    session: AsyncSession, *, delivery_id: str, http: httpx.AsyncClient, settings: NotificationSettings
+    session: AsyncSession, *, delivery: WebhookDelivery, http: httpx.AsyncClient, settings: NotificationSettings
 ) -> None:
-    """One attempt: send, log it, then succeed, disable the endpoint (410), retry later or give up."""
-    delivery = await repository.get_delivery(session, delivery_id, for_update=True)
+    """One attempt of a due delivery the caller has locked: send, log it, then succeed, disable the
+    endpoint (410), retry later (in real time: test clocks do not speed webhooks up) or give up."""
     # Not locked: an edit of the endpoint must not wait for a slow receiver.
     endpoint = await session.get(WebhookEndpoint, delivery.endpoint_id)
-    if delivery.status != "pending":
-        return
     if endpoint.status != "enabled":
         delivery.status, delivery.next_attempt_at = "cancelled", None
         return
@@ -238,7 +226,6 @@ async def attempt_delivery(
             delivery.status = "failed"
         else:
             delivery.next_attempt_at = real_now() + delay
-            await _schedule_attempt(session, delivery.id, delivery.next_attempt_at)
     await session.flush()
 
 

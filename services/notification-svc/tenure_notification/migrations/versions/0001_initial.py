@@ -53,6 +53,10 @@ def upgrade() -> None:
         sa.Column("created_at", TZ, nullable=False, server_default=sa.func.now()),
         sa.UniqueConstraint("endpoint_id", "event_id", name="uq_webhook_delivery_event"),
     )
+    # The delivery loop's question: which pending deliveries are due now?
+    op.create_index(
+        "ix_webhook_deliveries_due", "webhook_deliveries", ["next_attempt_at"], postgresql_where=sa.text("status = 'pending'")
+    )
     op.create_table(
         "webhook_attempts",
         sa.Column("id", sa.BigInteger, sa.Identity(), primary_key=True),
