@@ -135,6 +135,9 @@ def test_every_public_event_of_a_customer_and_nothing_internal(api: TenureClient
         _wait_for(lambda: expected <= {r.envelope["type"] for r in receiver.of(subject=cus)})
         got = receiver.of(subject=cus)
         assert all(r.envelope["type"] in types for r in receiver.of())
+        created = next(r.envelope for r in got if r.envelope["type"] == "subscription.created")
+        assert created["data"]["plan_code"] == catalog["pro"] and "bill_lines" not in created["data"]
+        assert "bill_lines" not in types["subscription.created"]["data_schema"]["properties"]
         for request in got:
             Webhook(endpoint["secret"]).verify(request.body, request.headers)
         assert len({r.headers["webhook-id"] for r in got}) == len(got)

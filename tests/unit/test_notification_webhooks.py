@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import pytest
 from standardwebhooks import Webhook
 
-from tenure_notification.event_catalog import PUBLIC_EVENT_TYPES, TEST_EVENT_TYPE, subscribed
+from tenure_notification.event_catalog import PUBLIC_EVENT_TYPES, TEST_EVENT_TYPE, public_data, public_schema, subscribed
 from tenure_notification.signing import new_secret, signed_headers
 from tenure_notification.webhook_targets import address_problem, url_problem
 from tenure_shared.events import ALL_TOPICS, SUBSCRIPTION_EVENT_TYPES
@@ -58,3 +58,14 @@ def test_only_public_types_are_subscribed_to():
     assert not any(subscribed(["*"], topic) for topic in ALL_TOPICS)
     assert set(SUBSCRIPTION_EVENT_TYPES) <= set(PUBLIC_EVENT_TYPES)
     assert TEST_EVENT_TYPE in PUBLIC_EVENT_TYPES
+
+
+def test_instructions_to_other_services_never_leave_tenure():
+    data = {"id": "sub_1", "status": "active", "bill_lines": [{"amount": 1}], "credit_requests": [], "redeem_credits": True}
+    assert public_data("subscription.renewed", data) == {"id": "sub_1", "status": "active"}
+    schema = public_schema(PUBLIC_EVENT_TYPES["subscription.renewed"])
+    assert {"bill_lines", "credit_requests", "redeem_credits"}.isdisjoint(schema["properties"])
+    assert {"ChargeLine", "CreditRequest", "PauseWindow"}.isdisjoint(schema.get("$defs", {}))
+    assert "MeteredChargeData" in schema["$defs"]  # still used by metered_charges
+    invoice = {"id": "inv_1", "amount_paid": 4900}
+    assert public_data("invoice.paid", invoice) == invoice

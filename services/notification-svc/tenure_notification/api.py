@@ -6,7 +6,7 @@ from fastapi import APIRouter, Depends, Query
 
 from tenure_notification import repository, service
 from tenure_notification.config import get_settings
-from tenure_notification.event_catalog import PUBLIC_EVENT_TYPES, SCHEMA_VERSION
+from tenure_notification.event_catalog import PUBLIC_EVENT_TYPES, SCHEMA_VERSION, public_schema
 from tenure_notification.models import Email, WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from tenure_notification.schemas import (
     AttemptOut,
@@ -85,7 +85,7 @@ def email_out(email: Email) -> EmailOut:
 async def list_event_types() -> ListOut:
     """The public event types with their payload's JSON schema (the envelope's `data`)."""
     data = [
-        EventTypeOut(type=event_type, schema_version=SCHEMA_VERSION, data_schema=model.model_json_schema())
+        EventTypeOut(type=event_type, schema_version=SCHEMA_VERSION, data_schema=public_schema(model))
         for event_type, model in sorted(PUBLIC_EVENT_TYPES.items())
     ]
     return ListOut(data=data, has_more=False)

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from tenure_notification import email_templates, repository, smtp
 from tenure_notification.config import NotificationSettings
 from tenure_notification.errors import UnknownEmailTemplate, UnknownEventType, WebhookEndpointDisabled, WebhookUrlRefused
-from tenure_notification.event_catalog import PUBLIC_EVENT_TYPES, TEST_EVENT_TYPE, WebhookTestData, subscribed
+from tenure_notification.event_catalog import PUBLIC_EVENT_TYPES, TEST_EVENT_TYPE, WebhookTestData, public_data, subscribed
 from tenure_notification.models import CustomerAccount, Email, WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from tenure_notification.retry_schedule import email_retry_delay, parse_retry_after, webhook_retry_delay
 from tenure_notification.schemas import EndpointIn, EndpointPatch
@@ -121,7 +121,7 @@ async def _queue_delivery(session: AsyncSession, *, endpoint_id: str, event: Clo
         endpoint_id=endpoint_id,
         event_id=event.id,
         event_type=event.type,
-        envelope=event.model_dump(mode="json", exclude_none=True),
+        envelope={**event.model_dump(mode="json", exclude_none=True), "data": public_data(event.type, event.data)},
         status="pending",
         attempt_count=0,
         next_attempt_at=real_now(),
