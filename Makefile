@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 PACKAGES := shared services/subscription-svc services/invoicing-svc services/dunning-svc \
-            services/credit-svc services/health-score-svc
+            services/credit-svc services/health-score-svc services/notification-svc
 PYPROJECTS := $(addsuffix /pyproject.toml,$(PACKAGES)) tools/pyproject.toml requirements-dev.txt
 
 .PHONY: dev test test-unit test-integration test-e2e bench install lint clean
@@ -18,7 +18,7 @@ $(STAMP): $(PYPROJECTS)
 
 install: $(STAMP)
 
-## Start PostgreSQL, the broker and all five services (API + worker each); Ctrl-C stops them.
+## Start PostgreSQL, the broker and all six services (API + worker each); Ctrl-C stops them.
 dev: $(STAMP)
 	$(BIN)/tenure dev
 

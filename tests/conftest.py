@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from tenure_tools.mail_catcher import MailCatcher
 from tenure_tools.services import SERVICES
 from tenure_tools.stack import Stack, free_port
 from tests.support.client import TenureClient
@@ -24,8 +25,17 @@ READ_ONLY_API_KEY = "tenure_test_read_only_key"
 
 
 @pytest.fixture(scope="session")
-def stack():
-    """PostgreSQL, the broker, migrations and topics, and all ten service processes."""
+def mail_catcher():
+    """A real SMTP server in the test process: every email the services send lands here."""
+    catcher = MailCatcher(free_port())
+    catcher.start()
+    yield catcher
+    catcher.stop()
+
+
+@pytest.fixture(scope="session")
+def stack(mail_catcher):
+    """PostgreSQL, the broker, migrations and topics, and all twelve service processes."""
     state_dir = ROOT / ".tenure" / f"test-{os.getpid()}"
     ports = {service: free_port() for service in SERVICES}
     instance = Stack(
@@ -37,7 +47,7 @@ def stack():
         # On an external server the tests get databases of their own.
         database_prefix=f"tenure_test_{uuid.uuid4().hex[:6]}_" if os.environ.get("DATABASE_URL") else "tenure_",
         kafka_bootstrap=os.environ.get("KAFKA_BOOTSTRAP_SERVERS"),
-        extra_env={"TENURE_READ_ONLY_API_KEY": READ_ONLY_API_KEY},
+        extra_env={"TENURE_READ_ONLY_API_KEY": READ_ONLY_API_KEY, "SMTP_URL": mail_catcher.url},
     )
     try:
         instance.start_servers()

@@ -13,7 +13,10 @@ SERVICE_PORTS = {
     "dunning": 8103,
     "credit": 8104,
     "health-score": 8105,
+    "notification": 8106,
 }
+# Every service, in one place (the test-clock coordinator, the dev stack and the tests use it).
+SERVICES = tuple(SERVICE_PORTS)
 DEV_API_KEY = "tenure_dev_key"
 DEV_INTERNAL_TOKEN = "tenure_dev_internal_token"
 
@@ -45,6 +48,7 @@ class ServiceSettings(BaseSettings):
     dunning_svc_url: str = Field(default="http://127.0.0.1:8103", validation_alias="DUNNING_SVC_URL")
     credit_svc_url: str = Field(default="http://127.0.0.1:8104", validation_alias="CREDIT_SVC_URL")
     health_score_svc_url: str = Field(default="http://127.0.0.1:8105", validation_alias="HEALTH_SCORE_SVC_URL")
+    notification_svc_url: str = Field(default="http://127.0.0.1:8106", validation_alias="NOTIFICATION_SVC_URL")
 
     # Worker loop timings: short in dev so test clocks settle quickly.
     # The relay wakes on an outbox notification; this is only its fallback poll.
@@ -64,6 +68,7 @@ class ServiceSettings(BaseSettings):
             "dunning": self.dunning_svc_url,
             "credit": self.credit_svc_url,
             "health-score": self.health_score_svc_url,
+            "notification": self.notification_svc_url,
         }
 
     def service_database_url(self) -> str:

@@ -16,8 +16,9 @@ import typer
 from tenure_shared.settings import DEV_API_KEY, ServiceSettings
 from tenure_tools.operate import dead_letters_app, jobs_app, ops
 from tenure_tools.services import PACKAGES, SERVICES
-from tenure_tools.stack import Stack, create_topics, default_state_dir, migrate_all
+from tenure_tools.stack import Stack, create_topics, default_state_dir, free_port, migrate_all
 
+DEV_SMTP_PORT = 1025
 # No local variables in tracebacks: they would print database URLs with passwords.
 app = typer.Typer(
     help="Tenure: subscription lifecycle backend.",
@@ -38,15 +39,21 @@ def _check_service(service: str) -> str:
 
 @app.command()
 def dev() -> None:
-    """Start PostgreSQL, a Kafka broker and all five services; Ctrl-C stops everything."""
+    """Start PostgreSQL, a Kafka broker, a mail catcher and all six services; Ctrl-C stops everything."""
     started = time.monotonic()
+    from tenure_tools.mail_catcher import MailCatcher  # aiosmtpd comes with the `embedded` extra
+
+    state_dir = default_state_dir()
+    # Emails go to a local catcher unless SMTP_URL names a real server.
+    catcher = None if os.environ.get("SMTP_URL") else MailCatcher(free_port(DEV_SMTP_PORT), folder=state_dir / "mail")
     stack = Stack(
-        state_dir=default_state_dir(),
+        state_dir=state_dir,
         api_key=os.environ.get("TENURE_API_KEY", DEV_API_KEY),
         database_url=os.environ.get("DATABASE_URL"),
         database_prefix=os.environ.get("TENURE_DATABASE_PREFIX", "tenure_"),
         kafka_bootstrap=os.environ.get("KAFKA_BOOTSTRAP_SERVERS"),
         broker_port=int(os.environ.get("TENURE_BROKER_PORT", "19092")),
+        extra_env={"SMTP_URL": catcher.url} if catcher else {},
     )
     stop_requested = False
 
@@ -59,6 +66,8 @@ def dev() -> None:
     try:
         typer.echo("Starting PostgreSQL and the broker, migrating, creating topics…")
         stack.start_servers()
+        if catcher:
+            catcher.start()
         typer.echo("Starting the services…")
         stack.start_services()
         typer.echo(f"\nTenure is up in {time.monotonic() - started:.1f} s.\n")
@@ -67,6 +76,10 @@ def dev() -> None:
         typer.echo(f"\n  PostgreSQL    {stack.database_url}")
         typer.echo(f"  Kafka         {stack.kafka_bootstrap}")
         typer.echo(f"  API key       {stack.api_key}   (Authorization: Bearer {stack.api_key})")
+        if catcher:
+            typer.echo(f"  Emails        caught by {catcher.url}, each saved as an .eml file in {catcher.folder}")
+        else:
+            typer.echo("  Emails        sent to the SMTP server of SMTP_URL")
         typer.echo(f"  Logs          {stack.state_dir / 'logs'}\n\nCtrl-C stops everything.")
         while not stop_requested:
             for process in stack.processes.values():
@@ -80,6 +93,8 @@ def dev() -> None:
     finally:
         typer.echo("\nStopping…")
         stack.stop()
+        if catcher:
+            catcher.stop()
 
 
 @app.command()

@@ -1,8 +1,8 @@
-"""The five services: their names, Python packages and default ports."""
+"""The six services: their names, Python packages and default ports."""
 
 from __future__ import annotations
 
-from tenure_shared.settings import SERVICE_PORTS
+from tenure_shared.settings import SERVICE_PORTS, SERVICES
 
 PACKAGES = {
     "subscription": "tenure_subscription",
@@ -10,13 +10,8 @@ PACKAGES = {
     "dunning": "tenure_dunning",
     "credit": "tenure_credit",
     "health-score": "tenure_health",
+    "notification": "tenure_notification",
 }
-SERVICES = tuple(PACKAGES)
-URL_SETTINGS = {
-    "subscription": "SUBSCRIPTION_SVC_URL",
-    "invoicing": "INVOICING_SVC_URL",
-    "dunning": "DUNNING_SVC_URL",
-    "credit": "CREDIT_SVC_URL",
-    "health-score": "HEALTH_SCORE_SVC_URL",
-}
+assert set(PACKAGES) == set(SERVICES), "every service of tenure_shared.settings.SERVICES has a package"
+URL_SETTINGS = {service: f"{service.upper().replace('-', '_')}_SVC_URL" for service in SERVICES}
 DEFAULT_PORTS = SERVICE_PORTS

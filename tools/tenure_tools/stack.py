@@ -1,5 +1,5 @@
 """The local stack: embedded PostgreSQL and Tansu when no external servers are configured,
-migrations, topics, and the ten service processes (an API and a worker per service).
+migrations, topics, and the twelve service processes (an API and a worker per service).
 
 Used by `tenure dev` and by the test suite, so both run the system the same way.
 """
@@ -260,6 +260,8 @@ class Stack:
             TENURE_INTERNAL_TOKEN=self.internal_token,
             TENURE_PORT=str(self.ports[service]),
             BROKER_CHECK_SECONDS=env.get("BROKER_CHECK_SECONDS", "1.0"),
+            # The dev stack and the tests deliver webhooks to receivers on this machine.
+            TENURE_WEBHOOKS_ALLOW_PRIVATE=env.get("TENURE_WEBHOOKS_ALLOW_PRIVATE", "true"),
         )
         for other, setting in URL_SETTINGS.items():
             env[setting] = f"http://127.0.0.1:{self.ports[other]}"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
+from tenure_shared import settings
 from tenure_shared.events import CREDITS, DUNNING, INVOICES
 from tenure_shared.settings import ServiceSettings
 
@@ -11,7 +12,8 @@ SERVICE = "subscription"
 # Dunning's final actions; credit-svc's notes and refunds (for the subscription timeline); voided
 # invoices (their discount periods come back).
 CONSUMED_TOPICS = (DUNNING, CREDITS, INVOICES)
-SERVICES = ("subscription", "invoicing", "dunning", "credit", "health-score")
+# The test-clock coordinator steps every service (the one list lives in tenure_shared.settings).
+SERVICES = settings.SERVICES
 
 
 @lru_cache(maxsize=1)
