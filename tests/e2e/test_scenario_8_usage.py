@@ -223,7 +223,15 @@ def test_aggregations_tiers_and_events_for_unknown_subscriptions(api: TenureClie
         _event(api.unique("evt"), customer, seats, "2026-06-04T00:00:00Z", properties={"seats": 4}),
         *[_event(api.unique("evt"), customer, users, "2026-06-05T00:00:00Z", properties={"user": u}) for u in "abcab"],
         *[_event(api.unique("evt"), customer, calls, "2026-06-06T00:00:00Z") for _ in range(990)],
-        _event(api.unique("evt"), customer, seats, "2026-06-04T00:00:00Z", 99, subscription_id="sub_not_known_yet"),
+        # Valid for the metric (a max of property `seats`), but for a subscription not known yet.
+        _event(
+            api.unique("evt"),
+            customer,
+            seats,
+            "2026-06-04T00:00:00Z",
+            properties={"seats": 99},
+            subscription_id="sub_not_known_yet",
+        ),
     ]
     assert _usage(api, events)["accepted"] == len(events)
 
