@@ -211,6 +211,11 @@ class SubscriptionData(BaseModel):
     metered_charges: list[MeteredChargeData] = Field(default_factory=list)
     # The running discounts (for reporting: MRR after discounts).
     discounts: list[DiscountData] = Field(default_factory=list)
+    # For reporting (MRR): what the subscription renews every period before discounts (plan ×
+    # quantity + recurring add-ons), and the plan's billing interval.
+    recurring_amount: int | None = None
+    plan_interval: Literal["day", "week", "month", "year"] | None = None
+    plan_interval_count: int | None = None
 
 
 class InvoiceData(BaseModel):

@@ -98,6 +98,9 @@ async def announce(
             discounts=[
                 discounts.discount_data(d) for d in discounts.running(subscription) if discounts.is_listed(d, subscription)
             ],
+            recurring_amount=sum(item.amount for item in await subscription_items(session, subscription, plan)),
+            plan_interval=plan.interval,
+            plan_interval_count=plan.interval_count,
         ),
         business_time=at,
         clock_id=subscription.clock_id,
