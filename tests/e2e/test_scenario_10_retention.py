@@ -15,7 +15,9 @@ def test_a_month_of_retention_figures(api: TenureClient):
         clock = api.create_clock("2026-05-01T00:00:00Z")
 
         def subscribe(amount: int) -> str:
-            return api.post("subscription", "/v1/subscriptions", {"customer_id": customer(api, clock), "plan_code": prices[amount]})["id"]
+            return api.post(
+                "subscription", "/v1/subscriptions", {"customer_id": customer(api, clock), "plan_code": prices[amount]}
+            )["id"]
 
         a, b, c, d = (subscribe(amount) for amount in (10000, 20000, 30000, 5000))
         api.advance(clock, "2026-06-05T00:00:00Z")
@@ -63,5 +65,8 @@ def test_a_month_of_retention_figures(api: TenureClient):
         assert (row["mrr_start"], row["movements.churn"], row["grr"]) == ("65000", "30000", "0.3846")
 
         series = api.get("health-score", "/v1/reports/mrr", params={**window, "interval": "week"})
-        assert [(p["at"], p["mrr"]) for p in series["data"]][:2] == [("2026-06-01T00:00:00Z", 65000), ("2026-06-08T00:00:00Z", 25000)]
+        assert [(p["at"], p["mrr"]) for p in series["data"]][:2] == [
+            ("2026-06-01T00:00:00Z", 65000),
+            ("2026-06-08T00:00:00Z", 25000),
+        ]
         assert series["data"][-1] == {"at": "2026-07-01T00:00:00Z", "mrr": 33000}

@@ -26,7 +26,9 @@ async def on_subscription_event(session: AsyncSession, event: CloudEvent) -> Non
     verb = event.type.removeprefix("subscription.")
     data = SubscriptionData.model_validate(event.data)
     await service.subscription_changed(session, verb=verb, data=data, clock_id=event.tenureclock, at=event.time)
-    await reports.record_subscription_state(session, event_id=event.id, verb=verb, data=data, clock_id=event.tenureclock, at=event.time)
+    await reports.record_subscription_state(
+        session, event_id=event.id, verb=verb, data=data, clock_id=event.tenureclock, at=event.time
+    )
 
 
 async def on_invoice_event(session: AsyncSession, event: CloudEvent) -> None:

@@ -73,7 +73,9 @@ async def record_subscription_state(
 
 
 async def _latest_state(session: AsyncSession, subscription_id: str) -> MrrState | None:
-    statement = select(MrrState).where(MrrState.subscription_id == subscription_id).order_by(MrrState.at.desc(), MrrState.id.desc())
+    statement = (
+        select(MrrState).where(MrrState.subscription_id == subscription_id).order_by(MrrState.at.desc(), MrrState.id.desc())
+    )
     return (await session.execute(statement.limit(1))).scalar_one_or_none()
 
 
@@ -125,7 +127,9 @@ def _histories(states: list[MrrState], currency: str | None) -> dict[str, retent
             continue
         history = histories.setdefault(s.subscription_id, retention.History(s.subscription_id, s.customer_id))
         history.states.append(
-            retention.State(at=s.at, mrr=Fraction(s.mrr_numerator, s.mrr_denominator), paused=s.paused, period_end=s.current_period_end)
+            retention.State(
+                at=s.at, mrr=Fraction(s.mrr_numerator, s.mrr_denominator), paused=s.paused, period_end=s.current_period_end
+            )
         )
     return histories
 
@@ -250,4 +254,3 @@ async def _health(session: AsyncSession, customer_ids: set[str]) -> dict[str, tu
         select(HealthCustomer.id, HealthCustomer.score, HealthCustomer.status).where(HealthCustomer.id.in_(customer_ids))
     )
     return {row.id: (row.score, row.status) for row in rows}
-

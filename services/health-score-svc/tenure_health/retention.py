@@ -89,7 +89,9 @@ class RetentionFigures:
     free_plan_moves: int
 
 
-def classify(start_mrr: Fraction, end_mrr: Fraction, *, had_mrr_before: bool, paused_at_start: bool, paused_at_end: bool) -> str | None:
+def classify(
+    start_mrr: Fraction, end_mrr: Fraction, *, had_mrr_before: bool, paused_at_start: bool, paused_at_end: bool
+) -> str | None:
     """The movement of one customer between the window's ends (None: no movement)."""
     if start_mrr == 0 and end_mrr > 0:
         if paused_at_start:
