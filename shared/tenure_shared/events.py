@@ -183,6 +183,15 @@ class DiscountData(BaseModel):
     ends_at: datetime | None = None
 
 
+class NextRenewalData(BaseModel):
+    """What the next renewal renews when scheduled changes are pending (for renewal forecasts)."""
+
+    plan_code: str
+    recurring_amount: int  # plan × quantity + recurring add-ons per period, before discounts
+    interval: Literal["day", "week", "month", "year"]
+    interval_count: int
+
+
 class SubscriptionData(BaseModel):
     """subscription.*: a snapshot of the subscription, plus what to bill now, if anything."""
 
@@ -216,6 +225,8 @@ class SubscriptionData(BaseModel):
     recurring_amount: int | None = None
     plan_interval: Literal["day", "week", "month", "year"] | None = None
     plan_interval_count: int | None = None
+    # Set only while scheduled changes are pending: the next renewal with them in force.
+    next_renewal: NextRenewalData | None = None
 
 
 class InvoiceData(BaseModel):

@@ -20,12 +20,24 @@ def test_a_yearly_renewal_is_listed_a_month_ahead_with_its_expected_amount(api: 
     sub = api.post("subscription", "/v1/subscriptions", {"customer_id": who, "plan_code": basic})
     leaving = api.post("subscription", "/v1/subscriptions", {"customer_id": customer(api, clock), "plan_code": basic})
     api.post("subscription", f"/v1/subscriptions/{leaving['id']}/cancel", {"when": "end_of_term"})
+    pro, starter = plan(api, "Pro", 240000, interval="year"), plan(api, "Starter", 60000, interval="year")
+    growing = api.post("subscription", "/v1/subscriptions", {"customer_id": customer(api, clock), "plan_code": basic})
+    shrinking = api.post("subscription", "/v1/subscriptions", {"customer_id": customer(api, clock), "plan_code": basic})
+    api.post("subscription", f"/v1/subscriptions/{growing['id']}/changes", {"plan_code": pro, "when": "end_of_term"})
+    api.post("subscription", f"/v1/subscriptions/{shrinking['id']}/changes", {"plan_code": starter, "when": "end_of_term"})
     api.advance(clock, "2026-11-30T00:00:00Z")
     assert renewals(api, clock, within_days=30) == []  # 2027-01-01 is 32 days away
 
     api.advance(clock, "2026-12-10T00:00:00Z")
     listed = {r["subscription_id"]: r for r in renewals(api, clock, within_days=30)}
-    assert set(listed) == {sub["id"], leaving["id"]}
+    assert set(listed) == {sub["id"], leaving["id"], growing["id"], shrinking["id"]}
+    assert [(listed[s["id"]]["forecast"], listed[s["id"]]["expected_amount"]) for s in (growing, shrinking)] == [
+        ("upsell", 240000),
+        ("downgrade", 60000),
+    ]
+    assert listed[growing["id"]]["reasons"] == [f"a scheduled change to {pro} takes MRR from 10000 to 20000"]
+    by_amount = [r["subscription_id"] for r in renewals(api, clock, within_days=30, sort="-expected_amount")]
+    assert (by_amount[0], by_amount[-1]) == (growing["id"], shrinking["id"])
     renewal = listed[sub["id"]]
     assert {
         k: renewal[k] for k in ("customer_id", "renews_at", "plan_code", "interval", "expected_amount", "currency", "mrr")

@@ -179,6 +179,11 @@ class MrrState(Base):
     current_period_end: Mapped[datetime | None] = mapped_column(TZ)
     billing_reason: Mapped[str | None] = mapped_column(String)
     cancellation_scheduled: Mapped[bool] = mapped_column(Boolean)
+    # With scheduled changes pending: the next renewal's plan, period amount and MRR.
+    next_plan_code: Mapped[str | None] = mapped_column(String)
+    next_period_amount: Mapped[int | None] = mapped_column(BigInteger)
+    next_mrr_numerator: Mapped[int | None] = mapped_column(BigInteger)
+    next_mrr_denominator: Mapped[int | None] = mapped_column(BigInteger)
 
 
 class MrrInvoice(Base):

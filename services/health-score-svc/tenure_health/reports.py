@@ -47,6 +47,10 @@ async def record_subscription_state(
         interval=interval,
         interval_count=interval_count,
     )
+    next_renewal = data.next_renewal
+    if next_renewal is not None:
+        next_period = mrr.period_amount_after_discounts(next_renewal.recurring_amount, data.discounts, data.currency)
+        next_monthly = mrr.monthly(next_period, next_renewal.interval, next_renewal.interval_count)
     session.add(
         MrrState(
             event_id=event_id,
@@ -68,6 +72,10 @@ async def record_subscription_state(
             current_period_end=data.current_period_end,
             billing_reason=data.billing_reason,
             cancellation_scheduled=cancelling,
+            next_plan_code=next_renewal.plan_code if next_renewal else None,
+            next_period_amount=round_half_up(next_period) if next_renewal else None,
+            next_mrr_numerator=next_monthly.numerator if next_renewal else None,
+            next_mrr_denominator=next_monthly.denominator if next_renewal else None,
         )
     )
 
@@ -211,7 +219,7 @@ async def renewals(
                 "renews_at": s.current_period_end,
                 "plan_code": s.plan_code,
                 "interval": s.interval,
-                "expected_amount": 0 if s.on_free_plan else s.period_amount,
+                "expected_amount": _expected_amount(s),
                 "currency": s.currency,
                 "mrr": round_half_up(Fraction(s.mrr_numerator, s.mrr_denominator)),
                 "health": {"score": score, "status": status},
@@ -226,6 +234,13 @@ async def renewals(
     return sorted(items, key=lambda i: (key(i), i["subscription_id"]), reverse=reverse)
 
 
+def _expected_amount(state: MrrState) -> int:
+    """What the renewal invoice bills for the period (scheduled changes in force, running discounts off)."""
+    if state.next_period_amount is not None:
+        return state.next_period_amount
+    return 0 if state.on_free_plan else state.period_amount
+
+
 RENEWAL_SORTS = {
     "renews_at": (lambda i: i["renews_at"], False),
     "-renews_at": (lambda i: i["renews_at"], True),
@@ -238,13 +253,23 @@ FORECASTS = ("renew", "upsell", "downgrade", "churn", "at_risk")
 
 
 def renewal_forecast(state: MrrState, health_status: str | None) -> tuple[str, list[str]]:
+    """The likely outcome of the renewal and every reason for it (the first reason decides)."""
+    reasons: list[tuple[str, str]] = []
     if state.cancellation_scheduled:
-        return "churn", ["a cancellation is scheduled at the end of the period"]
+        reasons.append(("churn", "a cancellation is scheduled at the end of the period"))
+    if state.next_plan_code is not None:
+        now = Fraction(state.mrr_numerator, state.mrr_denominator)
+        after = Fraction(state.next_mrr_numerator, state.next_mrr_denominator)
+        change = f"a scheduled change to {state.next_plan_code} takes MRR from {round_half_up(now)} to {round_half_up(after)}"
+        if after < now:
+            reasons.append(("downgrade", change))
+        elif after > now:
+            reasons.append(("upsell", change))
     if state.paused:
-        return "at_risk", ["the subscription is paused"]
+        reasons.append(("at_risk", "the subscription is paused"))
     if health_status in ("at_risk", "critical"):
-        return "at_risk", [f"customer health is {health_status}"]
-    return "renew", []
+        reasons.append(("at_risk", f"customer health is {health_status}"))
+    return (reasons[0][0] if reasons else "renew"), [reason for _, reason in reasons]
 
 
 async def _health(session: AsyncSession, customer_ids: set[str]) -> dict[str, tuple[int | None, str | None]]:

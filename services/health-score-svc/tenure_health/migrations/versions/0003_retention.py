@@ -37,6 +37,10 @@ def upgrade() -> None:
         sa.Column("current_period_end", TZ),
         sa.Column("billing_reason", sa.String),
         sa.Column("cancellation_scheduled", sa.Boolean, nullable=False),
+        sa.Column("next_plan_code", sa.String),
+        sa.Column("next_period_amount", sa.BigInteger),
+        sa.Column("next_mrr_numerator", sa.BigInteger),
+        sa.Column("next_mrr_denominator", sa.BigInteger),
     )
     op.create_index("ix_health_mrr_states_clock_at", "health_mrr_states", ["clock_id", "at"])
     op.create_table(
