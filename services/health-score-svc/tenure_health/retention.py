@@ -44,11 +44,11 @@ class History:
 
     def at(self, instant: datetime) -> State | None:
         """The state in force at `instant` (the last one at or before it)."""
-        index = bisect.bisect_right([s.at for s in self.states], instant)
+        index = bisect.bisect_right(self.states, instant, key=_at)
         return self.states[index - 1] if index else None
 
     def before(self, instant: datetime) -> State | None:
-        index = bisect.bisect_left([s.at for s in self.states], instant)
+        index = bisect.bisect_left(self.states, instant, key=_at)
         return self.states[index - 1] if index else None
 
     def mrr_at(self, instant: datetime) -> Fraction:
@@ -72,6 +72,10 @@ class History:
             if state and state.period_end == date and state.mrr > 0:
                 due.append((date, state.mrr))
         return due
+
+
+def _at(state: State) -> datetime:
+    return state.at
 
 
 @dataclass
