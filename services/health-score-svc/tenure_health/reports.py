@@ -113,13 +113,19 @@ def check_window(start: datetime | None, end: datetime | None) -> tuple[datetime
     return start, end
 
 
-async def _states(session: AsyncSession, *, clock_id: str | None, end: datetime) -> list[MrrState]:
+async def _states(session: AsyncSession, *, clock_id: str | None, end: datetime) -> list[Any]:
+    """The clock's states up to `end` as plain rows (attribute access like MrrState; no ORM identity
+    map, several times faster over a year of a large population)."""
     clock = MrrState.clock_id == clock_id if clock_id else MrrState.clock_id.is_(None)
-    statement = select(MrrState).where(clock, MrrState.at <= end).order_by(MrrState.subscription_id, MrrState.at, MrrState.id)
-    return list((await session.execute(statement)).scalars())
+    statement = (
+        select(*MrrState.__table__.columns)
+        .where(clock, MrrState.at <= end)
+        .order_by(MrrState.subscription_id, MrrState.at, MrrState.id)
+    )
+    return list(await session.execute(statement))
 
 
-def _currency(states: list[MrrState], currency: str | None) -> str | None:
+def _currency(states: list[Any], currency: str | None) -> str | None:
     if currency:
         return currency.upper()
     found = {s.currency for s in states}
@@ -128,7 +134,7 @@ def _currency(states: list[MrrState], currency: str | None) -> str | None:
     return found.pop() if found else None
 
 
-def _histories(states: list[MrrState], currency: str | None) -> dict[str, retention.History]:
+def _histories(states: list[Any], currency: str | None) -> dict[str, retention.History]:
     histories: dict[str, retention.History] = {}
     for s in states:
         if s.currency != currency:
@@ -198,7 +204,7 @@ async def renewals(
     """Live subscriptions renewing within `within_days` of `now`, with what they are expected to bring."""
     if not 1 <= within_days <= MAX_RENEWAL_DAYS:
         raise InvalidReportWindow(f"`within_days` is between 1 and {MAX_RENEWAL_DAYS}.")
-    latest: dict[str, MrrState] = {}
+    latest: dict[str, Any] = {}
     for state in await _states(session, clock_id=clock_id, end=now):
         latest[state.subscription_id] = state
     horizon = now + timedelta(days=within_days)
@@ -234,7 +240,7 @@ async def renewals(
     return sorted(items, key=lambda i: (key(i), i["subscription_id"]), reverse=reverse)
 
 
-def _expected_amount(state: MrrState) -> int:
+def _expected_amount(state: Any) -> int:
     """What the renewal invoice bills for the period (scheduled changes in force, running discounts off)."""
     if state.next_period_amount is not None:
         return state.next_period_amount
@@ -252,7 +258,7 @@ RENEWAL_SORTS = {
 FORECASTS = ("renew", "upsell", "downgrade", "churn", "at_risk")
 
 
-def renewal_forecast(state: MrrState, health_status: str | None) -> tuple[str, list[str]]:
+def renewal_forecast(state: Any, health_status: str | None) -> tuple[str, list[str]]:
     """The likely outcome of the renewal and every reason for it (the first reason decides)."""
     reasons: list[tuple[str, str]] = []
     if state.cancellation_scheduled:
