@@ -183,6 +183,15 @@ class DiscountData(BaseModel):
     ends_at: datetime | None = None
 
 
+class NextRenewalData(BaseModel):
+    """What the next renewal renews when scheduled changes are pending (for renewal forecasts)."""
+
+    plan_code: str
+    recurring_amount: int  # plan × quantity + recurring add-ons per period, before discounts
+    interval: Literal["day", "week", "month", "year"]
+    interval_count: int
+
+
 class SubscriptionData(BaseModel):
     """subscription.*: a snapshot of the subscription, plus what to bill now, if anything."""
 
@@ -211,6 +220,13 @@ class SubscriptionData(BaseModel):
     metered_charges: list[MeteredChargeData] = Field(default_factory=list)
     # The running discounts (for reporting: MRR after discounts).
     discounts: list[DiscountData] = Field(default_factory=list)
+    # For reporting (MRR): what the subscription renews every period before discounts (plan ×
+    # quantity + recurring add-ons), and the plan's billing interval.
+    recurring_amount: int | None = None
+    plan_interval: Literal["day", "week", "month", "year"] | None = None
+    plan_interval_count: int | None = None
+    # Set only while scheduled changes are pending: the next renewal with them in force.
+    next_renewal: NextRenewalData | None = None
 
 
 class InvoiceData(BaseModel):

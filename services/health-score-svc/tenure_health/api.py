@@ -8,12 +8,14 @@ import orjson
 from fastapi import APIRouter, Body, Depends, Query, Request
 from pydantic import AwareDatetime, BaseModel
 
-from tenure_health import repository, service, signals
+from tenure_health import reports, repository, service, signals
+from tenure_health.csv_out import csv_response, wants_csv
 from tenure_health.errors import HealthNotFound, InvalidBacktestWindow, InvalidSignalBatch, InvalidSort
 from tenure_health.models import HealthCustomer, HealthScore
 from tenure_health.schemas import FactorOut, HealthListItem, HealthOut, HistoryItem, ListOut, SignalsOut, SummaryOut, TrendOut
 from tenure_health.scoring import FACTORS, HealthModel
 from tenure_shared.app import DbSession
+from tenure_shared.clock import business_now
 from tenure_shared.pagination import Page, page_params
 
 router = APIRouter()
@@ -179,3 +181,59 @@ async def post_surveys(request: Request, session: DbSession) -> SignalsOut:
 @router.post("/signals/activity", tags=["signals"], summary="Product activity", description=_BATCH_DOC)
 async def post_activity(request: Request, session: DbSession) -> SignalsOut:
     return await signals.record_signals(session, kind="activity", body=await _json(request))
+
+
+# ---- retention reports and renewals ----------------------------------------------------------------
+
+
+@router.get("/reports/retention", tags=["reports"])
+async def get_retention_report(
+    request: Request,
+    session: DbSession,
+    start: AwareDatetime | None = Query(None, alias="from"),
+    end: AwareDatetime | None = Query(None, alias="to"),
+    currency: str | None = Query(None, description="Needed when the customers bill in more than one currency"),
+    test_clock_id: str | None = Query(None, description="Only this clock's customers; without it, real-time customers only"),
+) -> Any:
+    """MRR at both ends of [from, to), its movements, GRR, NRR, logo churn, renewal rate, average deal value."""
+    report = await reports.retention_report(session, start=start, end=end, currency=currency, clock_id=test_clock_id or None)
+    return csv_response([report]) if wants_csv(request) else report
+
+
+@router.get("/reports/mrr", tags=["reports"])
+async def get_mrr_series(
+    request: Request,
+    session: DbSession,
+    start: AwareDatetime | None = Query(None, alias="from"),
+    end: AwareDatetime | None = Query(None, alias="to"),
+    interval: str = Query("month", description="day, week or month"),
+    currency: str | None = Query(None),
+    test_clock_id: str | None = Query(None),
+) -> Any:
+    """MRR at `from`, at every `interval` after it, and at `to`."""
+    series = await reports.mrr_series(
+        session, start=start, end=end, interval=interval, currency=currency, clock_id=test_clock_id or None
+    )
+    return csv_response(series["data"], ["at", "mrr"]) if wants_csv(request) else series
+
+
+@router.get("/renewals", tags=["renewals"])
+async def list_renewals(
+    request: Request,
+    session: DbSession,
+    within_days: int = Query(30),
+    forecast: str | None = Query(None, description="renew, upsell, downgrade, churn or at_risk"),
+    sort: str | None = Query(None, description="renews_at (default), expected_amount or mrr; - for descending"),
+    test_clock_id: str | None = Query(None),
+) -> Any:
+    """Subscriptions renewing within `within_days` of the (clock's) current time, with a forecast and its reasons."""
+    clock_id = test_clock_id or None
+    items = await reports.renewals(
+        session,
+        now=await business_now(session, clock_id),
+        within_days=within_days,
+        clock_id=clock_id,
+        forecast=_checked(forecast, reports.FORECASTS, "forecast"),
+        sort=_checked(sort, tuple(reports.RENEWAL_SORTS), "sort"),
+    )
+    return csv_response(items) if wants_csv(request) else {"data": items}

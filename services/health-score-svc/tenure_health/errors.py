@@ -27,3 +27,15 @@ class InvalidSort(InvalidRequest):
 
 class InvalidBacktestWindow(InvalidRequest):
     code = "invalid_backtest_window"
+
+
+class InvalidReportWindow(InvalidRequest):
+    code = "invalid_report_window"
+
+
+class InvalidReportInterval(InvalidRequest):
+    code = "invalid_interval"
+
+
+class CurrencyRequired(InvalidRequest):
+    code = "currency_required"

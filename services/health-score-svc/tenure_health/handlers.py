@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from tenure_health import service
+from tenure_health import reports, service
 from tenure_shared.consumer import EventHandler
 from tenure_shared.events import (
     SUBSCRIPTION_EVENT_TYPES,
@@ -26,10 +26,15 @@ async def on_subscription_event(session: AsyncSession, event: CloudEvent) -> Non
     verb = event.type.removeprefix("subscription.")
     data = SubscriptionData.model_validate(event.data)
     await service.subscription_changed(session, verb=verb, data=data, clock_id=event.tenureclock, at=event.time)
+    await reports.record_subscription_state(
+        session, event_id=event.id, verb=verb, data=data, clock_id=event.tenureclock, at=event.time
+    )
 
 
 async def on_invoice_event(session: AsyncSession, event: CloudEvent) -> None:
-    await service.invoice_changed(session, data=InvoiceData.model_validate(event.data), clock_id=event.tenureclock, at=event.time)
+    data = InvoiceData.model_validate(event.data)
+    await service.invoice_changed(session, data=data, clock_id=event.tenureclock, at=event.time)
+    await reports.record_invoice(session, data=data, clock_id=event.tenureclock, at=event.time)
 
 
 async def on_payment_event(session: AsyncSession, event: CloudEvent) -> None:

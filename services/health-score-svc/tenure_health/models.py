@@ -151,3 +151,52 @@ class HealthModelRow(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     model: Mapped[dict[str, Any]] = mapped_column(JSONB)
+
+
+class MrrState(Base):
+    """A subscription's MRR-relevant state from one subscription.* event on (retention reports, renewals)."""
+
+    __tablename__ = "health_mrr_states"
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    event_id: Mapped[str] = mapped_column(String, unique=True)
+    subscription_id: Mapped[str] = mapped_column(String, index=True)
+    customer_id: Mapped[str] = mapped_column(String)
+    clock_id: Mapped[str | None] = mapped_column(String, index=True)
+    currency: Mapped[str] = mapped_column(String(3))
+    at: Mapped[datetime] = mapped_column(TZ)
+    verb: Mapped[str] = mapped_column(String)
+    status: Mapped[str] = mapped_column(String)
+    paused: Mapped[bool] = mapped_column(Boolean)
+    on_free_plan: Mapped[bool] = mapped_column(Boolean)
+    plan_code: Mapped[str] = mapped_column(String)
+    interval: Mapped[str] = mapped_column(String)
+    interval_count: Mapped[int] = mapped_column(Integer)
+    # One period's recurring charges less running discounts (rounded) and the exact MRR as a fraction.
+    period_amount: Mapped[int] = mapped_column(BigInteger)
+    mrr_numerator: Mapped[int] = mapped_column(BigInteger)
+    mrr_denominator: Mapped[int] = mapped_column(BigInteger)
+    current_period_end: Mapped[datetime | None] = mapped_column(TZ)
+    billing_reason: Mapped[str | None] = mapped_column(String)
+    cancellation_scheduled: Mapped[bool] = mapped_column(Boolean)
+    # With scheduled changes pending: the next renewal's plan, period amount and MRR.
+    next_plan_code: Mapped[str | None] = mapped_column(String)
+    next_period_amount: Mapped[int | None] = mapped_column(BigInteger)
+    next_mrr_numerator: Mapped[int | None] = mapped_column(BigInteger)
+    next_mrr_denominator: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class MrrInvoice(Base):
+    """An invoice as the retention report needs it: when issued, for which subscription event, paid or voided."""
+
+    __tablename__ = "health_mrr_invoices"
+
+    id: Mapped[str] = mapped_column(String, primary_key=True)
+    customer_id: Mapped[str] = mapped_column(String)
+    clock_id: Mapped[str | None] = mapped_column(String, index=True)
+    currency: Mapped[str] = mapped_column(String(3))
+    subscription_id: Mapped[str | None] = mapped_column(String)
+    source_event_id: Mapped[str | None] = mapped_column(String, index=True)
+    total: Mapped[int] = mapped_column(BigInteger)
+    status: Mapped[str] = mapped_column(String)
+    issued_at: Mapped[datetime] = mapped_column(TZ)

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from tenure_shared.clock import business_now
 from tenure_shared.due_work import cancel_job, schedule_job
 from tenure_shared.errors import InvalidRequest
-from tenure_shared.events import SUBSCRIPTION_VERBS, SUBSCRIPTIONS, ChargeLine, CreditRequest, SubscriptionData
+from tenure_shared.events import SUBSCRIPTION_VERBS, SUBSCRIPTIONS, ChargeLine, CreditRequest, NextRenewalData, SubscriptionData
 from tenure_shared.ids import new_id
 from tenure_shared.outbox import add_event
 from tenure_subscription import repository
@@ -26,7 +26,7 @@ from tenure_subscription.errors import CurrencyMismatch, PlanArchived
 from tenure_subscription.models import Customer, Plan, Subscription, TimelineEntry
 from tenure_subscription.schemas import SubscriptionIn
 from tenure_subscription.service import discounts, scheduled_changes
-from tenure_subscription.service.addons import addon_items, select_addons, subscription_items
+from tenure_subscription.service.addons import addon_items, plan_item, select_addons, subscription_items
 from tenure_subscription.service.metrics import metered_charges_for
 
 RENEWAL = "renewal"
@@ -98,11 +98,32 @@ async def announce(
             discounts=[
                 discounts.discount_data(d) for d in discounts.running(subscription) if discounts.is_listed(d, subscription)
             ],
+            recurring_amount=sum(item.amount for item in await subscription_items(session, subscription, plan)),
+            plan_interval=plan.interval,
+            plan_interval_count=plan.interval_count,
+            next_renewal=await _next_renewal(session, subscription, plan),
         ),
         business_time=at,
         clock_id=subscription.clock_id,
     )
     discounts.record_uses(subscription, uses, event_id=event.id)
+
+
+async def _next_renewal(session: AsyncSession, subscription: Subscription, plan: Plan) -> NextRenewalData | None:
+    """The next renewal's recurring charges with the pending scheduled changes in force (None without any)."""
+    change = scheduled_changes.merge(scheduled_changes.pending(subscription))
+    if change is None:
+        return None
+    next_plan = await repository.get_plan(session, change["plan_code"]) if change.get("plan_code") else plan
+    quantity = change.get("quantity") or subscription.quantity
+    addons = change["addons"] if change.get("addons") is not None else subscription.addons or []
+    items = [plan_item(next_plan, quantity), *await addon_items(session, addons)]
+    return NextRenewalData(
+        plan_code=next_plan.code,
+        recurring_amount=sum(item.amount for item in items),
+        interval=next_plan.interval,
+        interval_count=next_plan.interval_count,
+    )
 
 
 async def _account_timezone(session: AsyncSession) -> str:

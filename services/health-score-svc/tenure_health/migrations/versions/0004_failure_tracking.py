@@ -1,12 +1,12 @@
 """health-score-svc: dead letters keep their envelope; due jobs carry next_attempt_at (durable back-off).
 
-Revision ID: 0003_failure_tracking
+Revision ID: 0004_failure_tracking
 """
 
 from tenure_shared.migrations import add_failure_tracking
 
-revision = "0003_failure_tracking"
-down_revision = "0002"
+revision = "0004_failure_tracking"
+down_revision = "0003"
 branch_labels = None
 depends_on = None
 
