@@ -16,6 +16,7 @@ from tenure_health.schemas import FactorOut, HealthListItem, HealthOut, HistoryI
 from tenure_health.scoring import FACTORS, HealthModel
 from tenure_shared.app import DbSession
 from tenure_shared.clock import business_now
+from tenure_shared.openapi import problem_responses
 from tenure_shared.pagination import Page, page_params
 
 router = APIRouter()
@@ -217,7 +218,7 @@ async def get_mrr_series(
     return csv_response(series["data"], ["at", "mrr"]) if wants_csv(request) else series
 
 
-@router.get("/renewals", tags=["renewals"])
+@router.get("/renewals", tags=["renewals"], responses=problem_responses(404))
 async def list_renewals(
     request: Request,
     session: DbSession,
