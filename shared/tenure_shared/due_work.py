@@ -67,6 +67,11 @@ async def cancel_job(session: AsyncSession, *, key: str) -> None:
     )
 
 
+async def pending_job(session: AsyncSession, *, key: str) -> ScheduledJob | None:
+    """The pending job with this key, if any (e.g. to debounce: schedule only when none waits)."""
+    return await session.scalar(select(ScheduledJob).where(ScheduledJob.key == key, ScheduledJob.status == "pending"))
+
+
 def _for_clock(clock_id: str | None):
     return ScheduledJob.clock_id.is_(None) if clock_id is None else ScheduledJob.clock_id == clock_id
 
