@@ -24,8 +24,14 @@ class Report:
     violations: list[str] = field(default_factory=list)
 
     def duplicates(self, what: str, rows) -> None:
+        """Rows of (key…, n) from a GROUP BY … HAVING count(*) > 1."""
         for row in rows:
             self.violations.append(f"{what} {tuple(row)} exists {row['n']} times")
+
+    def repeated(self, what: str, keys) -> None:
+        for key, n in Counter(keys).items():
+            if n > 1:
+                self.violations.append(f"{what} {key} exists {n} times")
 
 
 async def _fetch(stack, service: str, query: str, *args):
@@ -69,7 +75,7 @@ async def _check(stack, clocks: list[str]) -> Report:
         clocks,
     )
     report.counts["payments"] = len(payments)
-    report.duplicates("payment attempt", [{"key": k, "n": n} for k, n in Counter(p["attempt_key"] for p in payments).items() if n > 1])
+    report.repeated("payment attempt", (p["attempt_key"] for p in payments))
 
     notes = await fetch(
         stack,
@@ -82,19 +88,18 @@ async def _check(stack, clocks: list[str]) -> Report:
         clocks,
     )
     report.counts["credit_notes"] = len(notes)
-    report.duplicates(
-        "credit note for request",
-        [{"key": k, "n": n} for k, n in Counter(r["source_key"] for r in notes if r["source_key"]).items() if n > 1],
-    )
+    report.repeated("credit note for request", (r["source_key"] for r in notes if r["source_key"]))
     for note in notes:
         if note["status"] != "void" and note["amount"] != note["remaining"] + note["applied"] + note["refunded"]:
             report.violations.append(f"credit note {note['id']} does not balance: {dict(note)}")
 
     cases = await fetch(stack, "dunning", "SELECT invoice_id FROM dunning_cases WHERE clock_id = ANY($1)", clocks)
     report.counts["dunning_cases"] = len(cases)
-    report.duplicates("dunning case for invoice", [{"key": k, "n": n} for k, n in Counter(c["invoice_id"] for c in cases).items() if n > 1])
+    report.repeated("dunning case for invoice", (c["invoice_id"] for c in cases))
     invoice_ids = {i["id"] for i in invoices}
-    report.violations += [f"dunning case for unknown invoice {c['invoice_id']}" for c in cases if c["invoice_id"] not in invoice_ids]
+    report.violations += [
+        f"dunning case for unknown invoice {c['invoice_id']}" for c in cases if c["invoice_id"] not in invoice_ids
+    ]
 
     subscriptions = await fetch(
         stack,
@@ -103,9 +108,7 @@ async def _check(stack, clocks: list[str]) -> Report:
         clocks,
     )
     report.counts["subscriptions"] = len(subscriptions)
-    report.duplicates(
-        "subscription of customer", [{"key": k, "n": n} for k, n in Counter(s["customer_id"] for s in subscriptions).items() if n > 1]
-    )
+    report.repeated("subscription of customer", (s["customer_id"] for s in subscriptions))
 
     moves = await fetch(
         stack,
@@ -115,7 +118,7 @@ async def _check(stack, clocks: list[str]) -> Report:
         clocks,
     )
     report.counts["plan_moves"] = len(moves)
-    report.duplicates("move to the free plan", [{"key": k, "n": n} for k, n in Counter(m["subscription_id"] for m in moves).items() if n > 1])
+    report.repeated("move to the free plan of subscription", (m["subscription_id"] for m in moves))
 
     await _check_events(stack, clocks, report)
     return report
@@ -124,19 +127,25 @@ async def _check(stack, clocks: list[str]) -> Report:
 async def _check_events(stack, clocks: list[str], report: Report) -> None:
     produced: dict[str, set[str]] = {}
     for service in SERVICES:
-        rows = await _fetch(stack, service, "SELECT event_id, topic, published_at FROM outbox_messages WHERE clock_id = ANY($1)", clocks)
+        rows = await _fetch(
+            stack, service, "SELECT event_id, topic, published_at FROM outbox_messages WHERE clock_id = ANY($1)", clocks
+        )
         report.violations += [f"{service} outbox row {r['event_id']} never sent" for r in rows if r["published_at"] is None]
         for row in rows:
             produced.setdefault(row["topic"], set()).add(row["event_id"])
     report.counts["events_produced"] = sum(len(ids) for ids in produced.values())
     for service in SERVICES:
         failed = await _fetch(
-            stack, service, "SELECT id, kind, last_error FROM scheduled_jobs WHERE clock_id = ANY($1) AND status = 'failed'", clocks
+            stack,
+            service,
+            "SELECT id, kind, last_error FROM scheduled_jobs WHERE clock_id = ANY($1) AND status = 'failed'",
+            clocks,
         )
         report.violations += [f"{service} failed job {dict(j)}" for j in failed]
         inbox = await _fetch(stack, service, "SELECT event_id, outcome FROM inbox_events WHERE clock_id = ANY($1)", clocks)
         outcomes = {r["event_id"]: r["outcome"] for r in inbox}
-        report.violations += [f"{service} dead letter {e} ({o})" for e, o in outcomes.items() if o in ("dead_lettered", "replay_requested")]
+        stuck = ("dead_lettered", "replay_requested")
+        report.violations += [f"{service} dead letter {e} ({o})" for e, o in outcomes.items() if o in stuck]
         for topic in CONSUMED[service]:
             expected = produced.get(topic, set())
             report.counts["events_checked"] += len(expected)

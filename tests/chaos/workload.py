@@ -75,10 +75,12 @@ class Workload:
     clock_ids: list[str] = field(default_factory=list)
 
     def setup(self) -> None:
-        self._saved = (self.api.get("subscription", "/v1/settings")["free_plan_code"], self.api.get("dunning", "/v1/dunning-policy"))
+        free_plan_code = self.api.get("subscription", "/v1/settings")["free_plan_code"]
+        self._saved = (free_plan_code, self.api.get("dunning", "/v1/dunning-policy"))
         for name, amount in (("pro", 4900), ("plus", 9900), ("basic", 1900), ("free", 0)):
             code = self.api.unique(f"chaos-{name}")
-            self.api.post("subscription", "/v1/plans", {"code": code, "name": name, "currency": "USD", "amount": amount, "interval": "month"})
+            plan = {"code": code, "name": name, "currency": "USD", "amount": amount, "interval": "month"}
+            self.api.post("subscription", "/v1/plans", plan)
             self.plans[name] = code
         self.api.patch("subscription", "/v1/settings", {"free_plan_code": self.plans["free"]})
         self.api.put("dunning", "/v1/dunning-policy", {"retry_after_days": [1, 3, 5], "final_action": "move_to_free_plan"})

@@ -24,7 +24,9 @@ def _faults(stack):
 
 @pytest.mark.e2e
 def test_a_short_chaos_run_loses_nothing_and_doubles_nothing(stack):
-    workload, driver, report = run_chaos(stack, clocks=2, customers_per_clock=12, months=2, faults=_faults, gap=1.5, strict_ops=False)
+    workload, driver, report = run_chaos(
+        stack, clocks=2, customers_per_clock=12, months=2, faults=_faults, gap=1.5, strict_ops=False
+    )
     print(dict(report.counts), driver.injected, driver.restarts)
     assert driver.errors == []
     assert len(driver.injected) == 4, driver.injected
