@@ -28,7 +28,7 @@ def _faults(stack):
 @pytest.mark.e2e
 def test_chaos(stack):
     workload, driver, report = run_chaos(
-        stack, clocks=8, customers_per_clock=25, months=3, faults=_faults, gap=4.0, strict_ops=True, settle_timeout=400
+        stack, clocks=8, customers_per_clock=25, months=3, faults=_faults, gap=15.0, strict_ops=True, settle_timeout=400
     )
     print(f"\nchaos faults injected: {driver.injected}\nprocesses restarted: {driver.restarts}")
     print("chaos counts: " + ", ".join(f"{name}={n}" for name, n in sorted(report.counts.items())))
