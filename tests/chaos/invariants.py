@@ -108,6 +108,8 @@ async def _check(stack, clocks: list[str]) -> Report:
         clocks,
     )
     report.counts["subscriptions"] = len(subscriptions)
+    customers = await fetch(stack, "subscription", "SELECT count(*) AS n FROM customers WHERE test_clock_id = ANY($1)", clocks)
+    report.counts["customer_rows"] = customers[0]["n"]
     report.repeated("subscription of customer", (s["customer_id"] for s in subscriptions))
 
     moves = await fetch(

@@ -90,6 +90,10 @@ def _utc(text: str) -> datetime:
 def check_outcomes(workload: Workload, report: Report) -> None:
     """The business outcome where it is deterministic, per kind of customer."""
     api, plans = workload.api, workload.plans
+    # A POST retried after a crash must not have made a second customer or subscription.
+    for table in ("customer_rows", "subscriptions"):
+        if report.counts[table] != len(workload.customers):
+            report.violations.append(f"{report.counts[table]} {table} for {len(workload.customers)} customers created")
     months_billed = 1 + workload.months  # the first invoice, then one per month start reached
     for customer in workload.customers:
         subscription = api.get("subscription", f"/v1/subscriptions/{customer.subscription_id}")
