@@ -7,7 +7,7 @@ PACKAGES := shared services/subscription-svc services/invoicing-svc services/dun
             services/credit-svc services/health-score-svc services/notification-svc
 PYPROJECTS := $(addsuffix /pyproject.toml,$(PACKAGES)) tools/pyproject.toml requirements-dev.txt
 
-.PHONY: dev test test-unit test-integration test-e2e bench install lint clean
+.PHONY: dev test test-unit test-integration test-e2e chaos bench install lint clean
 
 $(STAMP): $(PYPROJECTS)
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Tenure needs Python 3.11 or newer")'
@@ -34,6 +34,10 @@ test-integration: $(STAMP)
 
 test-e2e: $(STAMP)
 	$(BIN)/python -m pytest tests/e2e
+
+## The fault suite (tests/chaos): hundreds of customers while processes, databases and the broker fail; prints its counts.
+chaos: $(STAMP)
+	TENURE_CHAOS=1 $(BIN)/python -m pytest tests/chaos -q -s
 
 ## Usage ingestion benchmark: 1,000,000 events through the API vs the COPY ceiling; writes bench-report.json.
 bench: $(STAMP)

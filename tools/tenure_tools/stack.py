@@ -86,6 +86,10 @@ class EmbeddedPostgres:
         info = self._server.get_postmaster_info()
         return f"postgresql+asyncpg://postgres@/postgres?host={info.socket_dir}"
 
+    def restart(self) -> None:
+        """A fast stop and a start on the same socket: every open connection is cut."""
+        self._pg_ctl(["-w", "-m", "fast", "restart"])
+
     def stop(self) -> None:
         if self._server is not None:
             try:
@@ -346,6 +350,11 @@ class Stack:
         assert self.broker is not None
         self.broker.stop()
         self.broker.start()
+
+    def restart_postgres(self) -> None:
+        """Restart the embedded PostgreSQL (the services must reconnect on their own)."""
+        assert self.postgres is not None
+        self.postgres.restart()
 
 
 def default_state_dir() -> Path:
