@@ -110,12 +110,29 @@ async def advance_to_target(sessions: async_sessionmaker[AsyncSession], internal
     log.info("test_clock_ready", clock_id=clock_id, frozen_time=target.isoformat())
 
 
-async def advance_pending_clocks(sessions: async_sessionmaker[AsyncSession], internal: InternalClient) -> None:
-    """Worker loop body: finish every advance that was asked for (also after a crash)."""
-    async with sessions() as session:
-        clock_ids = await repository.advancing_clock_ids(session)
-    for clock_id in clock_ids:
+class ClockAdvancer:
+    """Advances every pending clock in a task of its own, so a long advance (a year of many
+    customers) never holds up another clock: each clock steps and settles on its own counts."""
+
+    def __init__(self, internal: InternalClient):
+        self._internal = internal
+        self._running: dict[str, asyncio.Task] = {}
+
+    async def advance_pending_clocks(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+        """Worker loop body: start an advance for every clock asked to move (also after a crash)
+        that is not advancing here already; returns without waiting for them."""
+        async with sessions() as session:
+            clock_ids = await repository.advancing_clock_ids(session)
+        for clock_id in clock_ids:
+            if clock_id not in self._running:
+                task = asyncio.create_task(self._advance(sessions, clock_id))
+                self._running[clock_id] = task
+                task.add_done_callback(lambda _, clock_id=clock_id: self._running.pop(clock_id, None))
+
+    async def _advance(self, sessions: async_sessionmaker[AsyncSession], clock_id: str) -> None:
         try:
-            await advance_to_target(sessions, internal, clock_id)
+            await advance_to_target(sessions, self._internal, clock_id)
         except DependencyUnavailable as exc:  # one service away holds this clock, not the others
             log.warning("test_clock_waiting_for_service", clock_id=clock_id, error=repr(exc))
+        except Exception as exc:  # the next loop pass starts the clock again
+            log.warning("test_clock_advance_failed", clock_id=clock_id, error=repr(exc))
