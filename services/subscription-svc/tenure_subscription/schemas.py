@@ -9,7 +9,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, EmailStr, Field, StrictInt, model_validator
 
 from tenure_shared.errors import coded_error
-from tenure_shared.events import ChargeLine, PauseWindow
+from tenure_shared.events import ChargeLine, PauseWindow, SubscriptionData
 from tenure_shared.money import Amount, CurrencyCode
 
 Code = Field(pattern=r"^[a-z0-9][a-z0-9_\-]{0,63}$", description="lower-case letters, digits, - and _")
@@ -380,6 +380,14 @@ class PauseWindowOut(BaseModel):
     currency: str
     window: PauseWindow
     resume_at: datetime | None
+
+
+class NextRenewalOut(BaseModel):
+    """What the next renewal would publish (`subscription.renewed` data), when, and on which clock."""
+
+    subscription: SubscriptionData
+    at: datetime
+    clock_id: str | None
 
 
 # ---- coupons and discounts --------------------------------------------------------------------
