@@ -44,6 +44,8 @@ SUBSCRIPTION_VERBS = (
     "expired",
     "discount_applied",
     "discount_ended",
+    "renewal_upcoming",
+    "trial_will_end",
 )
 SUBSCRIPTION_EVENT_TYPES = tuple(f"subscription.{verb}" for verb in SUBSCRIPTION_VERBS)
 
@@ -211,6 +213,8 @@ class SubscriptionData(BaseModel):
     metered_charges: list[MeteredChargeData] = Field(default_factory=list)
     # The running discounts (for reporting: MRR after discounts).
     discounts: list[DiscountData] = Field(default_factory=list)
+    # `renewal_upcoming`: what the renewal will bill (minor units of `currency`).
+    expected_amount: int | None = None
 
 
 class InvoiceData(BaseModel):

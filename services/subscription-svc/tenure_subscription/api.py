@@ -184,6 +184,7 @@ def settings_out(settings: AccountSettings) -> SettingsOut:
         redeem_credits=settings.redeem_credits,
         reactivation_requires_payment=settings.reactivation_requires_payment,
         timezone=settings.timezone,
+        renewal_reminder_days=settings.renewal_reminder_days,
     )
 
 

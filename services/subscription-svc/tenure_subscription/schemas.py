@@ -123,6 +123,8 @@ class SettingsPatch(Strict):
     redeem_credits: bool | None = None
     reactivation_requires_payment: bool | None = None
     timezone: str | None = None
+    # Days before a renewal (of subscriptions billed less often than monthly) to remind the customer.
+    renewal_reminder_days: list[Annotated[int, Field(ge=1, le=366)]] | None = Field(None, max_length=10)
 
 
 class SettingsOut(BaseModel):
@@ -132,6 +134,7 @@ class SettingsOut(BaseModel):
     redeem_credits: bool
     reactivation_requires_payment: bool
     timezone: str
+    renewal_reminder_days: list[int]
 
 
 class AddonIn(Strict):

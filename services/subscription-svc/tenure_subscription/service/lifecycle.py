@@ -25,7 +25,7 @@ from tenure_subscription.config import SERVICE
 from tenure_subscription.errors import CurrencyMismatch, PlanArchived
 from tenure_subscription.models import Customer, Plan, Subscription, TimelineEntry
 from tenure_subscription.schemas import SubscriptionIn
-from tenure_subscription.service import discounts, scheduled_changes
+from tenure_subscription.service import discounts, reminders, scheduled_changes
 from tenure_subscription.service.addons import addon_items, select_addons, subscription_items
 from tenure_subscription.service.metrics import metered_charges_for
 
@@ -54,6 +54,7 @@ async def announce(
     reason: str | None = None,
     details: dict | None = None,
     credit_requests: Sequence[CreditRequest] = (),
+    expected_amount: int | None = None,
 ) -> None:
     """Record a lifecycle event on the timeline and publish `subscription.<verb>` with a snapshot."""
     if event_type not in SUBSCRIPTION_VERBS:
@@ -98,6 +99,7 @@ async def announce(
             discounts=[
                 discounts.discount_data(d) for d in discounts.running(subscription) if discounts.is_listed(d, subscription)
             ],
+            expected_amount=expected_amount,
         ),
         business_time=at,
         clock_id=subscription.clock_id,
@@ -131,6 +133,7 @@ async def schedule_renewal(session: AsyncSession, subscription: Subscription) ->
         clock_id=subscription.clock_id,
         payload={"subscription_id": subscription.id},
     )
+    await reminders.schedule_renewal_reminders(session, subscription)
 
 
 async def schedule_trial_end(session: AsyncSession, subscription: Subscription) -> None:
