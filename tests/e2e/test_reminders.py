@@ -39,4 +39,3 @@ def test_renewal_reminders_at_30_and_7_days_once_each_with_the_expected_amount(a
     ]
     assert _entries(api, monthly_subscription["id"], "renewal_upcoming") == []
     assert _entries(api, cancelling["id"], "renewal_upcoming") == []
-

@@ -30,5 +30,4 @@ JOB_HANDLERS: dict[str, JobHandler] = {
     pausing.PAUSE_START: run_pause_start,
     pausing.RESUME: run_scheduled_resume,
     reminders.RENEWAL_REMINDER: reminders.send_renewal_reminder,
-    reminders.TRIAL_REMINDER: reminders.send_trial_reminder,
 }

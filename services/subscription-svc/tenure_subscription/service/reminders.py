@@ -1,6 +1,6 @@
 """Reminders as due work on the subscription's clock: `subscription.renewal_upcoming` at each of the
 account's `renewal_reminder_days` before the renewal of a subscription billed less often than monthly
-(with the amount the renewal will bill), and `subscription.trial_will_end` 3 days before a trial ends.
+(with the amount the renewal will bill).
 
 Each reminder is a job keyed by subscription, period end and offset. Its timeline entry is the guard:
 the same key scheduled again (a period re-scheduled) never sends a reminder twice, and a reminder for a
@@ -21,8 +21,6 @@ from tenure_subscription.models import Plan, Subscription, TimelineEntry
 from tenure_subscription.service import lifecycle, upcoming  # a cycle: lifecycle schedules these reminders
 
 RENEWAL_REMINDER = "renewal_reminder"
-TRIAL_REMINDER = "trial_reminder"
-TRIAL_REMINDER_DAYS = 3
 
 
 def billed_less_often_than_monthly(plan: Plan) -> bool:
@@ -33,11 +31,6 @@ def reminder_times(period_start: datetime, period_end: datetime, days_before: Se
     """(offset, when) for each offset that falls inside the period, earliest first."""
     times = {days: period_end - timedelta(days=days) for days in set(days_before)}
     return sorted(((days, at) for days, at in times.items() if at >= period_start), key=lambda item: item[1])
-
-
-def trial_reminder_time(trial_start: datetime, trial_end: datetime) -> datetime:
-    """3 days before the trial ends, or at once for a shorter trial."""
-    return max(trial_start, trial_end - timedelta(days=TRIAL_REMINDER_DAYS))
 
 
 async def schedule_renewal_reminders(session: AsyncSession, subscription: Subscription) -> None:
@@ -56,18 +49,6 @@ async def schedule_renewal_reminders(session: AsyncSession, subscription: Subscr
             clock_id=subscription.clock_id,
             payload={"subscription_id": subscription.id, "period_end": period_end, "days_before": days},
         )
-
-
-async def schedule_trial_reminder(session: AsyncSession, subscription: Subscription) -> None:
-    trial_end = subscription.trial_end.isoformat()
-    await schedule_job(
-        session,
-        kind=TRIAL_REMINDER,
-        key=f"reminder:{subscription.id}:{trial_end}:{TRIAL_REMINDER_DAYS}",
-        due_at=trial_reminder_time(subscription.current_period_start, subscription.trial_end),
-        clock_id=subscription.clock_id,
-        payload={"subscription_id": subscription.id, "period_end": trial_end, "days_before": TRIAL_REMINDER_DAYS},
-    )
 
 
 async def _already_sent(session: AsyncSession, subscription_id: str, event_type: str, payload: dict) -> bool:
@@ -110,19 +91,4 @@ async def send_renewal_reminder(session: AsyncSession, job: ScheduledJob) -> Non
         customer=await repository.get_customer(session, subscription.customer_id),
         expected_amount=expected,
         details={**job.payload, "expected_amount": expected, "currency": renewal.currency},
-    )
-
-
-async def send_trial_reminder(session: AsyncSession, job: ScheduledJob) -> None:
-    subscription = await _still_due(session, job, "trial_will_end", "trialing")
-    if subscription is None:
-        return
-    await lifecycle.announce(
-        session,
-        subscription,
-        "trial_will_end",
-        job.due_at,
-        plan=await repository.get_plan(session, subscription.plan_code),
-        customer=await repository.get_customer(session, subscription.customer_id),
-        details=job.payload,
     )
