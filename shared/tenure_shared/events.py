@@ -44,6 +44,8 @@ SUBSCRIPTION_VERBS = (
     "expired",
     "discount_applied",
     "discount_ended",
+    "renewal_upcoming",
+    "trial_will_end",
 )
 SUBSCRIPTION_EVENT_TYPES = tuple(f"subscription.{verb}" for verb in SUBSCRIPTION_VERBS)
 
@@ -227,6 +229,8 @@ class SubscriptionData(BaseModel):
     plan_interval_count: int | None = None
     # Set only while scheduled changes are pending: the next renewal with them in force.
     next_renewal: NextRenewalData | None = None
+    # `renewal_upcoming`: what the renewal will bill (minor units of `currency`).
+    expected_amount: int | None = None
 
 
 class InvoiceData(BaseModel):

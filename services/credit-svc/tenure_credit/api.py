@@ -180,6 +180,22 @@ async def apply_credits(body: ApplyIn, session: DbSession) -> ApplyOut:
     )
 
 
+@internal_router.post("/credits/apply-preview")
+async def preview_credit_application(body: ApplyIn, session: DbSession) -> ApplyOut:
+    """What `/credits/apply` would spend now, for an upcoming invoice: the same code in a savepoint
+    that is rolled back, so nothing is spent or claimed."""
+    async with session.begin_nested() as preview:
+        applications = await service.apply_credits(session, data=body)
+        answer = ApplyOut(
+            applications=[
+                AppliedCreditOut(credit_note_id=a.credit_note_id, amount=a.amount, applied_at=a.applied_at) for a in applications
+            ],
+            amount_applied=sum(a.amount for a in applications),
+        )
+        await preview.rollback()
+    return answer
+
+
 @internal_router.post("/credit-previews")
 async def pause_credit_figure(body: PauseCreditIn) -> CreditPreviewOut:
     """The credit of a pause window subscription-svc describes (its pause reply's preview)."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request
 
 from tenure_invoicing import repository, service
 from tenure_invoicing.models import Invoice, Payment
@@ -20,11 +20,13 @@ from tenure_invoicing.schemas import (
     PaymentOut,
     RefundIn,
     RefundResultOut,
+    UpcomingInvoiceOut,
 )
 from tenure_shared.app import DbSession
 from tenure_shared.auth import require_internal_token
 from tenure_shared.clock import business_now
 from tenure_shared.errors import problem_response
+from tenure_shared.internal_http import internal_client
 from tenure_shared.openapi import problem_responses
 from tenure_shared.pagination import Page, page_params
 
@@ -94,6 +96,23 @@ async def list_invoices(
         session, page, customer_id=customer_id, subscription_id=subscription_id, status=status
     )
     return ListOut(data=[invoice_out(i) for i in rows], has_more=more)
+
+
+@router.get("/invoices/upcoming", tags=["invoices"])
+async def upcoming_invoice(request: Request, session: DbSession, subscription_id: str = Query(...)) -> UpcomingInvoiceOut:
+    upcoming = await service.upcoming_invoice(
+        session, subscription_id=subscription_id, internal=internal_client(request.app.state.settings)
+    )
+    return UpcomingInvoiceOut(
+        customer_id=upcoming.subscription.customer_id,
+        subscription_id=upcoming.subscription.id,
+        currency=upcoming.subscription.currency,
+        billing_reason=upcoming.subscription.billing_reason or "subscription_cycle",
+        lines=[LineOut(**line.model_dump(include=set(LineOut.model_fields))) for line in upcoming.lines],
+        credits_applied=[CreditAppliedOut(**c) for c in upcoming.credits_applied],
+        issued_at=upcoming.issued_at,
+        **upcoming.figures,
+    )
 
 
 @router.get("/invoices/{invoice_id}", tags=["invoices"])

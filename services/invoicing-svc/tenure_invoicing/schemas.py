@@ -98,6 +98,23 @@ class InvoiceOut(BaseModel):
     void_reason: str | None
 
 
+class UpcomingInvoiceOut(BaseModel):
+    """The invoice the next renewal would issue now (not an invoice yet: no id, no number)."""
+
+    customer_id: str
+    subscription_id: str
+    currency: str
+    billing_reason: str
+    period_start: datetime | None
+    period_end: datetime | None
+    lines: list[LineOut]
+    subtotal: int
+    credits_applied: list[CreditAppliedOut]
+    total: int
+    amount_due: int
+    issued_at: datetime
+
+
 class PaymentOut(BaseModel):
     id: str
     invoice_id: str

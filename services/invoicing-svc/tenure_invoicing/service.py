@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -53,6 +54,24 @@ async def _announce_invoice(session: AsyncSession, invoice: Invoice, verb: str, 
     )
 
 
+def invoice_figures(lines: Sequence[ChargeLine], credits_applied: Sequence[dict]) -> dict:
+    """An invoice's period, subtotal (before discounts), total and amount due, from its lines and credits."""
+    total = sum(line.amount for line in lines)
+    if total < 0:
+        raise ValueError("an invoice total cannot be negative; credits belong in a credit note")
+    credited = sum(c["amount"] for c in credits_applied)
+    if credited > total:
+        raise ValueError("credits applied cannot exceed the invoice total")
+    periods = [line for line in lines if line.kind == "subscription" and line.period_start]
+    return {
+        "period_start": periods[0].period_start if periods else None,
+        "period_end": periods[0].period_end if periods else None,
+        "subtotal": sum(line.amount for line in lines if line.kind != "discount"),
+        "total": total,
+        "amount_due": total - credited,
+    }
+
+
 async def issue_invoice(
     session: AsyncSession,
     *,
@@ -68,13 +87,7 @@ async def issue_invoice(
     credits_applied: Sequence[dict] = (),
 ) -> Invoice:
     """Create and finalize an invoice (gapless number) from its lines, less the credits applied."""
-    total = sum(line.amount for line in lines)
-    if total < 0:
-        raise ValueError("an invoice total cannot be negative; credits belong in a credit note")
-    credited = sum(c["amount"] for c in credits_applied)
-    if credited > total:
-        raise ValueError("credits applied cannot exceed the invoice total")
-    periods = [line for line in lines if line.kind == "subscription" and line.period_start]
+    figures = invoice_figures(lines, credits_applied)
     invoice = Invoice(
         id=invoice_id or new_id("inv"),
         number=await repository.next_invoice_number(session),
@@ -84,11 +97,7 @@ async def issue_invoice(
         status="open",
         currency=currency,
         billing_reason=billing_reason,
-        period_start=periods[0].period_start if periods else None,
-        period_end=periods[0].period_end if periods else None,
-        subtotal=sum(line.amount for line in lines if line.kind != "discount"),  # before discounts
-        total=total,
-        amount_due=total - credited,
+        **figures,
         amount_paid=0,
         credits_applied=list(credits_applied),
         issued_at=at,
@@ -201,14 +210,22 @@ def _may_spend_credits(subscription: SubscriptionData) -> bool:
 
 
 async def _spend_credits(
-    internal: InternalClient, *, invoice_id: str, subscription: SubscriptionData, clock_id: str | None, amount: int, at: datetime
+    internal: InternalClient,
+    *,
+    invoice_id: str,
+    subscription: SubscriptionData,
+    clock_id: str | None,
+    amount: int,
+    at: datetime,
+    preview: bool = False,
 ) -> list[dict]:
-    """Ask credit-svc to spend the customer's credits on an invoice being created. Keyed by the
-    invoice: a repeat gets the first applications back, so credits are spent once per invoice."""
+    """Ask credit-svc to spend the customer's credits on an invoice being created (or, with
+    `preview`, what it would spend, spending nothing). Keyed by the invoice: a repeat gets the first
+    applications back, so credits are spent once per invoice."""
     answer = await internal.request(
         "credit",
         "POST",
-        "/internal/credits/apply",
+        "/internal/credits/apply-preview" if preview else "/internal/credits/apply",
         json={
             "apply_key": invoice_id,
             "invoice_id": invoice_id,
@@ -295,6 +312,43 @@ async def bill_event(
     )
     await usage_billing.record_billed(session, usage, invoice=invoice, source_event_id=event_id, at=at)
     return invoice
+
+
+@dataclass(frozen=True)
+class UpcomingInvoice:
+    subscription: SubscriptionData
+    issued_at: datetime
+    lines: list[ChargeLine]
+    credits_applied: list[dict]
+    figures: dict
+
+
+async def upcoming_invoice(session: AsyncSession, *, subscription_id: str, internal: InternalClient) -> UpcomingInvoice:
+    """The invoice the next renewal would issue now: subscription-svc's renewal lines (the renewal's
+    own code, rolled back), the usage so far and the credits that would be spent (both previews of
+    the code `bill_event` runs, so the figures are the ones the renewal invoice will show)."""
+    renewal = await internal.request("subscription", "GET", f"/internal/subscriptions/{subscription_id}/next-renewal")
+    subscription = SubscriptionData.model_validate(renewal["subscription"])
+    at, clock_id = datetime.fromisoformat(renewal["at"]), renewal["clock_id"]
+    async with session.begin_nested() as preview:
+        usage = await usage_billing.bill_usage(session, subscription=subscription, at=at, clock_id=clock_id)
+        lines = usage.after(list(subscription.bill_lines))
+        await preview.rollback()
+    total = sum(line.amount for line in lines)
+    credits: list[dict] = []
+    if _may_spend_credits(subscription) and total > 0:
+        credits = await _spend_credits(
+            internal,
+            invoice_id=f"upcoming:{subscription_id}",
+            subscription=subscription,
+            clock_id=clock_id,
+            amount=total,
+            at=at,
+            preview=True,
+        )
+    return UpcomingInvoice(
+        subscription=subscription, issued_at=at, lines=lines, credits_applied=credits, figures=invoice_figures(lines, credits)
+    )
 
 
 async def bill_subscription_event(

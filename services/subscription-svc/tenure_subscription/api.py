@@ -42,6 +42,7 @@ from tenure_subscription.schemas import (
     ListOut,
     MetricIn,
     MetricOut,
+    NextRenewalOut,
     PauseIn,
     PauseOut,
     PauseReplyOut,
@@ -78,6 +79,7 @@ from tenure_subscription.service import (
     pausing,
     reactivation,
     test_clocks,
+    upcoming,
 )
 
 router = APIRouter()
@@ -184,6 +186,7 @@ def settings_out(settings: AccountSettings) -> SettingsOut:
         redeem_credits=settings.redeem_credits,
         reactivation_requires_payment=settings.reactivation_requires_payment,
         timezone=settings.timezone,
+        renewal_reminder_days=settings.renewal_reminder_days,
     )
 
 
@@ -553,3 +556,10 @@ async def describe_pause(subscription_id: str, body: PauseWindowIn, session: DbS
 async def describe_customer(customer_id: str, session: DbSession) -> CustomerData:
     """For a service that has not yet seen this customer's events but must answer now."""
     return customers.customer_data(await repository.get_customer(session, customer_id))
+
+
+@internal_router.get("/subscriptions/{subscription_id}/next-renewal")
+async def describe_next_renewal(subscription_id: str, session: DbSession) -> NextRenewalOut:
+    """For invoicing-svc's upcoming invoice: exactly what the next renewal would bill."""
+    data, at, clock_id = await upcoming.next_renewal(session, subscription_id=subscription_id)
+    return NextRenewalOut(subscription=data, at=at, clock_id=clock_id)

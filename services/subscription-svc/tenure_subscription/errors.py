@@ -182,3 +182,7 @@ class DiscountAlreadyApplied(Conflict):
 
 class DiscountNotFound(NotFound):
     code = "discount_not_found"
+
+
+class SubscriptionNotRenewing(Conflict):
+    code = "subscription_not_renewing"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tenure_shared.due_work import JobHandler, ScheduledJob
-from tenure_subscription.service import lifecycle, pausing
+from tenure_subscription.service import lifecycle, pausing, reminders
 
 
 async def run_renewal(session: AsyncSession, job: ScheduledJob) -> None:
@@ -29,4 +29,5 @@ JOB_HANDLERS: dict[str, JobHandler] = {
     lifecycle.TRIAL_END: run_trial_end,
     pausing.PAUSE_START: run_pause_start,
     pausing.RESUME: run_scheduled_resume,
+    reminders.RENEWAL_REMINDER: reminders.send_renewal_reminder,
 }

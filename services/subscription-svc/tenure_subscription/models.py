@@ -58,6 +58,7 @@ class AccountSettings(Base):
     redeem_credits: Mapped[bool] = mapped_column(Boolean)
     reactivation_requires_payment: Mapped[bool] = mapped_column(Boolean)
     timezone: Mapped[str] = mapped_column(String)
+    renewal_reminder_days: Mapped[list[int]] = mapped_column(JSONB)
 
 
 class Subscription(Base):

@@ -10,7 +10,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, EmailStr, Field, StrictBool, StrictInt, model_validator
 
 from tenure_shared.errors import coded_error
-from tenure_shared.events import ChargeLine, PauseWindow
+from tenure_shared.events import ChargeLine, PauseWindow, SubscriptionData
 from tenure_shared.fields import Timestamp
 from tenure_shared.money import Amount, CurrencyCode
 from tenure_shared.pagination import ListPage, filter_of
@@ -139,6 +139,8 @@ class SettingsPatch(Strict):
     redeem_credits: StrictBool = None
     reactivation_requires_payment: StrictBool = None
     timezone: str = None
+    # Days before a renewal (of subscriptions billed less often than monthly) to remind the customer.
+    renewal_reminder_days: list[Annotated[StrictInt, Field(ge=1, le=366)]] = Field(None, max_length=10)
 
 
 class SettingsOut(BaseModel):
@@ -148,6 +150,7 @@ class SettingsOut(BaseModel):
     redeem_credits: bool
     reactivation_requires_payment: bool
     timezone: str
+    renewal_reminder_days: list[int]
 
 
 class AddonIn(Strict):
@@ -394,6 +397,14 @@ class PauseWindowOut(BaseModel):
     currency: str
     window: PauseWindow
     resume_at: datetime | None
+
+
+class NextRenewalOut(BaseModel):
+    """What the next renewal would publish (`subscription.renewed` data), when, and on which clock."""
+
+    subscription: SubscriptionData
+    at: datetime
+    clock_id: str | None
 
 
 # ---- coupons and discounts --------------------------------------------------------------------

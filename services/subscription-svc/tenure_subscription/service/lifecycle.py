@@ -25,7 +25,7 @@ from tenure_subscription.config import SERVICE
 from tenure_subscription.errors import CurrencyMismatch, PlanArchived
 from tenure_subscription.models import Customer, Plan, Subscription, TimelineEntry
 from tenure_subscription.schemas import SubscriptionIn
-from tenure_subscription.service import discounts, scheduled_changes
+from tenure_subscription.service import discounts, reminders, scheduled_changes
 from tenure_subscription.service.addons import addon_items, plan_item, select_addons, subscription_items
 from tenure_subscription.service.metrics import metered_charges_for
 
@@ -54,6 +54,7 @@ async def announce(
     reason: str | None = None,
     details: dict | None = None,
     credit_requests: Sequence[CreditRequest] = (),
+    expected_amount: int | None = None,
 ) -> None:
     """Record a lifecycle event on the timeline and publish `subscription.<verb>` with a snapshot."""
     if event_type not in SUBSCRIPTION_VERBS:
@@ -102,6 +103,7 @@ async def announce(
             plan_interval=plan.interval,
             plan_interval_count=plan.interval_count,
             next_renewal=await _next_renewal(session, subscription, plan),
+            expected_amount=expected_amount,
         ),
         business_time=at,
         clock_id=subscription.clock_id,
@@ -152,6 +154,7 @@ async def schedule_renewal(session: AsyncSession, subscription: Subscription) ->
         clock_id=subscription.clock_id,
         payload={"subscription_id": subscription.id},
     )
+    await reminders.schedule_renewal_reminders(session, subscription)
 
 
 async def schedule_trial_end(session: AsyncSession, subscription: Subscription) -> None:
