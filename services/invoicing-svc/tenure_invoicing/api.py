@@ -98,7 +98,7 @@ async def list_invoices(
     return ListOut(data=[invoice_out(i) for i in rows], has_more=more)
 
 
-@router.get("/invoices/upcoming", tags=["invoices"])
+@router.get("/invoices/upcoming", tags=["invoices"], responses=problem_responses(404, 409, 503))
 async def upcoming_invoice(request: Request, session: DbSession, subscription_id: str = Query(...)) -> UpcomingInvoiceOut:
     upcoming = await service.upcoming_invoice(
         session, subscription_id=subscription_id, internal=internal_client(request.app.state.settings)

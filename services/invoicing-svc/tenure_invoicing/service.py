@@ -21,7 +21,7 @@ from tenure_shared.clock import business_now
 from tenure_shared.customer_copies import fetch_customer
 from tenure_shared.events import INVOICES, PAYMENTS, ChargeLine, InvoiceData, PaymentData, SubscriptionData
 from tenure_shared.ids import new_id
-from tenure_shared.internal_http import InternalClient, internal_client
+from tenure_shared.internal_http import InternalClient, internal_client, quote_id
 from tenure_shared.outbox import add_event
 
 
@@ -327,7 +327,7 @@ async def upcoming_invoice(session: AsyncSession, *, subscription_id: str, inter
     """The invoice the next renewal would issue now: subscription-svc's renewal lines (the renewal's
     own code, rolled back), the usage so far and the credits that would be spent (both previews of
     the code `bill_event` runs, so the figures are the ones the renewal invoice will show)."""
-    renewal = await internal.request("subscription", "GET", f"/internal/subscriptions/{subscription_id}/next-renewal")
+    renewal = await internal.request("subscription", "GET", f"/internal/subscriptions/{quote_id(subscription_id)}/next-renewal")
     subscription = SubscriptionData.model_validate(renewal["subscription"])
     at, clock_id = datetime.fromisoformat(renewal["at"]), renewal["clock_id"]
     async with session.begin_nested() as preview:
