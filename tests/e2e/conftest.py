@@ -7,6 +7,13 @@ import pytest
 from tests.support.client import TenureClient
 
 
+@pytest.fixture(autouse=True)
+def services_supervised(stack):
+    """Every test starts with every service process running: a worker that a fault test's database
+    outage made exit is started again, as `tenure dev` (or a container runtime) would."""
+    stack.restart_stopped()
+
+
 @pytest.fixture
 def catalog(api: TenureClient) -> dict[str, str]:
     """`pro` 49.00 a month and `free` 0.00 a month, with `free` as the account's free plan."""

@@ -82,10 +82,8 @@ def dev() -> None:
             typer.echo("  Emails        sent to the SMTP server of SMTP_URL")
         typer.echo(f"  Logs          {stack.state_dir / 'logs'}\n\nCtrl-C stops everything.")
         while not stop_requested:
-            for process in stack.processes.values():
-                if not process.alive():
-                    typer.echo(f"{process.service} {process.role} exited; restarting (log: {process.log_path})", err=True)
-                    process.start()
+            for process in stack.restart_stopped():
+                typer.echo(f"{process.service} {process.role} exited; restarted (log: {process.log_path})", err=True)
             time.sleep(0.5)
     except RuntimeError as exc:  # a port in use, a server that would not start: say so plainly
         typer.echo(f"tenure dev: {exc}", err=True)

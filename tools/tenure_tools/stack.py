@@ -314,6 +314,15 @@ class Stack:
         self.processes[(service, role)] = process
         return process
 
+    def restart_stopped(self) -> list[ServiceProcess]:
+        """Start again every service process that has exited (a worker exits when it loses its
+        database connection, e.g. in a database outage): the supervisor's job, as a container
+        runtime's restart policy does in production. Returns the processes restarted."""
+        restarted = [process for process in self.processes.values() if not process.alive()]
+        for process in restarted:
+            process.start()
+        return restarted
+
     def url(self, service: str) -> str:
         return f"http://127.0.0.1:{self.ports[service]}"
 
