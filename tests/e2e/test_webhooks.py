@@ -46,8 +46,8 @@ def _delivery(api: TenureClient, delivery_id: str) -> dict:
 
 
 def test_a_410_disables_the_endpoint(api: TenureClient, receiver: WebhookReceiver):
-    receiver.answer(410)
     with webhook_endpoint(api, receiver, ["*"]) as endpoint:
+        receiver.answer(410, subject=endpoint["id"])
         delivery = _send_test(api, endpoint)
         [gone] = receiver.wait_for(1, subject=endpoint["id"])
         assert gone.envelope["type"] == "webhook.test"

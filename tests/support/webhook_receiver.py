@@ -29,8 +29,10 @@ class WebhookReceiver:
     def __init__(self) -> None:
         self.port = free_port()
         self.received: list[Received] = []
-        # Status codes (with headers) for the next requests, in order; then 200.
-        self._answers: list[tuple[int, dict[str, str]]] = []
+        # Status codes (with headers) for the next requests, in order; then 200. An answer kept for
+        # one subject (an endpoint's test event, a customer) is only given to a request about it, so
+        # deliveries from other tests' endpoints cannot take it.
+        self._answers: list[tuple[int, dict[str, str], str | None]] = []
         self._lock = threading.Lock()
         # While set, every request is held unanswered until release() (a receiver that hangs).
         self._holding = False
@@ -41,8 +43,9 @@ class WebhookReceiver:
             def do_POST(self) -> None:  # noqa: N802 (http.server's hook name)
                 body = self.rfile.read(int(self.headers.get("content-length", 0)))
                 with receiver._lock:
-                    receiver.received.append(Received({k.lower(): v for k, v in self.headers.items()}, body, time.time()))
-                    status, headers = receiver._answers.pop(0) if receiver._answers else (200, {})
+                    received = Received({k.lower(): v for k, v in self.headers.items()}, body, time.time())
+                    receiver.received.append(received)
+                    status, headers = receiver._next_answer(received.envelope.get("subject"))
                     holding = receiver._holding
                 if holding:
                     receiver._released.wait(timeout=30)
@@ -71,10 +74,17 @@ class WebhookReceiver:
         self._server.shutdown()
         self._server.server_close()
 
-    def answer(self, *statuses: int, headers: dict[str, str] | None = None) -> None:
-        """Answer the next requests with these statuses (then 200 again)."""
+    def answer(self, *statuses: int, headers: dict[str, str] | None = None, subject: str | None = None) -> None:
+        """Answer the next requests (about `subject`, when given) with these statuses (then 200 again)."""
         with self._lock:
-            self._answers.extend((status, headers or {}) for status in statuses)
+            self._answers.extend((status, headers or {}, subject) for status in statuses)
+
+    def _next_answer(self, subject: str | None) -> tuple[int, dict[str, str]]:
+        for i, (status, headers, wanted) in enumerate(self._answers):
+            if wanted is None or wanted == subject:
+                del self._answers[i]
+                return status, headers
+        return 200, {}
 
     def hold(self) -> None:
         """Leave every request unanswered until release()."""
