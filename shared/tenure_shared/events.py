@@ -18,7 +18,8 @@ DUNNING = "tenure.dunning"
 CREDITS = "tenure.credits"
 USAGE = "tenure.usage"
 HEALTH = "tenure.health"
-TOPICS = (SUBSCRIPTIONS, INVOICES, PAYMENTS, DUNNING, CREDITS, USAGE, HEALTH)
+QUOTES = "tenure.quotes"  # quote.* (subscription-svc), keyed by customer id like every topic
+TOPICS = (SUBSCRIPTIONS, INVOICES, PAYMENTS, DUNNING, CREDITS, USAGE, HEALTH, QUOTES)
 TOPIC_PARTITIONS = 4
 
 
@@ -48,6 +49,10 @@ SUBSCRIPTION_VERBS = (
     "trial_will_end",
 )
 SUBSCRIPTION_EVENT_TYPES = tuple(f"subscription.{verb}" for verb in SUBSCRIPTION_VERBS)
+
+# Every `quote.<verb>` subscription-svc publishes on QUOTES, each with a QuoteData snapshot.
+QUOTE_VERBS = ("created", "finalized", "approved", "accepted", "declined", "cancelled", "expired")
+QUOTE_EVENT_TYPES = tuple(f"quote.{verb}" for verb in QUOTE_VERBS)
 
 
 def dead_letter_topic(topic: str) -> str:
@@ -231,6 +236,23 @@ class SubscriptionData(BaseModel):
     next_renewal: NextRenewalData | None = None
     # `renewal_upcoming`: what the renewal will bill (minor units of `currency`).
     expected_amount: int | None = None
+
+
+class QuoteData(BaseModel):
+    """quote.*: a snapshot of the quote after the change the event names."""
+
+    id: str
+    number: str | None = None  # Q-000001…, set when finalized
+    status: Literal["draft", "open", "accepted", "declined", "expired", "cancelled"]
+    subscription_id: str
+    customer_id: str
+    when: Literal["end_of_term", "now"]
+    currency: str
+    total: int  # the first invoice after acceptance
+    recurring_total: int  # each following period, after discounts
+    current_recurring_amount: int  # what the subscription renews at today, for upsell/downgrade forecasts
+    effective_at: datetime | None = None
+    expires_at: datetime | None = None
 
 
 class InvoiceData(BaseModel):
