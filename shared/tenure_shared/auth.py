@@ -8,7 +8,7 @@ from fastapi import Request
 from fastapi.security import HTTPBearer
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from tenure_shared.errors import Unauthorized, problem_response
+from tenure_shared.errors import Forbidden, Unauthorized, problem_response
 from tenure_shared.settings import ServiceSettings
 
 READ_METHODS = {"GET", "HEAD", "OPTIONS"}
@@ -34,7 +34,7 @@ def key_scopes(settings: ServiceSettings, token: str | None) -> set[str] | None:
     if token is None:
         return None
     if same_secret(token, settings.api_key):
-        return {"read", "write"}
+        return {"read", "write", "admin"}
     if settings.read_only_api_key and same_secret(token, settings.read_only_api_key):
         return {"read"}
     return None
@@ -58,10 +58,18 @@ class ApiKeyMiddleware:
             )
             return await response(scope, receive, send)
         needed = "read" if scope["method"] in READ_METHODS else "write"
-        if needed not in scopes:
+        if needed not in scopes and "admin" not in scopes:
             response = problem_response(403, "insufficient_scope", "Forbidden", f"This API key has no `{needed}` scope.")
             return await response(scope, receive, send)
+        scope.setdefault("state", {})["api_scopes"] = frozenset(scopes)
         return await self.app(scope, receive, send)
+
+
+async def require_admin(request: Request) -> None:
+    """A route dependency: the caller's key must have the `admin` scope (keys, settings, policies,
+    models, webhook endpoints, quote approvals)."""
+    if "admin" not in getattr(request.state, "api_scopes", frozenset()):
+        raise Forbidden("This action needs an API key with the `admin` scope.")
 
 
 # Declares the bearer scheme in the OpenAPI document (the middleware does the checking).

@@ -63,6 +63,10 @@ class Unauthorized(TenureError):
     status, code, title = 401, "unauthorized", "Unauthorized"
 
 
+class Forbidden(TenureError):
+    status, code, title = 403, "insufficient_scope", "Forbidden"
+
+
 class ServiceUnavailable(TenureError):
     status, code, title = 503, "service_unavailable", "Service unavailable"
 
