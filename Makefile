@@ -24,6 +24,7 @@ dev: $(STAMP)
 
 ## Unit, integration and end-to-end tests against real PostgreSQL and a real broker.
 test: $(STAMP)
+	tools/ensure-chromium
 	$(BIN)/python -m pytest
 
 test-unit: $(STAMP)

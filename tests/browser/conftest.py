@@ -1,0 +1,37 @@
+"""Browser fixtures: Debian's Chromium driven by Playwright (sync API), against the test stack."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+from playwright.sync_api import Browser, Page, sync_playwright
+
+PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True}
+
+
+@pytest.fixture(scope="session")
+def browser() -> Browser:
+    chromium = shutil.which("chromium")
+    if chromium is None:
+        pytest.fail("The browser tests need Chromium: `make test` installs Debian's package (tools/ensure-chromium).")
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def page(browser: Browser) -> Page:
+    """A fresh desktop browser context (its own cookies) per test."""
+    context = browser.new_context()
+    yield context.new_page()
+    context.close()
+
+
+@pytest.fixture
+def phone_page(browser: Browser) -> Page:
+    """A fresh phone-sized context (390 × 844, touch) per test."""
+    context = browser.new_context(**PHONE)
+    yield context.new_page()
+    context.close()
