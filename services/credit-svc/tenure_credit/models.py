@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, CheckConstraint, DateTime, ForeignKey, Identity, Integer, String, func
+from sqlalchemy import BigInteger, CheckConstraint, DateTime, ForeignKey, Identity, Index, Integer, String, func, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from tenure_shared.db import Base
@@ -30,6 +30,14 @@ class CreditNote(Base):
         CheckConstraint("remaining >= 0", name="remaining_non_negative"),
         CheckConstraint("remaining <= amount", name="remaining_within_amount"),
         CheckConstraint("amount > 0", name="amount_positive"),
+        # The open credits a new invoice draws on, oldest first.
+        Index(
+            "ix_credit_notes_open",
+            "customer_id",
+            "currency",
+            "issued_at",
+            postgresql_where=text("remaining > 0 AND status IN ('open', 'partially_applied')"),
+        ),
     )
 
     id: Mapped[str] = mapped_column(String, primary_key=True)
