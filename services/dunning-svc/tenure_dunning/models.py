@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Boolean, DateTime, ForeignKey, Identity, Integer, String, func
+from sqlalchemy import BigInteger, Boolean, DateTime, ForeignKey, Identity, Integer, String, func, true
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -36,6 +36,10 @@ class DunningCase(Base):
     # The policy in force when the case opened: a later policy change does not move its retries.
     retry_after_days: Mapped[list[int]] = mapped_column(JSONB)
     final_action: Mapped[str] = mapped_column(String)
+    notify_customer: Mapped[bool] = mapped_column(Boolean, server_default=true())
+    # What the failed collection asked for (what the customer's emails quote).
+    amount_due: Mapped[int | None] = mapped_column(BigInteger)
+    currency: Mapped[str | None] = mapped_column(String(3))
     first_failed_at: Mapped[datetime] = mapped_column(TZ)
     next_retry_at: Mapped[datetime | None] = mapped_column(TZ)
     closed_at: Mapped[datetime | None] = mapped_column(TZ)

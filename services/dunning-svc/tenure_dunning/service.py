@@ -55,6 +55,9 @@ async def _announce(session: AsyncSession, case: DunningCase, verb: str, at: dat
             final_action=case.final_action,
             next_retry_at=case.next_retry_at,
             attempt_count=len(case.attempts),
+            notify_customer=case.notify_customer,
+            amount_due=case.amount_due,
+            currency=case.currency,
         ),
         business_time=at,
         clock_id=case.clock_id,
@@ -89,6 +92,9 @@ async def open_case(session: AsyncSession, *, payment: PaymentData, clock_id: st
         status="retrying",
         retry_after_days=list(policy.retry_after_days),
         final_action=policy.final_action,
+        notify_customer=policy.notify_customer,
+        amount_due=payment.amount,
+        currency=payment.currency,
         first_failed_at=payment.attempted_at,
     )
     case.attempts = [
