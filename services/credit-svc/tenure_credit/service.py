@@ -22,7 +22,7 @@ from tenure_credit.errors import (
 from tenure_credit.models import CreditApplication, CreditNote, CustomerAccount, Refund
 from tenure_credit.schemas import ApplyIn, CreditNoteIn
 from tenure_shared.clock import business_now, real_now
-from tenure_shared.customer_copies import fetch_customer
+from tenure_shared.customer_copies import ensure_customer_copy
 from tenure_shared.due_work import cancel_job, schedule_job
 from tenure_shared.events import (
     CREDITS,
@@ -221,8 +221,8 @@ async def settle_requested_credits(
 async def customer_account(session: AsyncSession, customer_id: str) -> CustomerAccount:
     """The customer as credit-svc knows it; asks subscription-svc when its events have not arrived yet,
     so a manual note or a balance right after the customer was created does not fail."""
-    if await session.get(CustomerAccount, customer_id) is None:
-        await repository.upsert_customer(session, await fetch_customer(internal_client(get_settings()), customer_id))
+    internal = internal_client(get_settings())
+    await ensure_customer_copy(session, CustomerAccount, customer_id, internal=internal, store=repository.upsert_customer)
     return await repository.get_customer(session, customer_id)
 
 

@@ -18,7 +18,7 @@ from tenure_invoicing.models import CustomerAccount, Invoice, InvoiceLine, Payme
 from tenure_invoicing.schemas import ChargeIn
 from tenure_invoicing.usage import billing as usage_billing
 from tenure_shared.clock import business_now
-from tenure_shared.customer_copies import fetch_customer
+from tenure_shared.customer_copies import ensure_customer_copy
 from tenure_shared.events import INVOICES, PAYMENTS, ChargeLine, InvoiceData, PaymentData, SubscriptionData
 from tenure_shared.ids import new_id
 from tenure_shared.internal_http import InternalClient, internal_client, quote_id
@@ -420,8 +420,8 @@ async def void_invoice(session: AsyncSession, *, invoice_id: str, reason: str, a
 async def customer_account(session: AsyncSession, customer_id: str) -> CustomerAccount:
     """The customer as invoicing knows it; asks subscription-svc when its events have not arrived yet,
     so a charge right after the customer was created does not fail."""
-    if await session.get(CustomerAccount, customer_id) is None:
-        await repository.upsert_customer(session, await fetch_customer(internal_client(get_settings()), customer_id))
+    internal = internal_client(get_settings())
+    await ensure_customer_copy(session, CustomerAccount, customer_id, internal=internal, store=repository.upsert_customer)
     return await repository.get_customer(session, customer_id)
 
 

@@ -19,7 +19,7 @@ from tenure_notification.schemas import EndpointIn, EndpointPatch
 from tenure_notification.signing import new_secret, signed_headers
 from tenure_notification.webhook_targets import target_problem
 from tenure_shared.clock import real_now
-from tenure_shared.customer_copies import fetch_customer
+from tenure_shared.customer_copies import ensure_customer_copy
 from tenure_shared.due_work import schedule_job
 from tenure_shared.events import CloudEvent
 from tenure_shared.ids import new_id
@@ -235,11 +235,8 @@ async def attempt_delivery(
 async def customer_account(session: AsyncSession, customer_id: str, internal: InternalClient) -> CustomerAccount:
     """The customer's address; asks subscription-svc when its customer events have not arrived yet
     (an invoice's events travel on another topic and may come first)."""
-    customer = await session.get(CustomerAccount, customer_id)
-    if customer is None:
-        await repository.upsert_customer(session, await fetch_customer(internal, customer_id))
-        customer = await session.get(CustomerAccount, customer_id)
-    return customer
+    await ensure_customer_copy(session, CustomerAccount, customer_id, internal=internal, store=repository.upsert_customer)
+    return await session.get(CustomerAccount, customer_id)
 
 
 async def email_settings(session: AsyncSession) -> dict[str, bool]:
