@@ -22,7 +22,16 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
+from tenure_notification.statuses import (
+    DELIVERY_MOVES,
+    EMAIL_MOVES,
+    ENDPOINT_MOVES,
+    DeliveryStatus,
+    EmailStatus,
+    EndpointStatus,
+)
 from tenure_shared.db import Base
+from tenure_shared.states import move
 
 TZ = DateTime(timezone=True)
 
@@ -47,7 +56,7 @@ class WebhookEndpoint(Base):
     url: Mapped[str] = mapped_column(String)
     event_types: Mapped[list[str]] = mapped_column(JSONB)
     description: Mapped[str | None] = mapped_column(String)
-    status: Mapped[str] = mapped_column(String)  # enabled | disabled
+    status: Mapped[str] = mapped_column(String)  # EndpointStatus; changed only by move_to
     disabled_reason: Mapped[str | None] = mapped_column(String)
     secret: Mapped[str] = mapped_column(String)
     # After a rotation the old secret keeps signing (beside the new one) until this instant.
@@ -55,6 +64,10 @@ class WebhookEndpoint(Base):
     previous_secret_expires_at: Mapped[datetime | None] = mapped_column(TZ)
     deleted: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(TZ, server_default=func.now())
+
+    def move_to(self, status: EndpointStatus, *, reason: str | None = None) -> None:
+        self.status = move(self.status, status, ENDPOINT_MOVES, what=f"Webhook endpoint {self.id}")
+        self.disabled_reason = reason if status == EndpointStatus.DISABLED else None
 
 
 class WebhookDelivery(Base):
@@ -71,10 +84,13 @@ class WebhookDelivery(Base):
     event_id: Mapped[str] = mapped_column(String)
     event_type: Mapped[str] = mapped_column(String)
     envelope: Mapped[dict[str, Any]] = mapped_column(JSONB)
-    status: Mapped[str] = mapped_column(String)  # pending | succeeded | failed
+    status: Mapped[str] = mapped_column(String)  # DeliveryStatus; changed only by move_to
     attempt_count: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime | None] = mapped_column(TZ)
     created_at: Mapped[datetime] = mapped_column(TZ, server_default=func.now())
+
+    def move_to(self, status: DeliveryStatus) -> None:
+        self.status = move(self.status, status, DELIVERY_MOVES, what=f"Webhook delivery {self.id}")
 
 
 class WebhookAttempt(Base):
@@ -109,9 +125,12 @@ class Email(Base):
     subject: Mapped[str] = mapped_column(String)
     text_body: Mapped[str] = mapped_column(Text)
     html_body: Mapped[str] = mapped_column(Text)
-    status: Mapped[str] = mapped_column(String)  # pending | sent | failed | suppressed
+    status: Mapped[str] = mapped_column(String)  # EmailStatus; changed only by move_to
     event_id: Mapped[str] = mapped_column(String)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(Text)
     sent_at: Mapped[datetime | None] = mapped_column(TZ)
     created_at: Mapped[datetime] = mapped_column(TZ, server_default=func.now())
+
+    def move_to(self, status: EmailStatus) -> None:
+        self.status = move(self.status, status, EMAIL_MOVES, what=f"Email {self.id}")
