@@ -46,6 +46,7 @@ bench: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check shared services tools tests
+	$(BIN)/mypy
 
 clean:
 	rm -rf $(VENV) .tenure .pytest_cache .hypothesis

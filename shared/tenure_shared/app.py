@@ -23,16 +23,21 @@ from tenure_shared.db import make_engine, make_session_factory
 from tenure_shared.due_work import DueWorkRunner, JobHandler
 from tenure_shared.edge import BadBytesMiddleware, InternalAuthMiddleware, RequestIdMiddleware, UnhandledErrorGuard
 from tenure_shared.errors import install_error_handlers
-from tenure_shared.idempotency import IdempotencyMiddleware
+from tenure_shared.idempotency import IdempotencyMiddleware, mark_effect_committed
 from tenure_shared.logging import configure_logging
 from tenure_shared.openapi import install_openapi
 from tenure_shared.settings import ServiceSettings
 
 
 async def db_session(request: Request) -> AsyncIterator[AsyncSession]:
-    """The request's one transaction: committed after the route returns, rolled back on error."""
+    """The request's one transaction: committed after the route returns, rolled back on error.
+
+    Under an Idempotency-Key, the key is marked `committed` in this same transaction, so a retry
+    after a crash can tell a request whose effect happened from one that never got that far.
+    """
     async with request.app.state.session_factory() as session, session.begin():
         yield session
+        await mark_effect_committed(session, request.scope)
 
 
 class TenureApp(FastAPI):

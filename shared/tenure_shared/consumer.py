@@ -28,7 +28,7 @@ import structlog
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.structs import ConsumerRecord
 from pydantic import ValidationError
-from sqlalchemy import BigInteger, DateTime, Integer, String, Text, delete, func
+from sqlalchemy import BigInteger, DateTime, Index, Integer, String, Text, delete, func, text
 from sqlalchemy.dialects.postgresql import JSONB, insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Mapped, mapped_column
@@ -47,6 +47,11 @@ EventHandler = Callable[[AsyncSession, CloudEvent], Awaitable[None]]
 
 class InboxEvent(Base):
     __tablename__ = "inbox_events"
+    __table_args__ = (
+        Index(
+            "ix_inbox_events_dead_letters", "outcome", "dead_lettered_at", postgresql_where=text("dead_lettered_at IS NOT NULL")
+        ),
+    )
 
     event_id: Mapped[str] = mapped_column(String, primary_key=True)
     topic: Mapped[str] = mapped_column(String)

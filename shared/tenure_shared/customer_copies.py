@@ -7,6 +7,7 @@ subscription-svc (`GET /internal/customers/{id}`) instead of refusing.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from sqlalchemy.dialects.postgresql import insert
@@ -28,3 +29,17 @@ async def upsert_customer_copy(session: AsyncSession, model: Any, customer: Cust
 async def fetch_customer(internal: InternalClient, customer_id: str) -> CustomerData:
     """The customer as subscription-svc has it now (404 customer_not_found when unknown)."""
     return await internal.get_model("subscription", f"/internal/customers/{quote_id(customer_id)}", CustomerData)
+
+
+async def ensure_customer_copy(
+    session: AsyncSession,
+    model: Any,
+    customer_id: str,
+    *,
+    internal: InternalClient,
+    store: Callable[[AsyncSession, CustomerData], Awaitable[None]],
+) -> None:
+    """Make sure `model` has the customer: when its customer events have not arrived yet (they travel
+    on another topic than, say, an invoice's), fetch it from subscription-svc and `store` it."""
+    if await session.get(model, customer_id) is None:
+        await store(session, await fetch_customer(internal, customer_id))

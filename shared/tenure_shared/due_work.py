@@ -18,7 +18,7 @@ from datetime import datetime
 from typing import Any
 
 import structlog
-from sqlalchemy import BigInteger, DateTime, Identity, Integer, String, Text, func, or_, select, update
+from sqlalchemy import BigInteger, DateTime, Identity, Index, Integer, String, Text, func, or_, select, text, update
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Mapped, mapped_column
@@ -32,6 +32,10 @@ log = structlog.get_logger()
 
 class ScheduledJob(Base):
     __tablename__ = "scheduled_jobs"
+    __table_args__ = (
+        Index("uq_scheduled_jobs_pending_key", "key", unique=True, postgresql_where=text("status = 'pending'")),
+        Index("ix_scheduled_jobs_status", "status", "due_at"),
+    )
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
     kind: Mapped[str] = mapped_column(String)

@@ -299,6 +299,11 @@ class DunningData(BaseModel):
     final_action: Literal["move_to_free_plan", "cancel", "mark_unpaid"]
     next_retry_at: datetime | None = None
     attempt_count: int = 0
+    # The policy's notify_customer when the case opened: whether the customer is emailed about it.
+    notify_customer: bool = True
+    # What the failed collection asked for.
+    amount_due: int | None = None
+    currency: str | None = None
 
 
 class CreditApplicationData(BaseModel):

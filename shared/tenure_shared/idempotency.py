@@ -3,7 +3,10 @@ response, the same key with another body gets 422, a retry while the first runs 
 is compared as parsed JSON (key order and whitespace do not matter), any other body byte for byte.
 
 Keys are scoped to the API key that sent them and kept at least `idempotency_key_hours`.
-Server errors (5xx) are not stored, so a retry after one runs again.
+Server errors (5xx) are not stored, so a retry after one runs again — unless the request's effect
+was committed: the key is marked `committed` in the effect's own transaction (see
+`mark_effect_committed`), and such a request is never run a second time, even when the process died
+before it could record the response.
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ import hashlib
 import json
 from datetime import datetime, timedelta
 
-from sqlalchemy import DateTime, Integer, LargeBinary, String, delete, func, select
+from sqlalchemy import DateTime, Integer, LargeBinary, String, delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Mapped, mapped_column
@@ -33,7 +36,8 @@ class IdempotencyKey(Base):
 
     key: Mapped[str] = mapped_column(String, primary_key=True)
     request_hash: Mapped[str] = mapped_column(String)
-    status: Mapped[str] = mapped_column(String)  # in_progress | completed
+    # in_progress → committed (the effect's transaction committed) → completed (response recorded)
+    status: Mapped[str] = mapped_column(String)
     response_status: Mapped[int | None] = mapped_column(Integer)
     response_body: Mapped[bytes | None] = mapped_column(LargeBinary)
     response_content_type: Mapped[str | None] = mapped_column(String)
@@ -48,6 +52,22 @@ def request_fingerprint(path: str, body: bytes) -> str:
     except ValueError:
         canonical = body
     return hashlib.sha256(path.encode() + b"\n" + canonical).hexdigest()
+
+
+def key_for(token: str, client_key: str) -> str:
+    """Where a client's key is stored: scoped to the API key that sent it."""
+    return hashlib.sha256(token.encode()).hexdigest()[:16] + ":" + client_key
+
+
+async def mark_effect_committed(session: AsyncSession, scope: Scope) -> None:
+    """In the request's own transaction: this key's effect is now part of it."""
+    storage_key = scope.get("state", {}).get("idempotency_key")
+    if storage_key is not None:
+        await session.execute(
+            update(IdempotencyKey)
+            .where(IdempotencyKey.key == storage_key, IdempotencyKey.status == "in_progress")
+            .values(status="committed")
+        )
 
 
 async def delete_expired_keys(session: AsyncSession, *, older_than: datetime) -> int:
@@ -83,12 +103,13 @@ class IdempotencyMiddleware:
             body += message.get("body", b"")
             more = message.get("more_body", False)
         request_hash = request_fingerprint(scope["path"], body)
-        storage_key = hashlib.sha256(token.encode()).hexdigest()[:16] + ":" + client_key
+        storage_key = key_for(token, client_key)
         sessions: async_sessionmaker[AsyncSession] = app_state.session_factory
 
         early = await self._claim(sessions, storage_key, request_hash)
         if early is not None:
             return await early(scope, receive, send)
+        scope.setdefault("state", {})["idempotency_key"] = storage_key
 
         captured: dict = {"status": 500, "headers": [], "body": b""}
 
@@ -140,15 +161,25 @@ class IdempotencyMiddleware:
                     "Idempotency key reused",
                     "This Idempotency-Key was used with a different request body.",
                 )
+            if row.status in ("in_progress", "committed") and now - row.locked_at < IN_PROGRESS_TIMEOUT:
+                return problem_response(
+                    409,
+                    "idempotency_key_in_use",
+                    "Idempotency key in use",
+                    "A request with this Idempotency-Key is still being processed.",
+                )
+            if row.status == "committed":
+                # The first request's effect committed, but it died before recording its response:
+                # running it again would do it twice.
+                return problem_response(
+                    409,
+                    "idempotency_response_lost",
+                    "Idempotency key already used",
+                    "The first request with this Idempotency-Key took effect, but its response was lost when the "
+                    "server stopped. It is not run again: read the resource to see the result.",
+                )
             if row.status == "in_progress":
-                if now - row.locked_at < IN_PROGRESS_TIMEOUT:
-                    return problem_response(
-                        409,
-                        "idempotency_key_in_use",
-                        "Idempotency key in use",
-                        "A request with this Idempotency-Key is still being processed.",
-                    )
-                row.locked_at = now  # the first request died: this one takes over
+                row.locked_at = now  # the first request died before its effect committed: this one takes over
                 return None
             return Response(
                 content=row.response_body,
@@ -163,7 +194,8 @@ class IdempotencyMiddleware:
             if row is None:
                 return
             if captured["status"] >= 500:
-                await session.delete(row)
+                if row.status == "in_progress":  # nothing took effect: a retry may run again
+                    await session.delete(row)
                 return
             content_type = dict((k.decode().lower(), v.decode()) for k, v in captured["headers"]).get("content-type")
             row.status = "completed"

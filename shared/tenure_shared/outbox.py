@@ -15,7 +15,7 @@ from typing import Any
 import structlog
 from aiokafka import AIOKafkaProducer
 from pydantic import BaseModel
-from sqlalchemy import BigInteger, DateTime, Identity, String, func, select, update
+from sqlalchemy import BigInteger, DateTime, Identity, Index, String, func, select, text, update
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Mapped, mapped_column
@@ -35,6 +35,7 @@ RECORD_HEADERS = [("content-type", b"application/cloudevents+json")]
 
 class OutboxMessage(Base):
     __tablename__ = "outbox_messages"
+    __table_args__ = (Index("ix_outbox_unsent", "id", postgresql_where=text("published_at IS NULL")),)
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
     event_id: Mapped[str] = mapped_column(String, unique=True)

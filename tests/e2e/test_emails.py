@@ -75,15 +75,39 @@ def test_a_failed_renewal_sends_payment_failed_with_the_portal_link_and_no_recei
     api.patch("subscription", f"/v1/customers/{customer}", {"payment_method": "pm_test_declined"})
     api.advance(clock, "2026-04-06T12:00:00Z")  # the renewal fails, dunning retries three times and gives up
 
-    sent = _wait_for_emails(api, customer, 6)  # the first receipt, four failed payments, the end of dunning
+    # The first receipt, a notice for each failure that is retried (the renewal's and two retries'),
+    # then the end of dunning for the last one.
+    sent = _wait_for_emails(api, customer, 5)
     templates = sorted(e["template"] for e in sent)
-    assert templates == ["dunning_exhausted", "invoice_paid"] + ["payment_failed"] * 4
-    assert len({e["event_id"] for e in sent}) == 6
+    assert templates == ["dunning_exhausted", "invoice_paid"] + ["payment_failed"] * 3
+    assert len({e["event_id"] for e in sent}) == 5
     failed = next(m for m in _caught(mail_catcher, address) if m["Subject"].startswith("Your payment"))
     assert PORTAL_URL in failed.get_body(("plain",)).get_content()
     assert f'href="{PORTAL_URL}"' in failed.get_body(("html",)).get_content()
     # The renewal was never paid: one receipt only, for the first invoice.
     assert len([m for m in _caught(mail_catcher, address) if m["Subject"].startswith("Receipt")]) == 1
+
+
+def test_a_dunning_policy_that_does_not_notify_sends_no_dunning_emails(api: TenureClient, catalog, mail_catcher):
+    policy = {"retry_after_days": [1, 3, 5], "final_action": "move_to_free_plan"}
+    api.put("dunning", "/v1/dunning-policy", {**policy, "notify_customer": False})
+    try:
+        clock = api.create_clock("2026-03-01T00:00:00Z")
+        customer, address = _customer(api, clock)
+        api.post("subscription", "/v1/subscriptions", {"customer_id": customer, "plan_code": catalog["pro"]})
+        api.wait_ready(clock)
+        api.patch("subscription", f"/v1/customers/{customer}", {"payment_method": "pm_test_declined"})
+        api.advance(clock, "2026-04-06T12:00:00Z")
+    finally:
+        api.put("dunning", "/v1/dunning-policy", {**policy, "notify_customer": True})
+    [case] = api.get("dunning", "/v1/dunning-cases", params={"customer_id": customer})["data"]
+    assert case["status"] == "exhausted"
+    [receipt] = _wait_for_emails(api, customer, 1)
+    assert receipt["template"] == "invoice_paid"
+    # The clock was ready only once notification-svc had consumed dunning's events too: any email
+    # they asked for would be in the log by now, pending or sent.
+    assert [e["template"] for e in _emails(api, customer)] == ["invoice_paid"]
+    assert [m["Subject"] for m in _caught(mail_catcher, address)] == [receipt["subject"]]
 
 
 def test_a_template_switched_off_is_logged_as_suppressed(api: TenureClient, catalog, mail_catcher):

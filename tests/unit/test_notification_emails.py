@@ -10,6 +10,8 @@ DATA = {
     "id": "x_1",
     "number": "INV-000042",
     "amount": 4900,
+    "amount_due": 4900,
+    "next_retry_at": "2026-04-04T00:00:00Z",
     "amount_paid": 4900,
     "currency": "USD",
     "attempt_count": 4,
@@ -44,13 +46,17 @@ def test_every_template_renders_text_and_html(template):
 def test_payment_failed_links_to_the_portal_and_shows_money_in_major_units():
     email = render("payment_failed", customer_name="Ada", data=DATA, portal_url="https://portal.example/p")
     assert "https://portal.example/p" in email.text and 'href="https://portal.example/p"' in email.html
-    assert "49.00 USD" in email.subject
+    assert "49.00 USD" in email.subject and "2026-04-04" in email.text
 
 
 def test_which_events_send_an_email():
     assert wanted("invoice.paid", DATA) == "invoice_paid"
     assert wanted("invoice.paid", {**DATA, "amount_paid": 0}) is None  # a free invoice gets no receipt
-    assert wanted("payment.failed", DATA) == "payment_failed"
+    assert wanted("dunning.retry_scheduled", DATA) == "payment_failed"
+    assert wanted("payment.failed", DATA) is None  # told by dunning, which knows the policy's notify_customer
+    assert wanted("dunning.retry_scheduled", {**DATA, "notify_customer": False}) is None
+    assert wanted("dunning.exhausted", {**DATA, "notify_customer": False}) is None
+    assert wanted("dunning.exhausted", {**DATA, "notify_customer": True}) == "dunning_exhausted"
     assert wanted("subscription.renewed", DATA) is None  # a renewal is told by its paid invoice, never by itself
     assert wanted("invoice.created", DATA) is None
     assert set(EMAIL_TRIGGERS.values()) == set(TEMPLATES)

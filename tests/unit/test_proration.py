@@ -1,13 +1,42 @@
-"""Plan-change proration: exact daily value, rounded half-up once, change day counts toward the new state."""
+"""Plan-change proration (charges.change_lines, the code a change runs): exact daily value, rounded
+half-up once, the change day counts toward the new state."""
 
 from datetime import UTC, datetime, timedelta
 from itertools import pairwise
+from typing import NamedTuple
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tenure_subscription.proration import Proration, change_proration, prorate
+from tenure_subscription.calendar import calendar_days
+from tenure_subscription.charges import Item, change_lines
+from tenure_subscription.proration import prorate
+
+
+class Proration(NamedTuple):
+    credit: int
+    charge: int
+    net: int
+    unused_days: int
+    period_days: int
+
+
+def change_proration(*, old_amount, new_amount, period_start, period_end, change_at, tz="UTC") -> Proration:
+    """A plan change from one price to another, through change_lines."""
+    lines = change_lines(
+        [Item("subscription", "old", "Old", old_amount, 1)],
+        [Item("subscription", "new", "New", new_amount, 1)],
+        period_start=period_start,
+        period_end=period_end,
+        change_at=change_at,
+        tz=tz,
+    )
+    credit = -sum(line.amount for line in lines if line.amount < 0)
+    charge = sum(line.amount for line in lines if line.amount > 0)
+    return Proration(
+        credit, charge, charge - credit, calendar_days(change_at, period_end, tz), calendar_days(period_start, period_end, tz)
+    )
 
 
 def utc(*args: int) -> datetime:

@@ -26,6 +26,7 @@ from tenure_credit.schemas import (
     RefundIn,
     RefundOut,
 )
+from tenure_credit.statuses import RefundStatus
 from tenure_shared.app import DbSession
 from tenure_shared.auth import require_internal_token
 from tenure_shared.errors import problem_response
@@ -123,7 +124,7 @@ async def create_refund(body: RefundIn, request: Request):
         amount=body.amount,
         internal=internal_client(request.app.state.settings),
     )
-    if refund.status == "failed":
+    if refund.status == RefundStatus.FAILED:
         # The failed attempt is recorded (it happened); the credit stays on the note.
         return problem_response(
             402, "refund_failed", "Refund failed", f"The gateway refused the refund: {refund.failure_code}.", refund_id=refund.id

@@ -10,6 +10,7 @@ from datetime import datetime
 from fractions import Fraction
 from zoneinfo import ZoneInfo
 
+from tenure_credit.statuses import NoteStatus
 from tenure_shared.money import round_half_up
 
 
@@ -81,14 +82,14 @@ def allocate_credits(credits: Sequence[OpenCredit], amount: int) -> list[tuple[s
     return applied
 
 
-def note_status(*, amount: int, remaining: int, refunded: int, voided: bool = False) -> str:
+def note_status(*, amount: int, remaining: int, refunded: int, voided: bool = False) -> NoteStatus:
     """A credit note's status from its figures: untouched, partly used, or used up (refunds win)."""
     if not 0 <= remaining <= amount:
         raise ValueError("remaining must lie between 0 and the note's amount")
     if voided:
-        return "void"
+        return NoteStatus.VOID
     if remaining == amount:
-        return "open"
+        return NoteStatus.OPEN
     if remaining > 0:
-        return "partially_applied"
-    return "refunded" if refunded > 0 else "applied"
+        return NoteStatus.PARTIALLY_APPLIED
+    return NoteStatus.REFUNDED if refunded > 0 else NoteStatus.APPLIED

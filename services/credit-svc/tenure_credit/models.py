@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, CheckConstraint, DateTime, ForeignKey, Identity, Integer, String, func
+from sqlalchemy import BigInteger, CheckConstraint, DateTime, ForeignKey, Identity, Index, Integer, String, func, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from tenure_credit.statuses import NOTE_MOVES, REFUND_MOVES, NoteStatus, RefundStatus
 from tenure_shared.db import Base
+from tenure_shared.states import move
 
 TZ = DateTime(timezone=True)
 
@@ -30,6 +32,14 @@ class CreditNote(Base):
         CheckConstraint("remaining >= 0", name="remaining_non_negative"),
         CheckConstraint("remaining <= amount", name="remaining_within_amount"),
         CheckConstraint("amount > 0", name="amount_positive"),
+        # The open credits a new invoice draws on, oldest first.
+        Index(
+            "ix_credit_notes_open",
+            "customer_id",
+            "currency",
+            "issued_at",
+            postgresql_where=text("remaining > 0 AND status IN ('open', 'partially_applied')"),
+        ),
     )
 
     id: Mapped[str] = mapped_column(String, primary_key=True)
@@ -43,13 +53,17 @@ class CreditNote(Base):
     amount: Mapped[int] = mapped_column(BigInteger)
     remaining: Mapped[int] = mapped_column(BigInteger)
     refunded: Mapped[int] = mapped_column(BigInteger, default=0)
-    status: Mapped[str] = mapped_column(String)  # open | partially_applied | applied | refunded | void
+    status: Mapped[str] = mapped_column(String)  # NoteStatus; changed only by move_to
     period_start: Mapped[datetime | None] = mapped_column(TZ)
     period_end: Mapped[datetime | None] = mapped_column(TZ)
     issued_at: Mapped[datetime] = mapped_column(TZ)
     voided_at: Mapped[datetime | None] = mapped_column(TZ)
     # The request that caused the note (e.g. "pause:sub_…:2026-06-10…"): one note per key.
     source_key: Mapped[str | None] = mapped_column(String, unique=True)
+
+    def move_to(self, status: NoteStatus) -> None:
+        self.status = move(self.status, status, NOTE_MOVES, what=f"Credit note {self.id}")
+
     created_at: Mapped[datetime] = mapped_column(TZ, server_default=func.now())
 
     applications: Mapped[list[CreditApplication]] = relationship(order_by="CreditApplication.id", lazy="selectin")
@@ -98,9 +112,12 @@ class Refund(Base):
     customer_id: Mapped[str] = mapped_column(String, index=True)
     amount: Mapped[int] = mapped_column(BigInteger)
     currency: Mapped[str] = mapped_column(String(3))
-    # pending (recorded and committed before the gateway is called) | succeeded | failed
+    # RefundStatus: pending (recorded and committed before the gateway is called), then settled once
     status: Mapped[str] = mapped_column(String)
     failure_code: Mapped[str | None] = mapped_column(String)
     refunded_at: Mapped[datetime] = mapped_column(TZ)
     # The gateway's idempotency key: every call for this refund uses it, so money goes out once.
     refund_key: Mapped[str] = mapped_column(String, unique=True)
+
+    def move_to(self, status: RefundStatus) -> None:
+        self.status = move(self.status, status, REFUND_MOVES, what=f"Refund {self.id}")

@@ -16,12 +16,13 @@ from tenure_credit.models import (
     CustomerAccount,
     Refund,
 )
+from tenure_credit.statuses import NoteStatus
 from tenure_shared.customer_copies import upsert_customer_copy
 from tenure_shared.events import CustomerData
 from tenure_shared.numbering import lock_sequence, next_number
 from tenure_shared.pagination import Page, paginate
 
-SPENDABLE = ("open", "partially_applied")
+SPENDABLE = (NoteStatus.OPEN, NoteStatus.PARTIALLY_APPLIED)
 
 
 async def get_customer(session: AsyncSession, customer_id: str) -> CustomerAccount:

@@ -21,8 +21,9 @@ from tenure_credit.errors import (
 )
 from tenure_credit.models import CreditApplication, CreditNote, CustomerAccount, Refund
 from tenure_credit.schemas import ApplyIn, CreditNoteIn
+from tenure_credit.statuses import NoteStatus, RefundStatus
 from tenure_shared.clock import business_now, real_now
-from tenure_shared.customer_copies import fetch_customer
+from tenure_shared.customer_copies import ensure_customer_copy
 from tenure_shared.due_work import cancel_job, schedule_job
 from tenure_shared.events import (
     CREDITS,
@@ -78,8 +79,8 @@ async def _announce(
 
 
 def _restate(note: CreditNote) -> None:
-    note.status = note_status(
-        amount=note.amount, remaining=note.remaining, refunded=note.refunded, voided=note.voided_at is not None
+    note.move_to(
+        note_status(amount=note.amount, remaining=note.remaining, refunded=note.refunded, voided=note.voided_at is not None)
     )
 
 
@@ -126,7 +127,7 @@ async def _new_note(
         amount=amount,
         remaining=amount,
         refunded=0,
-        status="open",
+        status=NoteStatus.OPEN,
         period_start=period_start,
         period_end=period_end,
         issued_at=at,
@@ -221,8 +222,8 @@ async def settle_requested_credits(
 async def customer_account(session: AsyncSession, customer_id: str) -> CustomerAccount:
     """The customer as credit-svc knows it; asks subscription-svc when its events have not arrived yet,
     so a manual note or a balance right after the customer was created does not fail."""
-    if await session.get(CustomerAccount, customer_id) is None:
-        await repository.upsert_customer(session, await fetch_customer(internal_client(get_settings()), customer_id))
+    internal = internal_client(get_settings())
+    await ensure_customer_copy(session, CustomerAccount, customer_id, internal=internal, store=repository.upsert_customer)
     return await repository.get_customer(session, customer_id)
 
 
@@ -322,7 +323,7 @@ async def restore_credits_of_voided_invoice(session: AsyncSession, *, invoice_id
 async def void_credit_note(session: AsyncSession, *, credit_note_id: str) -> CreditNote:
     """Cancel what is left of a note: it can no longer be spent or refunded."""
     note = await repository.get_credit_note(session, credit_note_id, for_update=True)
-    if note.status == "void":
+    if note.status == NoteStatus.VOID:
         return note
     if note.status not in repository.SPENDABLE:
         raise CreditNoteNotVoidable(f"Credit note {note.number} is {note.status}; nothing is left to void.")
@@ -360,7 +361,7 @@ async def _record_pending_refund(
         customer_id=note.customer_id,
         amount=amount,
         currency=note.currency,
-        status="pending",
+        status=RefundStatus.PENDING,
         refunded_at=at,
     )
     session.add(refund)
@@ -384,11 +385,11 @@ async def _pay_out(internal: InternalClient, *, refund_key: str, customer_id: st
 async def _settle_refund(session: AsyncSession, *, refund: Refund, note: CreditNote, outcome: dict) -> Refund:
     """Record the gateway's answer on a pending refund (both rows locked) and announce it; a failed
     refund gives its amount back to the note."""
-    if refund.status != "pending":
+    if refund.status != RefundStatus.PENDING:
         return refund  # settled by the other path (the request itself, or the sweep)
-    refund.status = outcome["status"]
+    refund.move_to(RefundStatus(outcome["status"]))
     refund.failure_code = outcome.get("failure_code")
-    if refund.status != "succeeded":
+    if refund.status != RefundStatus.SUCCEEDED:
         note.remaining += refund.amount
         note.refunded -= refund.amount
         _restate(note)
@@ -398,7 +399,7 @@ async def _settle_refund(session: AsyncSession, *, refund: Refund, note: CreditN
         session,
         source=SERVICE,
         topic=CREDITS,
-        event_type="refund.issued" if refund.status == "succeeded" else "refund.failed",
+        event_type="refund.issued" if refund.status == RefundStatus.SUCCEEDED else "refund.failed",
         customer_id=note.customer_id,
         data=RefundData(
             id=refund.id,
@@ -421,7 +422,7 @@ async def settle_pending_refund(session: AsyncSession, *, refund_id: str, intern
     """Ask the gateway (again, with the refund's own key) and settle a pending refund. Nothing is
     locked while the gateway is asked; the rows are locked only to record its answer."""
     refund = await session.get(Refund, refund_id)
-    if refund.status != "pending":
+    if refund.status != RefundStatus.PENDING:
         return refund
     try:
         outcome = await _pay_out(

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Boolean, DateTime, ForeignKey, Identity, Integer, String, func
+from sqlalchemy import BigInteger, Boolean, DateTime, ForeignKey, Identity, Integer, String, func, true
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from tenure_dunning.statuses import CASE_MOVES, CaseStatus
 from tenure_shared.db import Base
+from tenure_shared.states import move
 
 TZ = DateTime(timezone=True)
 
@@ -32,16 +34,23 @@ class DunningCase(Base):
     subscription_id: Mapped[str | None] = mapped_column(String)
     customer_id: Mapped[str] = mapped_column(String, index=True)
     clock_id: Mapped[str | None] = mapped_column(String)
-    status: Mapped[str] = mapped_column(String)  # retrying | recovered | exhausted
+    status: Mapped[str] = mapped_column(String)  # CaseStatus; changed only by move_to
     # The policy in force when the case opened: a later policy change does not move its retries.
     retry_after_days: Mapped[list[int]] = mapped_column(JSONB)
     final_action: Mapped[str] = mapped_column(String)
+    notify_customer: Mapped[bool] = mapped_column(Boolean, server_default=true())
+    # What the failed collection asked for (what the customer's emails quote).
+    amount_due: Mapped[int | None] = mapped_column(BigInteger)
+    currency: Mapped[str | None] = mapped_column(String(3))
     first_failed_at: Mapped[datetime] = mapped_column(TZ)
     next_retry_at: Mapped[datetime | None] = mapped_column(TZ)
     closed_at: Mapped[datetime | None] = mapped_column(TZ)
     created_at: Mapped[datetime] = mapped_column(TZ, server_default=func.now())
 
     attempts: Mapped[list[DunningAttempt]] = relationship(order_by="DunningAttempt.id", lazy="selectin")
+
+    def move_to(self, status: CaseStatus) -> None:
+        self.status = move(self.status, status, CASE_MOVES, what=f"Dunning case {self.id}")
 
 
 class DunningAttempt(Base):

@@ -12,6 +12,7 @@ from tenure_dunning.errors import InvalidPolicy
 from tenure_dunning.models import DunningAttempt, DunningCase, DunningPolicy
 from tenure_dunning.schedule import retry_times, validate_retry_after_days
 from tenure_dunning.schemas import PolicyIn
+from tenure_dunning.statuses import CaseStatus
 from tenure_shared.due_work import cancel_job, schedule_job
 from tenure_shared.events import DUNNING, DunningData, PaymentData
 from tenure_shared.ids import new_id
@@ -55,6 +56,9 @@ async def _announce(session: AsyncSession, case: DunningCase, verb: str, at: dat
             final_action=case.final_action,
             next_retry_at=case.next_retry_at,
             attempt_count=len(case.attempts),
+            notify_customer=case.notify_customer,
+            amount_due=case.amount_due,
+            currency=case.currency,
         ),
         business_time=at,
         clock_id=case.clock_id,
@@ -86,9 +90,12 @@ async def open_case(session: AsyncSession, *, payment: PaymentData, clock_id: st
         subscription_id=payment.subscription_id,
         customer_id=payment.customer_id,
         clock_id=clock_id,
-        status="retrying",
+        status=CaseStatus.RETRYING,
         retry_after_days=list(policy.retry_after_days),
         final_action=policy.final_action,
+        notify_customer=policy.notify_customer,
+        amount_due=payment.amount,
+        currency=payment.currency,
         first_failed_at=payment.attempted_at,
     )
     case.attempts = [
@@ -108,7 +115,7 @@ async def retry(session: AsyncSession, *, case_id: str, at: datetime, internal: 
     return the first payment, so the case is locked only afterwards, to record it once.
     """
     case = await repository.get_case(session, case_id)
-    if case.status != "retrying":
+    if case.status != CaseStatus.RETRYING:
         return
     attempt_number = len(case.attempts)
     payment = await internal.request(
@@ -118,21 +125,21 @@ async def retry(session: AsyncSession, *, case_id: str, at: datetime, internal: 
         json={"attempt_key": f"{case.id}:{attempt_number}", "initiated_by": "dunning"},
     )
     await session.refresh(case, with_for_update=True)
-    if case.status != "retrying" or len(case.attempts) != attempt_number:
+    if case.status != CaseStatus.RETRYING or len(case.attempts) != attempt_number:
         return  # closed meanwhile (paid or voided elsewhere), or this attempt is recorded already
     case.attempts.append(
         DunningAttempt(at=at, outcome=payment["status"], payment_id=payment["id"], failure_code=payment["failure_code"])
     )
     if payment["status"] == "succeeded":
-        await _close(session, case, "recovered", at)
+        await _close(session, case, CaseStatus.RECOVERED, at)
     elif len(case.attempts) - 1 < len(case.retry_after_days):
         await _schedule_next_retry(session, case, at)
     else:
-        await _close(session, case, "exhausted", at)
+        await _close(session, case, CaseStatus.EXHAUSTED, at)
 
 
-async def _close(session: AsyncSession, case: DunningCase, status: str, at: datetime) -> None:
-    case.status = status
+async def _close(session: AsyncSession, case: DunningCase, status: CaseStatus, at: datetime) -> None:
+    case.move_to(status)
     case.next_retry_at = None
     case.closed_at = at
     await cancel_job(session, key=_retry_key(case.id))
@@ -143,13 +150,13 @@ async def _close(session: AsyncSession, case: DunningCase, status: str, at: date
 async def invoice_settled_elsewhere(session: AsyncSession, *, invoice_id: str, paid: bool, at: datetime) -> None:
     """The invoice was paid (e.g. through the API) or voided outside dunning: stop retrying."""
     case = await repository.case_for_invoice(session, invoice_id, for_update=True)
-    if case is None or case.status != "retrying":
+    if case is None or case.status != CaseStatus.RETRYING:
         return
     if paid:
-        await _close(session, case, "recovered", at)
+        await _close(session, case, CaseStatus.RECOVERED, at)
     else:
         # Voided by a person: nothing is left to collect and no final action is owed.
-        case.status = "cancelled"
+        case.move_to(CaseStatus.CANCELLED)
         case.next_retry_at = None
         case.closed_at = at
         await cancel_job(session, key=_retry_key(case.id))

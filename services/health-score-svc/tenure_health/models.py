@@ -6,7 +6,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import BigInteger, Boolean, DateTime, Identity, Integer, Numeric, String
+from sqlalchemy import BigInteger, Boolean, DateTime, Identity, Index, Integer, Numeric, String
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -19,6 +19,7 @@ class HealthCustomer(Base):
     """A customer (a copy of subscription-svc's, see tenure_shared.customer_copies) and its latest health."""
 
     __tablename__ = "health_customers"
+    __table_args__ = (Index("ix_health_customers_clock_score", "clock_id", "score", "id"),)
 
     id: Mapped[str] = mapped_column(String, primary_key=True)
     currency: Mapped[str | None] = mapped_column(String(3))  # None until customer.created arrives
@@ -157,6 +158,7 @@ class MrrState(Base):
     """A subscription's MRR-relevant state from one subscription.* event on (retention reports, renewals)."""
 
     __tablename__ = "health_mrr_states"
+    __table_args__ = (Index("ix_health_mrr_states_clock_at", "clock_id", "at"),)
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
     event_id: Mapped[str] = mapped_column(String, unique=True)

@@ -89,8 +89,11 @@ class EngagementThresholds(_Strict):
         return self
 
 
+DEFAULT_SEVERITY_POINTS: dict[Severity, int] = {"low": 5, "normal": 10, "high": 20, "urgent": 30}
+
+
 class SupportThresholds(_Strict):
-    severity_points: dict[Severity, int] = Field(default_factory=lambda: {"low": 5, "normal": 10, "high": 20, "urgent": 30})
+    severity_points: dict[Severity, int] = Field(default_factory=lambda: dict(DEFAULT_SEVERITY_POINTS))
     window_days: PositiveInt = 30
     baseline_days: PositiveInt = 90
     points_per_ticket_over_baseline: int = Field(5, ge=0, le=100)
@@ -217,7 +220,7 @@ class Health:
 
     def reasons(self, below: int = 70) -> list[str]:
         """The details of the factors scoring below `below`, weakest first."""
-        weak = sorted((f for f in self.factors if f.score is not None and f.score < below), key=lambda f: f.score)
+        weak = sorted((f for f in self.factors if f.score is not None and f.score < below), key=lambda f: f.score or 0)
         return [f"{f.name}: {f.detail}" for f in weak]
 
 
@@ -340,13 +343,15 @@ def support_factor(facts: Facts, t: SupportThresholds) -> FactorScore | None:
     earlier = sum(1 for x in known if baseline_from <= x.opened_at < window_from)
     baseline = Fraction(earlier * t.window_days, t.baseline_days - t.window_days)
     over = max(Fraction(0), recent - baseline)
-    closed = [x for x in known if x.closed_at is not None and x.closed_at <= facts.now and x.closed_at >= baseline_from]
-    mean_close = sum((_days(x.closed_at - x.opened_at) for x in closed), Fraction(0)) / len(closed) if closed else None
+    close_times = [
+        x.closed_at - x.opened_at for x in known if x.closed_at is not None and baseline_from <= x.closed_at <= facts.now
+    ]
+    mean_close = sum((_days(d) for d in close_times), Fraction(0)) / len(close_times) if close_times else None
     slow = Fraction(0)
     if mean_close is not None:
         slow = min(Fraction(t.max_slow_points), max(Fraction(0), (mean_close - t.close_target_days) * t.points_per_slow_day))
     points = open_points + over * t.points_per_ticket_over_baseline + slow
-    by_severity = {}
+    by_severity: dict[Severity, int] = {}
     for x in open_tickets:
         by_severity[x.severity] = by_severity.get(x.severity, 0) + 1
     opened = ", ".join(f"{n} {s}" for s, n in sorted(by_severity.items())) if by_severity else "none"
@@ -436,9 +441,9 @@ def status_for(score: int, bands: Bands) -> Status:
 def combine(scores: dict[str, FactorScore | None], weights: Weights, bands: Bands) -> Health:
     """The exact weighted mean over the factors with data, rounded once; no data at all scores 100
     (nothing is known against the customer)."""
-    present = [name for name in FACTORS if scores.get(name) is not None]
-    shares = normalised_weights(weights, present) if present else {}
-    exact = sum((shares[name] * scores[name].score for name in present), Fraction(0)) if present else HUNDRED
+    present = {name: found for name in FACTORS if (found := scores.get(name)) is not None}
+    shares = normalised_weights(weights, list(present)) if present else {}
+    exact = sum((shares[name] * found.score for name, found in present.items()), Fraction(0)) if present else HUNDRED
     lines = []
     for name in FACTORS:
         found = scores.get(name)

@@ -22,6 +22,7 @@ from tenure_invoicing.schemas import (
     RefundResultOut,
     UpcomingInvoiceOut,
 )
+from tenure_invoicing.statuses import PaymentStatus
 from tenure_shared.app import DbSession
 from tenure_shared.auth import require_internal_token
 from tenure_shared.clock import business_now
@@ -123,7 +124,7 @@ async def get_invoice(invoice_id: str, session: DbSession) -> InvoiceOut:
 @router.post("/invoices/{invoice_id}/pay", tags=["invoices"], response_model=InvoiceOut, responses=problem_responses(402, 409))
 async def pay_invoice(invoice_id: str, session: DbSession):
     payment = await service.pay_invoice(session, invoice_id=invoice_id)
-    if payment.status == "failed":
+    if payment.status == PaymentStatus.FAILED:
         # The failed attempt is recorded (it happened); the reply says it failed.
         return problem_response(
             402, "payment_failed", "Payment failed", f"The payment was declined: {payment.failure_code}.", payment_id=payment.id

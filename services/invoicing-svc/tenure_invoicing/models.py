@@ -8,7 +8,9 @@ from sqlalchemy import BigInteger, DateTime, ForeignKey, Identity, Integer, Stri
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from tenure_invoicing.statuses import INVOICE_MOVES, InvoiceStatus
 from tenure_shared.db import Base
+from tenure_shared.states import move
 
 TZ = DateTime(timezone=True)
 
@@ -33,7 +35,7 @@ class Invoice(Base):
     customer_id: Mapped[str] = mapped_column(String, index=True)
     subscription_id: Mapped[str | None] = mapped_column(String, index=True)
     clock_id: Mapped[str | None] = mapped_column(String)
-    status: Mapped[str] = mapped_column(String)  # open | paid | void | uncollectible
+    status: Mapped[str] = mapped_column(String)  # InvoiceStatus; changed only by move_to
     currency: Mapped[str] = mapped_column(String(3))
     billing_reason: Mapped[str] = mapped_column(String)
     period_start: Mapped[datetime | None] = mapped_column(TZ)
@@ -52,6 +54,9 @@ class Invoice(Base):
     created_at: Mapped[datetime] = mapped_column(TZ, server_default=func.now())
 
     lines: Mapped[list[InvoiceLine]] = relationship(order_by="InvoiceLine.position", lazy="selectin")
+
+    def move_to(self, status: InvoiceStatus) -> None:
+        self.status = move(self.status, status, INVOICE_MOVES, what=f"Invoice {self.id}")
 
 
 class InvoiceLine(Base):

@@ -7,6 +7,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from tenure_invoicing.errors import CustomerNotFound, InvoiceNotFound
 from tenure_invoicing.models import CustomerAccount, Invoice, Payment
+from tenure_invoicing.statuses import InvoiceStatus
 from tenure_shared.customer_copies import upsert_customer_copy
 from tenure_shared.events import CustomerData
 from tenure_shared.numbering import next_number
@@ -59,7 +60,7 @@ async def open_invoices_of_subscription(session: AsyncSession, subscription_id: 
     """The subscription's invoices still asking for money, oldest first, locked for collection."""
     statement = (
         select(Invoice)
-        .where(Invoice.subscription_id == subscription_id, Invoice.status == "open", Invoice.amount_due > 0)
+        .where(Invoice.subscription_id == subscription_id, Invoice.status == InvoiceStatus.OPEN, Invoice.amount_due > 0)
         .order_by(Invoice.issued_at, Invoice.number)
         .with_for_update()
     )

@@ -16,9 +16,10 @@ from tenure_invoicing.errors import CurrencyMismatch, InvoiceNotPayable, Invoice
 from tenure_invoicing.gateway import gateway_for
 from tenure_invoicing.models import CustomerAccount, Invoice, InvoiceLine, Payment
 from tenure_invoicing.schemas import ChargeIn
+from tenure_invoicing.statuses import InvoiceStatus, PaymentStatus
 from tenure_invoicing.usage import billing as usage_billing
 from tenure_shared.clock import business_now
-from tenure_shared.customer_copies import fetch_customer
+from tenure_shared.customer_copies import ensure_customer_copy
 from tenure_shared.events import INVOICES, PAYMENTS, ChargeLine, InvoiceData, PaymentData, SubscriptionData
 from tenure_shared.ids import new_id
 from tenure_shared.internal_http import InternalClient, internal_client, quote_id
@@ -94,7 +95,7 @@ async def issue_invoice(
         customer_id=customer_id,
         subscription_id=subscription_id,
         clock_id=clock_id,
-        status="open",
+        status=InvoiceStatus.OPEN,
         currency=currency,
         billing_reason=billing_reason,
         **figures,
@@ -125,7 +126,7 @@ async def issue_invoice(
 
 
 async def _mark_paid(session: AsyncSession, invoice: Invoice, at: datetime) -> None:
-    invoice.status = "paid"
+    invoice.move_to(InvoiceStatus.PAID)
     invoice.amount_paid = invoice.amount_due
     invoice.paid_at = at
     await _announce_invoice(session, invoice, "paid", at)
@@ -138,7 +139,7 @@ async def collect(
     earlier = await repository.payment_by_attempt_key(session, attempt_key)
     if earlier is not None:
         return earlier
-    if invoice.status != "open" or invoice.amount_due <= 0:
+    if invoice.status != InvoiceStatus.OPEN or invoice.amount_due <= 0:
         raise InvoiceNotPayable(f"Invoice {invoice.id} is {invoice.status}; nothing to collect.")
     if payment_method:
         result = await gateway_for(session).charge(
@@ -157,7 +158,7 @@ async def collect(
         customer_id=invoice.customer_id,
         amount=invoice.amount_due,
         currency=invoice.currency,
-        status="succeeded" if succeeded else "failed",
+        status=PaymentStatus.SUCCEEDED if succeeded else PaymentStatus.FAILED,
         failure_code=failure_code,
         payment_method=payment_method,
         initiated_by=initiated_by,
@@ -379,7 +380,7 @@ async def bill_subscription_event(
         invoice_id=invoice_id,
         credits_applied=credits_applied,
     )
-    if invoice.status == "open":
+    if invoice.status == InvoiceStatus.OPEN:
         await collect(
             session,
             invoice=invoice,
@@ -404,12 +405,12 @@ async def pay_invoice(session: AsyncSession, *, invoice_id: str) -> Payment:
 async def void_invoice(session: AsyncSession, *, invoice_id: str, reason: str, at: datetime | None = None) -> Invoice:
     """Cancel an open invoice: nothing more will be collected."""
     invoice = await repository.get_invoice(session, invoice_id, for_update=True)
-    if invoice.status == "void":
+    if invoice.status == InvoiceStatus.VOID:
         return invoice
-    if invoice.status != "open":
+    if invoice.status != InvoiceStatus.OPEN:
         raise InvoiceNotVoidable(f"Invoice {invoice.id} is {invoice.status}; only open invoices can be voided.")
     at = at or await business_now(session, invoice.clock_id)
-    invoice.status = "void"
+    invoice.move_to(InvoiceStatus.VOID)
     invoice.voided_at = at
     invoice.void_reason = reason
     invoice.amount_due = 0
@@ -420,8 +421,8 @@ async def void_invoice(session: AsyncSession, *, invoice_id: str, reason: str, a
 async def customer_account(session: AsyncSession, customer_id: str) -> CustomerAccount:
     """The customer as invoicing knows it; asks subscription-svc when its events have not arrived yet,
     so a charge right after the customer was created does not fail."""
-    if await session.get(CustomerAccount, customer_id) is None:
-        await repository.upsert_customer(session, await fetch_customer(internal_client(get_settings()), customer_id))
+    internal = internal_client(get_settings())
+    await ensure_customer_copy(session, CustomerAccount, customer_id, internal=internal, store=repository.upsert_customer)
     return await repository.get_customer(session, customer_id)
 
 

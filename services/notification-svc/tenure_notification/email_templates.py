@@ -13,7 +13,9 @@ from tenure_shared.money import format_amount
 # simply never arrive; their templates are ready when they do.
 EMAIL_TRIGGERS = {
     "invoice.paid": "invoice_paid",
-    "payment.failed": "payment_failed",
+    # A failed collection is told from dunning's events, which carry the policy's notify_customer:
+    # each failure that leads to another retry, then the end of dunning (instead of a last failure notice).
+    "dunning.retry_scheduled": "payment_failed",
     "dunning.exhausted": "dunning_exhausted",
     "subscription.trial_will_end": "trial_will_end",
     "subscription.renewal_upcoming": "renewal_upcoming",
@@ -26,7 +28,7 @@ TEMPLATES = tuple(EMAIL_TRIGGERS.values())
 
 SUBJECTS = {
     "invoice_paid": "Receipt for invoice {{ data.number }}",
-    "payment_failed": "Your payment of {{ data.amount | money(data.currency) }} failed",
+    "payment_failed": "Your payment of {{ data.amount_due | money(data.currency) }} failed",
     "dunning_exhausted": "We could not collect invoice payment",
     "trial_will_end": "Your trial ends soon",
     "renewal_upcoming": "Your subscription renews soon",
@@ -57,6 +59,8 @@ def wanted(event_type: str, data: dict[str, Any]) -> str | None:
     template = EMAIL_TRIGGERS.get(event_type)
     if template == "invoice_paid" and not data.get("amount_paid"):
         return None
+    if event_type.startswith("dunning.") and not data.get("notify_customer", True):
+        return None  # the dunning policy says: do not email the customer
     return template
 
 

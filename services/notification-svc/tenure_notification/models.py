@@ -5,11 +5,33 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Boolean, DateTime, ForeignKey, Identity, Integer, String, Text, UniqueConstraint, func
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Identity,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
+    text,
+)
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
+from tenure_notification.statuses import (
+    DELIVERY_MOVES,
+    EMAIL_MOVES,
+    ENDPOINT_MOVES,
+    DeliveryStatus,
+    EmailStatus,
+    EndpointStatus,
+)
 from tenure_shared.db import Base
+from tenure_shared.states import move
 
 TZ = DateTime(timezone=True)
 
@@ -34,7 +56,7 @@ class WebhookEndpoint(Base):
     url: Mapped[str] = mapped_column(String)
     event_types: Mapped[list[str]] = mapped_column(JSONB)
     description: Mapped[str | None] = mapped_column(String)
-    status: Mapped[str] = mapped_column(String)  # enabled | disabled
+    status: Mapped[str] = mapped_column(String)  # EndpointStatus; changed only by move_to
     disabled_reason: Mapped[str | None] = mapped_column(String)
     secret: Mapped[str] = mapped_column(String)
     # After a rotation the old secret keeps signing (beside the new one) until this instant.
@@ -43,22 +65,32 @@ class WebhookEndpoint(Base):
     deleted: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(TZ, server_default=func.now())
 
+    def move_to(self, status: EndpointStatus, *, reason: str | None = None) -> None:
+        self.status = move(self.status, status, ENDPOINT_MOVES, what=f"Webhook endpoint {self.id}")
+        self.disabled_reason = reason if status == EndpointStatus.DISABLED else None
+
 
 class WebhookDelivery(Base):
     """One event for one endpoint; its attempts are logged in webhook_attempts."""
 
     __tablename__ = "webhook_deliveries"
-    __table_args__ = (UniqueConstraint("endpoint_id", "event_id", name="uq_webhook_delivery_event"),)
+    __table_args__ = (
+        UniqueConstraint("endpoint_id", "event_id", name="uq_webhook_delivery_event"),
+        Index("ix_webhook_deliveries_due", "next_attempt_at", postgresql_where=text("status = 'pending'")),
+    )
 
     id: Mapped[str] = mapped_column(String, primary_key=True)
     endpoint_id: Mapped[str] = mapped_column(ForeignKey("webhook_endpoints.id"), index=True)
     event_id: Mapped[str] = mapped_column(String)
     event_type: Mapped[str] = mapped_column(String)
     envelope: Mapped[dict[str, Any]] = mapped_column(JSONB)
-    status: Mapped[str] = mapped_column(String)  # pending | succeeded | failed
+    status: Mapped[str] = mapped_column(String)  # DeliveryStatus; changed only by move_to
     attempt_count: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime | None] = mapped_column(TZ)
     created_at: Mapped[datetime] = mapped_column(TZ, server_default=func.now())
+
+    def move_to(self, status: DeliveryStatus) -> None:
+        self.status = move(self.status, status, DELIVERY_MOVES, what=f"Webhook delivery {self.id}")
 
 
 class WebhookAttempt(Base):
@@ -93,9 +125,12 @@ class Email(Base):
     subject: Mapped[str] = mapped_column(String)
     text_body: Mapped[str] = mapped_column(Text)
     html_body: Mapped[str] = mapped_column(Text)
-    status: Mapped[str] = mapped_column(String)  # pending | sent | failed | suppressed
+    status: Mapped[str] = mapped_column(String)  # EmailStatus; changed only by move_to
     event_id: Mapped[str] = mapped_column(String)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(Text)
     sent_at: Mapped[datetime | None] = mapped_column(TZ)
     created_at: Mapped[datetime] = mapped_column(TZ, server_default=func.now())
+
+    def move_to(self, status: EmailStatus) -> None:
+        self.status = move(self.status, status, EMAIL_MOVES, what=f"Email {self.id}")

@@ -10,7 +10,15 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tenure_notification.errors import WebhookDeliveryNotFound, WebhookEndpointNotFound
-from tenure_notification.models import CustomerAccount, Email, EmailSetting, WebhookAttempt, WebhookDelivery, WebhookEndpoint
+from tenure_notification.models import (
+    CustomerAccount,
+    Email,
+    EmailSetting,
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookEndpoint,
+)
+from tenure_notification.statuses import DeliveryStatus, EndpointStatus
 from tenure_shared.customer_copies import upsert_customer_copy
 from tenure_shared.events import CustomerData
 from tenure_shared.pagination import Page, paginate
@@ -33,7 +41,9 @@ async def list_endpoints(session: AsyncSession, page: Page) -> tuple[list[Webhoo
 
 
 async def enabled_endpoints(session: AsyncSession) -> list[WebhookEndpoint]:
-    statement = select(WebhookEndpoint).where(WebhookEndpoint.status == "enabled", WebhookEndpoint.deleted.is_(False))
+    statement = select(WebhookEndpoint).where(
+        WebhookEndpoint.status == EndpointStatus.ENABLED, WebhookEndpoint.deleted.is_(False)
+    )
     return list((await session.scalars(statement)).all())
 
 
@@ -60,7 +70,11 @@ async def list_deliveries(
 async def due_delivery_ids(session: AsyncSession, *, now: datetime, limit: int, excluding: list[str]) -> list[str]:
     statement = (
         select(WebhookDelivery.id)
-        .where(WebhookDelivery.status == "pending", WebhookDelivery.next_attempt_at <= now, WebhookDelivery.id.not_in(excluding))
+        .where(
+            WebhookDelivery.status == DeliveryStatus.PENDING,
+            WebhookDelivery.next_attempt_at <= now,
+            WebhookDelivery.id.not_in(excluding),
+        )
         .order_by(WebhookDelivery.next_attempt_at, WebhookDelivery.id)
         .limit(limit)
     )
@@ -70,7 +84,9 @@ async def due_delivery_ids(session: AsyncSession, *, now: datetime, limit: int, 
 async def lock_due_delivery(session: AsyncSession, delivery_id: str, *, now: datetime) -> WebhookDelivery | None:
     """The delivery, locked, if it is still due and nobody else is sending it."""
     statement = select(WebhookDelivery).where(
-        WebhookDelivery.id == delivery_id, WebhookDelivery.status == "pending", WebhookDelivery.next_attempt_at <= now
+        WebhookDelivery.id == delivery_id,
+        WebhookDelivery.status == DeliveryStatus.PENDING,
+        WebhookDelivery.next_attempt_at <= now,
     )
     return await session.scalar(statement.with_for_update(skip_locked=True))
 

@@ -13,13 +13,20 @@ from tenure_notification import email_templates, repository, smtp
 from tenure_notification.config import NotificationSettings
 from tenure_notification.errors import UnknownEmailTemplate, UnknownEventType, WebhookEndpointDisabled, WebhookUrlRefused
 from tenure_notification.event_catalog import PUBLIC_EVENT_TYPES, TEST_EVENT_TYPE, WebhookTestData, public_data, subscribed
-from tenure_notification.models import CustomerAccount, Email, WebhookAttempt, WebhookDelivery, WebhookEndpoint
+from tenure_notification.models import (
+    CustomerAccount,
+    Email,
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookEndpoint,
+)
 from tenure_notification.retry_schedule import email_retry_delay, parse_retry_after, webhook_retry_delay
 from tenure_notification.schemas import EndpointIn, EndpointPatch
 from tenure_notification.signing import new_secret, signed_headers
+from tenure_notification.statuses import DeliveryStatus, EmailStatus, EndpointStatus
 from tenure_notification.webhook_targets import target_problem
 from tenure_shared.clock import real_now
-from tenure_shared.customer_copies import fetch_customer
+from tenure_shared.customer_copies import ensure_customer_copy
 from tenure_shared.due_work import schedule_job
 from tenure_shared.events import CloudEvent
 from tenure_shared.ids import new_id
@@ -57,7 +64,7 @@ async def create_endpoint(session: AsyncSession, *, data: EndpointIn, settings: 
         url=await _check_url(data.url, settings),
         event_types=_check_event_types(data.event_types),
         description=data.description,
-        status="enabled",
+        status=EndpointStatus.ENABLED,
         secret=new_secret(),
         deleted=False,
     )
@@ -77,8 +84,7 @@ async def update_endpoint(
     if "description" in data.model_fields_set:
         endpoint.description = data.description
     if data.status is not None:
-        endpoint.status = data.status
-        endpoint.disabled_reason = None if data.status == "enabled" else "disabled by hand"
+        endpoint.move_to(EndpointStatus(data.status), reason="disabled by hand")
     await session.flush()
     return endpoint
 
@@ -87,8 +93,7 @@ async def delete_endpoint(session: AsyncSession, *, endpoint_id: str) -> Webhook
     """Deleted endpoints get nothing more; their delivery log stays."""
     endpoint = await repository.get_endpoint(session, endpoint_id, for_update=True)
     endpoint.deleted = True
-    endpoint.status = "disabled"
-    endpoint.disabled_reason = "deleted"
+    endpoint.move_to(EndpointStatus.DISABLED, reason="deleted")
     await session.flush()
     return endpoint
 
@@ -122,7 +127,7 @@ async def _queue_delivery(session: AsyncSession, *, endpoint_id: str, event: Clo
         event_id=event.id,
         event_type=event.type,
         envelope={**event.model_dump(mode="json", exclude_none=True), "data": public_data(event.type, event.data)},
-        status="pending",
+        status=DeliveryStatus.PENDING,
         attempt_count=0,
         next_attempt_at=real_now(),
     )
@@ -141,7 +146,7 @@ async def fan_out(session: AsyncSession, event: CloudEvent) -> None:
 
 async def send_test_event(session: AsyncSession, *, endpoint_id: str) -> WebhookDelivery:
     endpoint = await repository.get_endpoint(session, endpoint_id)
-    if endpoint.status != "enabled":
+    if endpoint.status != EndpointStatus.ENABLED:
         raise WebhookEndpointDisabled(f"Webhook endpoint {endpoint_id} is disabled.")
     event = CloudEvent(
         id=new_id("evt"),
@@ -159,9 +164,9 @@ async def retry_delivery(session: AsyncSession, *, delivery_id: str) -> WebhookD
     """Try a delivery again now, whatever its state (a succeeded one is sent once more)."""
     delivery = await repository.get_delivery(session, delivery_id, for_update=True)
     endpoint = await repository.get_endpoint(session, delivery.endpoint_id)
-    if endpoint.status != "enabled":
+    if endpoint.status != EndpointStatus.ENABLED:
         raise WebhookEndpointDisabled(f"Webhook endpoint {endpoint.id} is disabled; enable it first.")
-    delivery.status = "pending"
+    delivery.move_to(DeliveryStatus.PENDING)
     delivery.next_attempt_at = real_now()
     await session.flush()
     await notify(session, WEBHOOK_CHANNEL)
@@ -187,7 +192,7 @@ async def attempt_delivery(
     endpoint (410), retry later (in real time: test clocks do not speed webhooks up) or give up."""
     # Not locked: an edit of the endpoint must not wait for a slow receiver.
     endpoint = await session.get(WebhookEndpoint, delivery.endpoint_id)
-    if endpoint.status != "enabled":
+    if endpoint.status != EndpointStatus.ENABLED:
         delivery.status, delivery.next_attempt_at = "cancelled", None
         return
     started_at, started = real_now(), time.monotonic()
@@ -213,17 +218,17 @@ async def attempt_delivery(
     delivery.attempt_count += 1
     delivery.next_attempt_at = None
     if response is not None and response.is_success:
-        delivery.status = "succeeded"
+        delivery.move_to(DeliveryStatus.SUCCEEDED)
     elif status_code == 410:
-        delivery.status = "failed"
-        endpoint.status, endpoint.disabled_reason = "disabled", "the endpoint answered 410 Gone"
+        delivery.move_to(DeliveryStatus.FAILED)
+        endpoint.move_to(EndpointStatus.DISABLED, reason="the endpoint answered 410 Gone")
     else:
         retry_after = None
         if response is not None and (status_code == 429 or status_code >= 500):
             retry_after = parse_retry_after(response.headers.get("retry-after"), real_now())
         delay = webhook_retry_delay(delivery.attempt_count, retry_after)
         if delay is None:
-            delivery.status = "failed"
+            delivery.move_to(DeliveryStatus.FAILED)
         else:
             delivery.next_attempt_at = real_now() + delay
     await session.flush()
@@ -235,11 +240,8 @@ async def attempt_delivery(
 async def customer_account(session: AsyncSession, customer_id: str, internal: InternalClient) -> CustomerAccount:
     """The customer's address; asks subscription-svc when its customer events have not arrived yet
     (an invoice's events travel on another topic and may come first)."""
-    customer = await session.get(CustomerAccount, customer_id)
-    if customer is None:
-        await repository.upsert_customer(session, await fetch_customer(internal, customer_id))
-        customer = await session.get(CustomerAccount, customer_id)
-    return customer
+    await ensure_customer_copy(session, CustomerAccount, customer_id, internal=internal, store=repository.upsert_customer)
+    return await session.get(CustomerAccount, customer_id)
 
 
 async def email_settings(session: AsyncSession) -> dict[str, bool]:
@@ -277,7 +279,7 @@ async def email_for_event(
         subject=rendered.subject,
         text_body=rendered.text,
         html_body=rendered.html,
-        status="pending" if enabled else "suppressed",
+        status=EmailStatus.PENDING if enabled else EmailStatus.SUPPRESSED,
         event_id=event.id,
         attempts=0,
     )
@@ -295,7 +297,7 @@ async def email_for_event(
 async def send_email(session: AsyncSession, *, email_id: str, settings: NotificationSettings) -> None:
     """One try: sent, or tried again later on the email schedule, or failed when it is used up."""
     email: Email | None = await repository.get_email(session, email_id, for_update=True)
-    if email is None or email.status != "pending":
+    if email is None or email.status != EmailStatus.PENDING:
         return
     message = smtp.build_message(
         sender=settings.email_from,
@@ -313,7 +315,7 @@ async def send_email(session: AsyncSession, *, email_id: str, settings: Notifica
         email.last_error = repr(exc)
         delay = email_retry_delay(email.attempts)
         if delay is None:
-            email.status = "failed"
+            email.move_to(EmailStatus.FAILED)
         else:
             await schedule_job(
                 session,
@@ -325,5 +327,5 @@ async def send_email(session: AsyncSession, *, email_id: str, settings: Notifica
             )
         return
     email.attempts += 1
-    email.status = "sent"
+    email.move_to(EmailStatus.SENT)
     email.sent_at = real_now()

@@ -105,7 +105,7 @@ def discount_invoice(lines: Sequence[ChargeLine], discounts: Sequence[DiscountTe
     for discount in ordered:
         periods: dict[datetime, list[int]] = {}
         claimed = 0
-        for period_end in sorted({line.period_end for line in lines if discount.applies_to(line)}):
+        for period_end in sorted({end for line in lines if discount.applies_to(line) and (end := line.period_end)}):
             if discount.covers(period_end, claimed):
                 claimed += period_end not in discount.used
                 periods[period_end] = [
@@ -114,13 +114,14 @@ def discount_invoice(lines: Sequence[ChargeLine], discounts: Sequence[DiscountTe
         if not periods:
             continue
         eligible = {p: max(0, sum(remaining[i] for i in idx)) for p, idx in periods.items()}
-        if discount.fixed:
+        if discount.amount_off is not None:
             taken = {}
             for p, idx in periods.items():
                 taken[p] = min(eligible[p], max(0, discount.amount_off - discount.used.get(p, 0)), room)
                 room -= taken[p]
                 _take_from(remaining, idx, taken[p])
         else:
+            assert discount.percent_off is not None  # a discount is a fixed amount or a percentage
             # One eligible sum for the invoice: a covered period's credits lower it too.
             base = max(0, sum(remaining[i] for idx in periods.values() for i in idx))
             total = min(round_half_up(Fraction(base) * Fraction(discount.percent_off) / 100), room)
@@ -137,7 +138,7 @@ def discount_invoice(lines: Sequence[ChargeLine], discounts: Sequence[DiscountTe
 def period_cost(lines: Sequence[ChargeLine], discounts: Sequence[DiscountTerms]) -> int:
     """What a whole period of `lines` costs after the discounts that covered it (each fixed amount in
     full, as if the period were billed on one invoice): the base of credits for its unused days."""
-    period_ends = {line.period_end for line in lines}
+    period_ends = {line.period_end for line in lines if line.period_end is not None}
     fresh = [
         DiscountTerms(
             id=d.id,

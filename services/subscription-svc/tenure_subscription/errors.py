@@ -33,10 +33,6 @@ class SubscriptionNotChangeable(Conflict):
     code = "subscription_not_changeable"
 
 
-class FreePlanNotConfigured(InvalidRequest):
-    code = "free_plan_not_configured"
-
-
 class TestClockNotFound(NotFound):
     code = "test_clock_not_found"
     __test__ = False

@@ -6,7 +6,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import BigInteger, Boolean, DateTime, Identity, Numeric, String, func
+from sqlalchemy import BigInteger, Boolean, DateTime, Identity, Index, Numeric, String, func
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -22,6 +22,7 @@ class UsageEvent(Base):
     """
 
     __tablename__ = "usage_events"
+    __table_args__ = (Index("ix_usage_events_customer_metric_time", "customer_id", "metric_code", "occurred_at"),)
 
     id: Mapped[str] = mapped_column(String, primary_key=True)
     customer_id: Mapped[str] = mapped_column(String)
@@ -50,7 +51,7 @@ class UsageSubscription(Base):
     __tablename__ = "usage_subscriptions"
 
     id: Mapped[str] = mapped_column(String, primary_key=True)
-    customer_id: Mapped[str] = mapped_column(String)
+    customer_id: Mapped[str] = mapped_column(String, index=True)
     clock_id: Mapped[str | None] = mapped_column(String)
     status: Mapped[str] = mapped_column(String)
     plan_code: Mapped[str] = mapped_column(String)
