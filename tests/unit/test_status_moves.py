@@ -7,8 +7,12 @@ from tenure_dunning.statuses import CASE_MOVES, CaseStatus
 from tenure_invoicing.statuses import INVOICE_MOVES, InvoiceStatus
 from tenure_notification.statuses import DELIVERY_MOVES, EMAIL_MOVES, DeliveryStatus, EmailStatus
 from tenure_shared.states import IllegalTransition, move
+from tenure_subscription.statuses import SUBSCRIPTION_MOVES, SubscriptionStatus
 
 LEGAL_THEN_ILLEGAL = [
+    # a paused subscription resumes before it can expire; a cancelled one is reactivated, never paused
+    (SUBSCRIPTION_MOVES, SubscriptionStatus.ACTIVE, SubscriptionStatus.PAUSED, SubscriptionStatus.EXPIRED),
+    (SUBSCRIPTION_MOVES, SubscriptionStatus.TRIALING, SubscriptionStatus.CANCELLED, SubscriptionStatus.PAUSED),
     (INVOICE_MOVES, InvoiceStatus.OPEN, InvoiceStatus.PAID, InvoiceStatus.VOID),  # a paid invoice is never voided
     (CASE_MOVES, CaseStatus.RETRYING, CaseStatus.EXHAUSTED, CaseStatus.RETRYING),  # a closed case stays closed
     (NOTE_MOVES, NoteStatus.OPEN, NoteStatus.VOID, NoteStatus.OPEN),  # void is final

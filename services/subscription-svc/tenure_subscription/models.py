@@ -11,6 +11,8 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from tenure_shared.db import Base
+from tenure_shared.states import move
+from tenure_subscription.statuses import SUBSCRIPTION_MOVES, TEST_CLOCK_MOVES, SubscriptionStatus, TestClockStatus
 
 TZ = DateTime(timezone=True)
 
@@ -67,7 +69,7 @@ class Subscription(Base):
     id: Mapped[str] = mapped_column(String, primary_key=True)
     customer_id: Mapped[str] = mapped_column(ForeignKey("customers.id"), index=True)
     clock_id: Mapped[str | None] = mapped_column(String, index=True)
-    status: Mapped[str] = mapped_column(String)
+    status: Mapped[str] = mapped_column(String)  # SubscriptionStatus; changed only by move_to
     plan_code: Mapped[str] = mapped_column(ForeignKey("plans.code"))
     quantity: Mapped[int] = mapped_column(Integer)
     # Periods are counted from the anchor (boundary n to n+1), so month ends stay month ends.
@@ -98,6 +100,9 @@ class Subscription(Base):
     created_at: Mapped[datetime] = mapped_column(TZ, server_default=func.now())
     # Every discount ever applied (running or ended), oldest first; loaded with the subscription.
     discounts: Mapped[list[Discount]] = relationship(lazy="selectin", order_by="Discount.created_seq")
+
+    def move_to(self, status: SubscriptionStatus) -> None:
+        self.status = move(self.status, status, SUBSCRIPTION_MOVES, what=f"Subscription {self.id}")
 
 
 class Addon(Base):
@@ -139,8 +144,11 @@ class TestClock(Base):
     name: Mapped[str | None] = mapped_column(String)
     frozen_time: Mapped[datetime] = mapped_column(TZ)
     target_time: Mapped[datetime] = mapped_column(TZ)
-    status: Mapped[str] = mapped_column(String)  # advancing | ready
+    status: Mapped[str] = mapped_column(String)  # TestClockStatus; changed only by move_to
     created_at: Mapped[datetime] = mapped_column(TZ, server_default=func.now())
+
+    def move_to(self, status: TestClockStatus) -> None:
+        self.status = move(self.status, status, TEST_CLOCK_MOVES, what=f"Test clock {self.id}")
 
 
 class Metric(Base):

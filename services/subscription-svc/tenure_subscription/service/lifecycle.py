@@ -28,6 +28,7 @@ from tenure_subscription.schemas import SubscriptionIn
 from tenure_subscription.service import discounts, reminders, scheduled_changes
 from tenure_subscription.service.addons import addon_items, plan_item, select_addons, subscription_items
 from tenure_subscription.service.metrics import metered_charges_for
+from tenure_subscription.statuses import SubscriptionStatus
 
 RENEWAL = "renewal"
 TRIAL_END = "trial_end"
@@ -223,7 +224,7 @@ async def create_subscription(session: AsyncSession, *, data: SubscriptionIn) ->
         addons=addons.recurring,
         pending_lines=[],
         scheduled_changes=[],
-        status="trialing" if trial_days and plan.amount else "active",
+        status=SubscriptionStatus.TRIALING if trial_days and plan.amount else SubscriptionStatus.ACTIVE,
         on_free_plan=plan.amount == 0,
         discounts=[],
     )
@@ -264,13 +265,13 @@ async def end_trial(session: AsyncSession, *, subscription_id: str, at: datetime
     plan = await repository.get_plan(session, subscription.plan_code)
     subscription.trial_end = at
     if subscription.cancel_at_period_end:
-        subscription.status = "expired"
+        subscription.move_to(SubscriptionStatus.EXPIRED)
         subscription.pending_lines = []
         await announce(session, subscription, "trial_ended", at, plan=plan, customer=customer)
         await announce(session, subscription, "expired", at, plan=plan, customer=customer, reason="cancelled_at_trial_end")
         return
     if customer.payment_method:
-        subscription.status = "active"
+        subscription.move_to(SubscriptionStatus.ACTIVE)
         await announce(session, subscription, "trial_ended", at, plan=plan, customer=customer)
         lines = await _start_period(session, subscription, plan, at)
         await announce(
@@ -302,7 +303,7 @@ async def renew(session: AsyncSession, *, subscription_id: str, due_at: datetime
     customer = await repository.get_customer(session, subscription.customer_id)
     plan = old_plan = await repository.get_plan(session, subscription.plan_code)
     if subscription.cancel_at_period_end:
-        subscription.status = "expired"
+        subscription.move_to(SubscriptionStatus.EXPIRED)
         subscription.scheduled_changes = []
         await announce(
             session,
@@ -383,7 +384,7 @@ async def move_to_free_plan(session: AsyncSession, *, subscription: Subscription
         subscription.last_paid_plan_code = subscription.plan_code
     subscription.plan_code = free_plan.code
     subscription.on_free_plan = True
-    subscription.status = "active"
+    subscription.move_to(SubscriptionStatus.ACTIVE)
     subscription.unpaid = False
     subscription.cancel_at_period_end = False
     subscription.quantity = 1
@@ -414,7 +415,7 @@ async def cancel_now(
     """End the subscription at `at`: bill `bill_lines` (what was still owed), then nothing more."""
     customer = await repository.get_customer(session, subscription.customer_id)
     plan = await repository.get_plan(session, subscription.plan_code)
-    subscription.status = "cancelled"
+    subscription.move_to(SubscriptionStatus.CANCELLED)
     subscription.cancelled_at = at
     subscription.cancel_at_period_end = False
     subscription.pending_lines, subscription.scheduled_changes = [], []

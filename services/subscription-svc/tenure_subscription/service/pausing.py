@@ -35,6 +35,7 @@ from tenure_subscription.errors import (
 )
 from tenure_subscription.models import Subscription
 from tenure_subscription.service import discounts, lifecycle, scheduled_changes
+from tenure_subscription.statuses import SubscriptionStatus
 
 PAUSE_START = "pause_start"
 RESUME = "scheduled_resume"
@@ -261,7 +262,7 @@ async def _schedule_resume(session: AsyncSession, subscription: Subscription, at
 
 async def _start_pause(session: AsyncSession, subscription: Subscription, *, at: datetime) -> None:
     # The renewal job, if it comes due while paused, finds the subscription not active and does nothing.
-    subscription.status = "paused"
+    subscription.move_to(SubscriptionStatus.PAUSED)
     await _announce(session, subscription, "paused", at)
 
 
@@ -292,7 +293,7 @@ async def _resume(session: AsyncSession, subscription: Subscription, *, at: date
     credit = await pause_credit_request(session, subscription, at=at)
     paused_at = subscription.pause_at
     in_term = at < subscription.current_period_end
-    subscription.status = "active"
+    subscription.move_to(SubscriptionStatus.ACTIVE)
     subscription.pause_at = subscription.resume_at = None
     subscription.last_resumed_at = at
     await cancel_job(session, key=_resume_key(subscription.id))

@@ -20,6 +20,7 @@ from tenure_subscription.errors import ReactivationPaymentFailed, SubscriptionNo
 from tenure_subscription.models import Customer, Subscription
 from tenure_subscription.service import discounts, lifecycle
 from tenure_subscription.service.addons import subscription_items
+from tenure_subscription.statuses import SubscriptionStatus
 
 
 async def _collect_unpaid(internal: InternalClient, subscription: Subscription, customer: Customer) -> None:
@@ -80,10 +81,10 @@ async def reactivate_subscription(
     if withdrawn:
         pass  # the renewal (or trial end) is still scheduled and now goes ahead
     elif within_term and _was_trialing(subscription):
-        subscription.status = "trialing"
+        subscription.move_to(SubscriptionStatus.TRIALING)
         await lifecycle.schedule_trial_end(session, subscription)
     elif within_term:
-        subscription.status = "active"
+        subscription.move_to(SubscriptionStatus.ACTIVE)
         await lifecycle.schedule_renewal(session, subscription)
         if subscription.cancellation_unused in ("credit", "refund"):
             line = remaining_line(
@@ -95,7 +96,7 @@ async def reactivate_subscription(
             )
             bill_lines = [line] if line else []
     else:
-        subscription.status = "active"
+        subscription.move_to(SubscriptionStatus.ACTIVE)
         bill_lines = await lifecycle._start_period(session, subscription, plan, now)
     subscription.cancelled_at = None
     subscription.cancellation_unused = None

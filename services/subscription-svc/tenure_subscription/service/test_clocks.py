@@ -24,6 +24,7 @@ from tenure_subscription import repository
 from tenure_subscription.config import SERVICES
 from tenure_subscription.errors import InvalidClockTime, TestClockAdvancing
 from tenure_subscription.models import TestClock
+from tenure_subscription.statuses import TestClockStatus
 
 log = structlog.get_logger()
 # The subscription worker's clock loop listens here (tenure_shared.worker extra_loops).
@@ -40,7 +41,9 @@ async def create_test_clock(
     session: AsyncSession, *, frozen_time: datetime, name: str | None, internal: InternalClient
 ) -> TestClock:
     """Create a clock; every service learns its time before the clock is used."""
-    clock = TestClock(id=new_id("clock"), name=name, frozen_time=frozen_time, target_time=frozen_time, status="ready")
+    clock = TestClock(
+        id=new_id("clock"), name=name, frozen_time=frozen_time, target_time=frozen_time, status=TestClockStatus.READY
+    )
     session.add(clock)
     await session.flush()
     await _push_time(internal, clock.id, frozen_time)
@@ -55,7 +58,7 @@ async def start_advance(session: AsyncSession, *, clock_id: str, frozen_time: da
     if frozen_time < clock.frozen_time:
         raise InvalidClockTime("A test clock only moves forward.")
     clock.target_time = frozen_time
-    clock.status = "advancing"
+    clock.move_to(TestClockStatus.ADVANCING)
     await session.flush()
     await notify(session, ADVANCE_CHANNEL)
     return clock
@@ -106,7 +109,7 @@ async def advance_to_target(sessions: async_sessionmaker[AsyncSession], internal
             break
     async with sessions() as session, session.begin():
         clock = await repository.get_test_clock(session, clock_id, for_update=True)
-        clock.status = "ready"
+        clock.move_to(TestClockStatus.READY)
     log.info("test_clock_ready", clock_id=clock_id, frozen_time=target.isoformat())
 
 
