@@ -69,10 +69,13 @@ class InternalClient:
 
     async def request(self, service: str, method: str, path: str, *, json: Any = None) -> Any:
         url = self._urls[service] + check_path(path)
+        # Nothing was sent, or a read was cut (a kept-alive connection the peer closed as we reused it):
+        # safe to repeat. A cut POST is not repeated here; the caller's own retry and key handle it.
+        repeatable = (httpx.ConnectError, httpx.RemoteProtocolError) if method in ("GET", "HEAD") else httpx.ConnectError
         try:
             async with asyncio.timeout(self._timeout):  # the whole call, retries included
                 async for attempt in AsyncRetrying(
-                    retry=retry_if_exception_type(httpx.ConnectError),  # nothing was sent: safe to repeat
+                    retry=retry_if_exception_type(repeatable),
                     stop=stop_after_attempt(3),
                     wait=wait_exponential(multiplier=0.2, max=1),
                     reraise=True,

@@ -83,3 +83,28 @@ async def test_ids_are_percent_encoded_and_unencoded_paths_refused(peer_client):
     for unsafe in ["/internal/things/a?b", "/internal/things/../admin", "/internal/things/a#b", "/internal/things/x y", "/x\x00"]:
         with pytest.raises(ValueError):
             await peer_client.request("subscription", "GET", unsafe)
+
+
+async def test_a_get_cut_on_a_reused_connection_is_asked_again():
+    """The keep-alive race: the peer closes an idle connection just as the client reuses it. The first
+    connection here reads the request and closes without answering; the next one answers."""
+    connections = 0
+
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        nonlocal connections
+        connections += 1
+        await reader.readuntil(b"\r\n\r\n")
+        if connections > 1:
+            writer.write(b'HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 12\r\n\r\n{"ok": true}')
+            await writer.drain()
+        writer.close()
+
+    port = free_port()
+    server = await asyncio.start_server(serve, "127.0.0.1", port)
+    client = InternalClient(ServiceSettings(SUBSCRIPTION_SVC_URL=f"http://127.0.0.1:{port}"))
+    try:
+        assert await client.request("subscription", "GET", "/internal/things") == {"ok": True}
+        assert connections == 2
+    finally:
+        await client.close()
+        server.close()
