@@ -1,9 +1,12 @@
 """Idempotent consumption: an inbox of processed event ids, written in the same transaction as the
 handler's effect, together with the consumed offset.
 
-Partitions are assigned by the consumer itself (no consumer group) and the offsets live in
-PostgreSQL beside the inbox: one active worker per service consumes every partition, restarts
-resume at once without a group rebalance, and an effect and its offset commit together.
+No consumer group: each worker of a service holds leases on some of the partitions
+(`tenure_shared.leases`), assigns itself those, and seeks each to its offset stored in PostgreSQL
+beside the inbox; an effect, its inbox row and its offset commit together. The commit is fenced:
+its transaction first locks the partition's lease FOR SHARE and checks owner and epoch, so a worker
+whose partition moved to another cannot commit late (the effect rolls back, the partition is
+dropped). Restarts and takeovers resume at once from the stored offsets, without a group rebalance.
 Failures come in two classes (`tenure_shared.failures`):
 - transient (a peer or the database away): the event stays unconsumed, no inbox row, offset not
   advanced; its partition alone is paused and the record tried again after 1 s, 2 s, 4 s … 5 min,
@@ -38,6 +41,7 @@ from tenure_shared.clock import real_now
 from tenure_shared.db import Base
 from tenure_shared.events import CloudEvent, dead_letter_topic
 from tenure_shared.failures import consumer_retry_delay, is_transient
+from tenure_shared.leases import PARTITION, LeaseKeeper, LeaseLost, hold, partition_resource
 from tenure_shared.outbox import add_event
 
 log = structlog.get_logger()
@@ -121,7 +125,9 @@ class EventConsumer:
         topics: tuple[str, ...],
         handlers: dict[str, EventHandler],
         max_attempts: int = 3,
+        leases: LeaseKeeper | None = None,
     ):
+        """Without `leases` the consumer is the only one and takes every partition of `topics`."""
         self._service = service
         self._bootstrap = bootstrap_servers
         self._sessions = session_factory
@@ -131,6 +137,8 @@ class EventConsumer:
         self._consumer: AIOKafkaConsumer | None = None
         self._rewind = asyncio.Event()
         self._waiting: dict[TopicPartition, _Waiting] = {}
+        self._leases = leases
+        self._assigned: dict[TopicPartition, int | None] = {}  # partition -> lease epoch
 
     async def start(self) -> None:
         self._consumer = AIOKafkaConsumer(
@@ -147,31 +155,59 @@ class EventConsumer:
         if self._consumer is not None:
             await self._consumer.stop()
 
+    def _wanted(self) -> dict[TopicPartition, int | None]:
+        """The partitions this consumer should read: those it holds a lease on, with the epoch."""
+        assert self._consumer is not None
+        if self._leases is None:
+            partitions = {topic: sorted(self._consumer.partitions_for_topic(topic) or ()) for topic in self._topics}
+            return {TopicPartition(topic, p): None for topic, numbers in partitions.items() for p in numbers}
+        wanted = {}
+        for resource, epoch in self._leases.held(PARTITION).items():
+            topic, partition = resource.rsplit(":", 1)
+            wanted[TopicPartition(topic, int(partition))] = epoch
+        return wanted
+
     async def assign_from_stored_offsets(self) -> None:
+        """Assign the partitions held and seek each to its stored offset (a partition kept across a
+        change is sought to where its last commit left it, which is where it was)."""
         assert self._consumer is not None
         await self._consumer.topics()  # refreshes metadata
-        partitions = [
-            TopicPartition(topic, p) for topic in self._topics for p in sorted(self._consumer.partitions_for_topic(topic) or ())
-        ]
-        self._consumer.assign(partitions)
-        self._waiting.clear()
+        wanted = self._wanted()
+        self._consumer.assign(list(wanted))
+        self._waiting = {tp: w for tp, w in self._waiting.items() if tp in wanted and wanted[tp] == self._assigned.get(tp)}
+        self._assigned = wanted
         async with self._sessions() as session:
             stored = {
                 (row.topic, row.partition): row.next_offset
                 for row in (await session.execute(ConsumerOffset.__table__.select())).all()
             }
-        for tp in partitions:
+        for tp in wanted:
             self._consumer.seek(tp, stored.get((tp.topic, tp.partition), 0))
+        if self._waiting:
+            self._consumer.pause(*self._waiting)  # still waiting out their back-off
+        log.info("consumer_assigned", partitions=sorted(f"{tp.topic}:{tp.partition}" for tp in wanted))
 
     def request_rewind(self) -> None:
         """The broker lost its log: the run loop will read everything again (the inbox dedupes)."""
         self._rewind.set()
 
     async def _rewind_to_beginning(self) -> None:
-        async with self._sessions() as session, session.begin():
-            await session.execute(delete(ConsumerOffset))
-        await self.assign_from_stored_offsets()
         self._rewind.clear()
+        mine = [(tp.topic, tp.partition) for tp in self._assigned]
+        if mine:
+            async with self._sessions() as session, session.begin():
+                await session.execute(
+                    delete(ConsumerOffset).where(func.row(ConsumerOffset.topic, ConsumerOffset.partition).in_(mine))
+                )
+        await self.assign_from_stored_offsets()
+
+    async def _follow_leases(self) -> None:
+        """Re-assign when the partitions held changed (taken, given back, or re-taken at a new epoch)."""
+        if self._leases is None or not self._leases.changed.is_set():
+            return
+        self._leases.changed.clear()
+        if self._wanted() != self._assigned:
+            await self.assign_from_stored_offsets()
 
     async def run(self, stop: asyncio.Event) -> None:
         assert self._consumer is not None
@@ -179,16 +215,20 @@ class EventConsumer:
             try:
                 if self._rewind.is_set():
                     await self._rewind_to_beginning()
+                await self._follow_leases()
                 self._resume_waited_partitions()
+                if not self._assigned:
+                    await asyncio.sleep(0.1)
+                    continue
                 batches = await self._consumer.getmany(timeout_ms=100, max_records=500)
             except Exception as exc:
                 log.warning("consumer_fetch_failed", error=repr(exc))
                 await asyncio.sleep(0.5)
                 continue
-            for records in batches.values():
+            for tp, records in batches.items():
                 for record in records:
-                    if not await self.process(record):
-                        break  # the partition waits; the rest of its batch comes again after the seek
+                    if tp not in self._assigned or not await self.process(record):
+                        break  # the partition waits or moved; the rest of its batch comes again after the seek
 
     def _resume_waited_partitions(self) -> None:
         now = time.monotonic()
@@ -202,11 +242,32 @@ class EventConsumer:
         tp = TopicPartition(record.topic, record.partition)
         try:
             await self._process(record)
+        except LeaseLost:
+            self._drop(tp)
+            return False
         except Exception as exc:  # transient (a deterministic failure was dead-lettered inside)
             self._wait(tp, record, exc)
             return False
         self._waiting.pop(tp, None)
         return True
+
+    def _drop(self, tp: TopicPartition) -> None:
+        """Another worker took this partition: stop reading it (its effect was rolled back)."""
+        log.warning("partition_lease_lost", topic=tp.topic, partition=tp.partition)
+        assert self._leases is not None
+        self._leases.forget(partition_resource(tp.topic, tp.partition))
+        self._assigned.pop(tp, None)
+        self._waiting.pop(tp, None)
+        assert self._consumer is not None
+        self._consumer.pause(tp)  # until the re-assignment drops it
+
+    async def _fence(self, session: AsyncSession, record: ConsumerRecord) -> None:
+        """First statement of every transaction that stores an offset: the partition must still be ours."""
+        if self._leases is not None:
+            epoch = self._assigned.get(TopicPartition(record.topic, record.partition))
+            if epoch is None:
+                raise LeaseLost(partition_resource(record.topic, record.partition))
+            await hold(session, partition_resource(record.topic, record.partition), self._leases.worker_id, epoch)
 
     def _wait(self, tp: TopicPartition, record: ConsumerRecord, exc: Exception) -> None:
         """Leave the record unconsumed and try it again later; the other partitions keep going."""
@@ -236,24 +297,26 @@ class EventConsumer:
         handler = self._handlers.get(event.type)
         try:
             async for attempt in AsyncRetrying(
-                retry=retry_if_exception(lambda exc: not is_transient(exc)),
+                retry=retry_if_exception(lambda exc: not is_transient(exc) and not isinstance(exc, LeaseLost)),
                 stop=stop_after_attempt(self._max_attempts),
                 wait=wait_exponential(multiplier=0.1, max=2),
                 reraise=True,
             ):
                 with attempt:
                     async with self._sessions() as session, session.begin():
+                        await self._fence(session, record)
                         if await _claim(session, event, record.topic, "handled" if handler else "ignored") and handler:
                             await handler(session, event)
                         await _record_offset(session, record)
         except Exception as exc:
-            if is_transient(exc):
+            if is_transient(exc) or isinstance(exc, LeaseLost):
                 raise
             await self._dead_letter(record, event, repr(exc))
 
     async def _dead_letter(self, record: ConsumerRecord, event: CloudEvent, error: str) -> None:
         log.error("event_dead_lettered", event_id=event.id, event_type=event.type, error=error)
         async with self._sessions() as session, session.begin():
+            await self._fence(session, record)
             if await _claim(session, event, record.topic, "dead_lettered", error):
                 await add_event(
                     session,
@@ -270,6 +333,7 @@ class EventConsumer:
     async def _dead_letter_unreadable(self, record: ConsumerRecord, error: str) -> None:
         log.error("unreadable_event", topic=record.topic, offset=record.offset, error=error)
         async with self._sessions() as session, session.begin():
+            await self._fence(session, record)
             raw: Any = record.value.decode(errors="replace") if record.value else None
             await add_event(
                 session,
