@@ -82,6 +82,12 @@ def loop_resource(name: str) -> str:
     return f"loop:{name}"
 
 
+def _preference(resource: str) -> tuple[int, str]:
+    """`topic:3` -> (3, topic); `outbox:5` -> (5, outbox); `loop:name` -> (0, loop:name)."""
+    name, _, number = resource.rpartition(":")
+    return (int(number), name) if number.isdigit() else (0, resource)
+
+
 def new_worker_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
 
@@ -119,7 +125,9 @@ class LeaseKeeper:
         renew_seconds: float = RENEW_SECONDS,
     ):
         self._sessions = sessions
-        self._resources = {kind: sorted(names) for kind, names in resources.items() if names}
+        # In order of preference: every worker keeps the first of its share and gives back the last,
+        # so the partitions of each topic spread over the workers (p0 of every topic, then p1 …).
+        self._resources = {kind: sorted(names, key=_preference) for kind, names in resources.items() if names}
         self.worker_id = worker_id or new_worker_id()
         self._ttl = ttl_seconds
         self._renew_seconds = renew_seconds
@@ -192,9 +200,9 @@ class LeaseKeeper:
             )
             live = await session.scalar(text("SELECT count(*) FROM workers WHERE expires_at > now()"))
             held = dict((await session.execute(text("SELECT resource, epoch FROM leases WHERE owner = :me"), {"me": me})).all())
-            for kind, names in self._resources.items():
+            for names in self._resources.values():
                 share = math.ceil(len(names) / max(live, 1))
-                mine = sorted(resource for resource in held if resource in set(names))
+                mine = [resource for resource in names if resource in held]
                 if len(mine) > share:
                     extra = mine[share:]
                     await session.execute(
@@ -210,11 +218,12 @@ class LeaseKeeper:
                     taken = await session.execute(
                         text(
                             "UPDATE leases SET owner = :me, epoch = epoch + 1, expires_at = now() + CAST(:ttl AS interval) "
-                            "WHERE resource IN (SELECT resource FROM leases WHERE kind = :kind "
-                            "AND (owner IS NULL OR expires_at < now()) ORDER BY resource LIMIT :n FOR UPDATE SKIP LOCKED) "
+                            "WHERE resource IN (SELECT resource FROM leases WHERE resource = ANY(:names) "
+                            "AND (owner IS NULL OR expires_at < now()) ORDER BY array_position(:names, resource) "
+                            "LIMIT :n FOR UPDATE SKIP LOCKED) "
                             "RETURNING resource, epoch"
                         ),
-                        {"me": me, "ttl": ttl, "kind": kind, "n": share - len(mine)},
+                        {"me": me, "ttl": ttl, "names": names, "n": share - len(mine)},
                     )
                     held.update(dict(taken.all()))
         if held != self._held:
