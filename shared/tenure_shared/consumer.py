@@ -73,6 +73,21 @@ class ConsumerOffset(Base):
     next_offset: Mapped[int] = mapped_column(BigInteger)
 
 
+class PartitionHighWater(Base):
+    """The partition's high-water mark as the last fetch response gave it (the embedded broker's
+    `end_offsets()` is wrong; fetch responses are right), for the consumer lag in the ops view."""
+
+    __tablename__ = "partition_high_water"
+
+    topic: Mapped[str] = mapped_column(String, primary_key=True)
+    partition: Mapped[int] = mapped_column(Integer, primary_key=True)
+    high_water: Mapped[int] = mapped_column(BigInteger)
+    seen_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+HIGH_WATER_EVERY_SECONDS = 2.0
+
+
 async def _record_offset(session: AsyncSession, record: ConsumerRecord) -> None:
     statement = insert(ConsumerOffset).values(topic=record.topic, partition=record.partition, next_offset=record.offset + 1)
     await session.execute(
@@ -139,6 +154,7 @@ class EventConsumer:
         self._waiting: dict[TopicPartition, _Waiting] = {}
         self._leases = leases
         self._assigned: dict[TopicPartition, int | None] = {}  # partition -> lease epoch
+        self._high_water_at = 0.0  # time.monotonic() of the last high-water write
 
     async def start(self) -> None:
         self._consumer = AIOKafkaConsumer(
@@ -220,6 +236,7 @@ class EventConsumer:
                 if not self._assigned:
                     await asyncio.sleep(0.1)
                     continue
+                await self._record_high_water()  # from earlier fetches; never between a fetch and its records
                 batches = await self._consumer.getmany(timeout_ms=100, max_records=500)
             except Exception as exc:
                 log.warning("consumer_fetch_failed", error=repr(exc))
@@ -229,6 +246,27 @@ class EventConsumer:
                 for record in records:
                     if tp not in self._assigned or not await self.process(record):
                         break  # the partition waits or moved; the rest of its batch comes again after the seek
+
+    async def _record_high_water(self) -> None:
+        """Every few seconds, store the high-water marks fetch responses gave for our partitions."""
+        assert self._consumer is not None
+        if time.monotonic() - self._high_water_at < HIGH_WATER_EVERY_SECONDS:
+            return
+        self._high_water_at = time.monotonic()
+        rows = [
+            {"topic": tp.topic, "partition": tp.partition, "high_water": mark}
+            for tp in self._assigned
+            if (mark := self._consumer.highwater(tp)) is not None
+        ]
+        if rows:
+            statement = insert(PartitionHighWater).values(rows)
+            async with self._sessions() as session, session.begin():
+                await session.execute(
+                    statement.on_conflict_do_update(
+                        index_elements=[PartitionHighWater.topic, PartitionHighWater.partition],
+                        set_={"high_water": statement.excluded.high_water, "seen_at": func.now()},
+                    )
+                )
 
     def _resume_waited_partitions(self) -> None:
         now = time.monotonic()

@@ -118,7 +118,15 @@ def add_failure_tracking() -> None:
 
 def add_worker_leases() -> None:
     """Every worker active: `leases` and `workers` (`tenure_shared.leases`), the outbox's shard
-    (`tenure_shared.outbox`), unsent rows found per shard in id order."""
+    (`tenure_shared.outbox`), unsent rows found per shard in id order; the high-water marks the
+    consumers saw (consumer lag in the ops view)."""
+    op.create_table(
+        "partition_high_water",
+        sa.Column("topic", sa.String, primary_key=True),
+        sa.Column("partition", sa.Integer, primary_key=True),
+        sa.Column("high_water", sa.BigInteger, nullable=False),
+        sa.Column("seen_at", TZ, nullable=False, server_default=sa.func.now()),
+    )
     op.create_table(
         "leases",
         sa.Column("resource", sa.String, primary_key=True),

@@ -174,6 +174,7 @@ def test_a_sigkilled_workers_share_moves_within_15_s_and_nothing_is_lost_or_doub
         killer.join()
     assert not victim.alive()
     assert taken_over and taken_over[0] < TAKEOVER_SECONDS
+    print(f"invoicing: the SIGKILLed worker's leases moved in {taken_over[0]:.1f} s")
 
     _assert_each_event_consumed_once(stack, api, clock)
     _assert_per_customer_order(stack, clock)
