@@ -1,9 +1,12 @@
 """Idempotent consumption: an inbox of processed event ids, written in the same transaction as the
 handler's effect, together with the consumed offset.
 
-Partitions are assigned by the consumer itself (no consumer group) and the offsets live in
-PostgreSQL beside the inbox: one active worker per service consumes every partition, restarts
-resume at once without a group rebalance, and an effect and its offset commit together.
+No consumer group: each worker of a service holds leases on some of the partitions
+(`tenure_shared.leases`), assigns itself those, and seeks each to its offset stored in PostgreSQL
+beside the inbox; an effect, its inbox row and its offset commit together. The commit is fenced:
+its transaction first locks the partition's lease FOR SHARE and checks owner and epoch, so a worker
+whose partition moved to another cannot commit late (the effect rolls back, the partition is
+dropped). Restarts and takeovers resume at once from the stored offsets, without a group rebalance.
 Failures come in two classes (`tenure_shared.failures`):
 - transient (a peer or the database away): the event stays unconsumed, no inbox row, offset not
   advanced; its partition alone is paused and the record tried again after 1 s, 2 s, 4 s … 5 min,
@@ -38,6 +41,7 @@ from tenure_shared.clock import real_now
 from tenure_shared.db import Base
 from tenure_shared.events import CloudEvent, dead_letter_topic
 from tenure_shared.failures import consumer_retry_delay, is_transient
+from tenure_shared.leases import PARTITION, LeaseKeeper, LeaseLost, hold, partition_resource
 from tenure_shared.outbox import add_event
 
 log = structlog.get_logger()
@@ -72,6 +76,21 @@ class ConsumerOffset(Base):
     topic: Mapped[str] = mapped_column(String, primary_key=True)
     partition: Mapped[int] = mapped_column(Integer, primary_key=True)
     next_offset: Mapped[int] = mapped_column(BigInteger)
+
+
+class PartitionHighWater(Base):
+    """The partition's high-water mark as the last fetch response gave it (the embedded broker's
+    `end_offsets()` is wrong; fetch responses are right), for the consumer lag in the ops view."""
+
+    __tablename__ = "partition_high_water"
+
+    topic: Mapped[str] = mapped_column(String, primary_key=True)
+    partition: Mapped[int] = mapped_column(Integer, primary_key=True)
+    high_water: Mapped[int] = mapped_column(BigInteger)
+    seen_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+HIGH_WATER_EVERY_SECONDS = 2.0
 
 
 async def _record_offset(session: AsyncSession, record: ConsumerRecord) -> None:
@@ -126,7 +145,9 @@ class EventConsumer:
         topics: tuple[str, ...],
         handlers: dict[str, EventHandler],
         max_attempts: int = 3,
+        leases: LeaseKeeper | None = None,
     ):
+        """Without `leases` the consumer is the only one and takes every partition of `topics`."""
         self._service = service
         self._bootstrap = bootstrap_servers
         self._sessions = session_factory
@@ -136,6 +157,9 @@ class EventConsumer:
         self._consumer: AIOKafkaConsumer | None = None
         self._rewind = asyncio.Event()
         self._waiting: dict[TopicPartition, _Waiting] = {}
+        self._leases = leases
+        self._assigned: dict[TopicPartition, int | None] = {}  # partition -> lease epoch
+        self._high_water_at = 0.0  # time.monotonic() of the last high-water write
 
     async def start(self) -> None:
         self._consumer = AIOKafkaConsumer(
@@ -152,31 +176,59 @@ class EventConsumer:
         if self._consumer is not None:
             await self._consumer.stop()
 
+    def _wanted(self) -> dict[TopicPartition, int | None]:
+        """The partitions this consumer should read: those it holds a lease on, with the epoch."""
+        assert self._consumer is not None
+        if self._leases is None:
+            partitions = {topic: sorted(self._consumer.partitions_for_topic(topic) or ()) for topic in self._topics}
+            return {TopicPartition(topic, p): None for topic, numbers in partitions.items() for p in numbers}
+        wanted = {}
+        for resource, epoch in self._leases.held(PARTITION).items():
+            topic, partition = resource.rsplit(":", 1)
+            wanted[TopicPartition(topic, int(partition))] = epoch
+        return wanted
+
     async def assign_from_stored_offsets(self) -> None:
+        """Assign the partitions held and seek each to its stored offset (a partition kept across a
+        change is sought to where its last commit left it, which is where it was)."""
         assert self._consumer is not None
         await self._consumer.topics()  # refreshes metadata
-        partitions = [
-            TopicPartition(topic, p) for topic in self._topics for p in sorted(self._consumer.partitions_for_topic(topic) or ())
-        ]
-        self._consumer.assign(partitions)
-        self._waiting.clear()
+        wanted = self._wanted()
+        self._consumer.assign(list(wanted))
+        self._waiting = {tp: w for tp, w in self._waiting.items() if tp in wanted and wanted[tp] == self._assigned.get(tp)}
+        self._assigned = wanted
         async with self._sessions() as session:
             stored = {
                 (row.topic, row.partition): row.next_offset
                 for row in (await session.execute(ConsumerOffset.__table__.select())).all()
             }
-        for tp in partitions:
+        for tp in wanted:
             self._consumer.seek(tp, stored.get((tp.topic, tp.partition), 0))
+        if self._waiting:
+            self._consumer.pause(*self._waiting)  # still waiting out their back-off
+        log.info("consumer_assigned", partitions=sorted(f"{tp.topic}:{tp.partition}" for tp in wanted))
 
     def request_rewind(self) -> None:
         """The broker lost its log: the run loop will read everything again (the inbox dedupes)."""
         self._rewind.set()
 
     async def _rewind_to_beginning(self) -> None:
-        async with self._sessions() as session, session.begin():
-            await session.execute(delete(ConsumerOffset))
-        await self.assign_from_stored_offsets()
         self._rewind.clear()
+        mine = [(tp.topic, tp.partition) for tp in self._assigned]
+        if mine:
+            async with self._sessions() as session, session.begin():
+                await session.execute(
+                    delete(ConsumerOffset).where(func.row(ConsumerOffset.topic, ConsumerOffset.partition).in_(mine))
+                )
+        await self.assign_from_stored_offsets()
+
+    async def _follow_leases(self) -> None:
+        """Re-assign when the partitions held changed (taken, given back, or re-taken at a new epoch)."""
+        if self._leases is None or not self._leases.changed.is_set():
+            return
+        self._leases.changed.clear()
+        if self._wanted() != self._assigned:
+            await self.assign_from_stored_offsets()
 
     async def run(self, stop: asyncio.Event) -> None:
         assert self._consumer is not None
@@ -184,16 +236,42 @@ class EventConsumer:
             try:
                 if self._rewind.is_set():
                     await self._rewind_to_beginning()
+                await self._follow_leases()
                 self._resume_waited_partitions()
+                if not self._assigned:
+                    await asyncio.sleep(0.1)
+                    continue
+                await self._record_high_water()  # from earlier fetches; never between a fetch and its records
                 batches = await self._consumer.getmany(timeout_ms=100, max_records=500)
             except Exception as exc:
                 log.warning("consumer_fetch_failed", error=repr(exc))
                 await asyncio.sleep(0.5)
                 continue
-            for records in batches.values():
+            for tp, records in batches.items():
                 for record in records:
-                    if not await self.process(record):
-                        break  # the partition waits; the rest of its batch comes again after the seek
+                    if tp not in self._assigned or not await self.process(record):
+                        break  # the partition waits or moved; the rest of its batch comes again after the seek
+
+    async def _record_high_water(self) -> None:
+        """Every few seconds, store the high-water marks fetch responses gave for our partitions."""
+        assert self._consumer is not None
+        if time.monotonic() - self._high_water_at < HIGH_WATER_EVERY_SECONDS:
+            return
+        self._high_water_at = time.monotonic()
+        rows = [
+            {"topic": tp.topic, "partition": tp.partition, "high_water": mark}
+            for tp in self._assigned
+            if (mark := self._consumer.highwater(tp)) is not None
+        ]
+        if rows:
+            statement = insert(PartitionHighWater).values(rows)
+            async with self._sessions() as session, session.begin():
+                await session.execute(
+                    statement.on_conflict_do_update(
+                        index_elements=[PartitionHighWater.topic, PartitionHighWater.partition],
+                        set_={"high_water": statement.excluded.high_water, "seen_at": func.now()},
+                    )
+                )
 
     def _resume_waited_partitions(self) -> None:
         now = time.monotonic()
@@ -207,11 +285,32 @@ class EventConsumer:
         tp = TopicPartition(record.topic, record.partition)
         try:
             await self._process(record)
+        except LeaseLost:
+            self._drop(tp)
+            return False
         except Exception as exc:  # transient (a deterministic failure was dead-lettered inside)
             self._wait(tp, record, exc)
             return False
         self._waiting.pop(tp, None)
         return True
+
+    def _drop(self, tp: TopicPartition) -> None:
+        """Another worker took this partition: stop reading it (its effect was rolled back)."""
+        log.warning("partition_lease_lost", topic=tp.topic, partition=tp.partition)
+        assert self._leases is not None
+        self._leases.forget(partition_resource(tp.topic, tp.partition))
+        self._assigned.pop(tp, None)
+        self._waiting.pop(tp, None)
+        assert self._consumer is not None
+        self._consumer.pause(tp)  # until the re-assignment drops it
+
+    async def _fence(self, session: AsyncSession, record: ConsumerRecord) -> None:
+        """First statement of every transaction that stores an offset: the partition must still be ours."""
+        if self._leases is not None:
+            epoch = self._assigned.get(TopicPartition(record.topic, record.partition))
+            if epoch is None:
+                raise LeaseLost(partition_resource(record.topic, record.partition))
+            await hold(session, partition_resource(record.topic, record.partition), self._leases.worker_id, epoch)
 
     def _wait(self, tp: TopicPartition, record: ConsumerRecord, exc: Exception) -> None:
         """Leave the record unconsumed and try it again later; the other partitions keep going."""
@@ -241,24 +340,26 @@ class EventConsumer:
         handler = self._handlers.get(event.type)
         try:
             async for attempt in AsyncRetrying(
-                retry=retry_if_exception(lambda exc: not is_transient(exc)),
+                retry=retry_if_exception(lambda exc: not is_transient(exc) and not isinstance(exc, LeaseLost)),
                 stop=stop_after_attempt(self._max_attempts),
                 wait=wait_exponential(multiplier=0.1, max=2),
                 reraise=True,
             ):
                 with attempt:
                     async with self._sessions() as session, session.begin():
+                        await self._fence(session, record)
                         if await _claim(session, event, record.topic, "handled" if handler else "ignored") and handler:
                             await handler(session, event)
                         await _record_offset(session, record)
         except Exception as exc:
-            if is_transient(exc):
+            if is_transient(exc) or isinstance(exc, LeaseLost):
                 raise
             await self._dead_letter(record, event, repr(exc))
 
     async def _dead_letter(self, record: ConsumerRecord, event: CloudEvent, error: str) -> None:
         log.error("event_dead_lettered", event_id=event.id, event_type=event.type, error=error)
         async with self._sessions() as session, session.begin():
+            await self._fence(session, record)
             if await _claim(session, event, record.topic, "dead_lettered", error):
                 await add_event(
                     session,
@@ -275,6 +376,7 @@ class EventConsumer:
     async def _dead_letter_unreadable(self, record: ConsumerRecord, error: str) -> None:
         log.error("unreadable_event", topic=record.topic, offset=record.offset, error=error)
         async with self._sessions() as session, session.begin():
+            await self._fence(session, record)
             raw: Any = record.value.decode(errors="replace") if record.value else None
             await add_event(
                 session,

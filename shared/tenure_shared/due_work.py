@@ -1,8 +1,14 @@
 """Due work: future moments (renewals, trial ends, scheduled resumes, dunning retries) kept as rows
 in a durable table keyed on their due instant, never as in-memory timers.
 
-Real-time rows (clock_id NULL) are run by the worker's loop; a test clock's rows are run when the
+Real-time rows (clock_id NULL) are run by every worker's loop; a test clock's rows are run when the
 clock's coordinator asks, up to the clock's time, in due order.
+
+Many runners share the work: each claims a batch of candidates (`FOR UPDATE SKIP LOCKED`, so a job
+another runner is running is passed over), only the earliest runnable job of each *order group*
+(the subscription, customer or case the job is about, `order_group`), and runs each in its own
+transaction under a transaction-level advisory lock on its group. One subscription's jobs therefore
+run one after another in due order, while different subscriptions' jobs run on all workers at once.
 
 A failed attempt sets `next_attempt_at` (10 s, 30 s, 1 min … 1 h of real time, `job_retry_delay`)
 and no pass picks the job before then. A transient failure (a peer or the database away) keeps the
@@ -54,6 +60,15 @@ class ScheduledJob(Base):
 
 JobHandler = Callable[[AsyncSession, ScheduledJob], Awaitable[None]]
 MAX_JOB_ATTEMPTS = 5
+CLAIM_BATCH = 100
+# Jobs about the same subscription (else customer, else dunning case, else the job's own key) run
+# in due order, one at a time: the payload names what a job is about.
+ORDER_GROUP = func.coalesce(
+    ScheduledJob.payload["subscription_id"].astext,
+    ScheduledJob.payload["customer_id"].astext,
+    ScheduledJob.payload["case_id"].astext,
+    ScheduledJob.key,
+)
 
 
 async def schedule_job(
@@ -87,7 +102,8 @@ def _runnable():
 
 
 class DueWorkRunner:
-    """Runs due jobs one at a time, each in its own transaction, in (due_at, id) order."""
+    """Runs due jobs in (due_at, id) order per order group, each in its own transaction; several
+    runners (one per worker, and the API's for test clocks) share the work."""
 
     def __init__(self, session_factory: async_sessionmaker[AsyncSession], handlers: dict[str, JobHandler]):
         self._sessions = session_factory
@@ -109,38 +125,85 @@ class DueWorkRunner:
 
     async def run_due(self, clock_id: str | None, until: datetime, *, budget_seconds: float | None = None) -> int:
         """Run every runnable job of this clock due at or before `until`, cascades included; with a
-        budget, start no new job once it is spent (the caller asks again)."""
+        budget, start no new job once it is spent (the caller asks again). Jobs another runner is
+        running are left to it."""
         deadline = None if budget_seconds is None else time.monotonic() + budget_seconds
         ran = 0
-        while (deadline is None or time.monotonic() < deadline) and await self._run_one(clock_id, until):
-            ran += 1
+        while deadline is None or time.monotonic() < deadline:
+            batch = await self._claim(clock_id, until)
+            if not batch:
+                break
+            progressed = False
+            for job_id in batch:
+                if deadline is not None and time.monotonic() >= deadline:
+                    break
+                if await self._run_one(job_id, clock_id, until):
+                    ran += 1
+                    progressed = True
+            if not progressed:
+                break  # every candidate is another runner's now
         return ran
 
-    async def _run_one(self, clock_id: str | None, until: datetime) -> bool:
-        job_id: int | None = None
+    async def _claim(self, clock_id: str | None, until: datetime) -> list[int]:
+        """Candidates: the earliest runnable job of each order group, skipping jobs being run."""
+        first_of_group = (
+            select(
+                ScheduledJob.id,
+                func.row_number().over(partition_by=ORDER_GROUP, order_by=(ScheduledJob.due_at, ScheduledJob.id)).label("n"),
+            )
+            .where(_for_clock(clock_id), *_runnable(), ScheduledJob.due_at <= until)
+            .subquery()
+        )
+        async with self._sessions() as session, session.begin():
+            return list(
+                await session.scalars(
+                    select(ScheduledJob.id)
+                    .where(ScheduledJob.id.in_(select(first_of_group.c.id).where(first_of_group.c.n == 1)), *_runnable())
+                    .order_by(ScheduledJob.due_at, ScheduledJob.id)
+                    .limit(CLAIM_BATCH)
+                    .with_for_update(skip_locked=True)
+                )
+            )
+
+    async def _run_one(self, job_id: int, clock_id: str | None, until: datetime) -> bool:
+        """Run one claimed job unless another runner got to its group first. True when it ran (or failed)."""
+        started = False
         async with self._sessions() as session:
             try:
                 async with session.begin():
                     job = await session.scalar(
                         select(ScheduledJob)
-                        .where(_for_clock(clock_id), *_runnable(), ScheduledJob.due_at <= until)
-                        .order_by(ScheduledJob.due_at, ScheduledJob.id)
-                        .limit(1)
+                        .where(ScheduledJob.id == job_id, *_runnable(), ScheduledJob.due_at <= until)
                         .with_for_update(skip_locked=True)
                     )
                     if job is None:
                         return False
-                    job_id = job.id
+                    group = await session.scalar(select(ORDER_GROUP).where(ScheduledJob.id == job_id))
+                    if not await session.scalar(select(func.pg_try_advisory_xact_lock(func.hashtext(f"tenure-job:{group}")))):
+                        return False  # another runner is running this group's job
+                    if await self._earlier_in_group(session, job, group, clock_id):
+                        return False  # an earlier job of the group came due meanwhile: it goes first
+                    started = True
                     await self._handlers[job.kind](session, job)
                     job.status = "done"
                     job.next_attempt_at = None
                 return True
             except Exception as exc:
-                if job_id is None:
+                if not started:
                     raise
                 failure = exc
         await self._record_failure(job_id, failure)
         return True
+
+    @staticmethod
+    async def _earlier_in_group(session: AsyncSession, job: ScheduledJob, group: str, clock_id: str | None) -> bool:
+        earlier = select(ScheduledJob.id).where(
+            _for_clock(clock_id),
+            *_runnable(),
+            ORDER_GROUP == group,
+            or_(ScheduledJob.due_at < job.due_at, (ScheduledJob.due_at == job.due_at) & (ScheduledJob.id < job.id)),
+        )
+        return await session.scalar(earlier.limit(1)) is not None
 
     async def _record_failure(self, job_id: int, exc: Exception) -> None:
         transient = is_transient(exc)

@@ -114,3 +114,40 @@ def add_failure_tracking() -> None:
     )
     op.add_column("scheduled_jobs", sa.Column("next_attempt_at", TZ))
     op.create_index("ix_scheduled_jobs_status", "scheduled_jobs", ["status", "due_at"])
+
+
+def add_worker_leases() -> None:
+    """Every worker active: `leases` and `workers` (`tenure_shared.leases`), the outbox's shard
+    (`tenure_shared.outbox`), unsent rows found per shard in id order; the high-water marks the
+    consumers saw (consumer lag in the ops view)."""
+    op.create_table(
+        "partition_high_water",
+        sa.Column("topic", sa.String, primary_key=True),
+        sa.Column("partition", sa.Integer, primary_key=True),
+        sa.Column("high_water", sa.BigInteger, nullable=False),
+        sa.Column("seen_at", TZ, nullable=False, server_default=sa.func.now()),
+    )
+    op.create_table(
+        "leases",
+        sa.Column("resource", sa.String, primary_key=True),
+        sa.Column("kind", sa.String, nullable=False),
+        sa.Column("owner", sa.String),
+        sa.Column("epoch", sa.BigInteger, nullable=False, server_default="0"),
+        sa.Column("expires_at", TZ, nullable=False, server_default=sa.func.now()),
+    )
+    op.create_table(
+        "workers",
+        sa.Column("id", sa.String, primary_key=True),
+        sa.Column("started_at", TZ, nullable=False, server_default=sa.func.now()),
+        sa.Column("expires_at", TZ, nullable=False),
+    )
+    op.add_column("outbox_messages", sa.Column("shard", sa.SmallInteger, nullable=False, server_default="0"))
+    from tenure_shared.outbox import outbox_shard
+
+    connection = op.get_bind()
+    unsent = connection.execute(sa.text("SELECT id, key FROM outbox_messages WHERE published_at IS NULL")).all()
+    set_shard = sa.text("UPDATE outbox_messages SET shard = :shard WHERE id = :id")
+    for row_id, key in unsent:
+        connection.execute(set_shard, {"shard": outbox_shard(key), "id": row_id})
+    op.drop_index("ix_outbox_unsent", table_name="outbox_messages")
+    op.create_index("ix_outbox_unsent", "outbox_messages", ["shard", "id"], postgresql_where=sa.text("published_at IS NULL"))

@@ -3,7 +3,7 @@
 - GET  /internal/dead-letters[?event_type=&topic=&status=]   GET /internal/dead-letters/{event_id}
 - POST /internal/dead-letters/{event_id}/replay              POST /internal/dead-letters/{event_id}/discard
 - GET  /internal/jobs[?status=&kind=]                        POST /internal/jobs/{job_id}/retry
-- GET  /internal/ops   dead letters by status, failed and waiting jobs, outbox lag
+- GET  /internal/ops   dead letters by status, failed and waiting jobs, outbox lag, consumer lag
 The `tenure dead-letters`, `tenure jobs` and `tenure ops` commands talk to these.
 """
 
@@ -14,13 +14,13 @@ from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel
-from sqlalchemy import DateTime, cast, func, literal, null, select, union_all
+from sqlalchemy import DateTime, and_, cast, func, literal, null, select, union_all
 from sqlalchemy.exc import IntegrityError
 
 from tenure_shared import dead_letters
 from tenure_shared.auth import require_internal_token
 from tenure_shared.clock import real_now
-from tenure_shared.consumer import InboxEvent
+from tenure_shared.consumer import ConsumerOffset, InboxEvent, PartitionHighWater
 from tenure_shared.due_work import ScheduledJob, retry_failed_job
 from tenure_shared.errors import Conflict, NotFound
 from tenure_shared.outbox import OutboxMessage
@@ -178,12 +178,18 @@ async def ops_view(request: Request) -> dict:
         select(literal("outbox"), literal("unsent"), func.count(), func.min(OutboxMessage.created_at)).where(
             OutboxMessage.published_at.is_(None)
         ),
+        consumer_lag_by_topic(),
     )
-    found: dict[str, dict[str, int]] = {"dead_letters": {}, "jobs": {"pending": 0, "failed": 0, "waiting": 0}, "outbox": {}}
+    found: dict[str, dict[str, int]] = {
+        "dead_letters": {},
+        "jobs": {"pending": 0, "failed": 0, "waiting": 0},
+        "outbox": {},
+        "consumer_lag": {},
+    }
     earliest: dict[str, datetime | None] = {}
     async with _sessions(request) as session:
         for group, name, n, when in (await session.execute(counts)).all():
-            found[group][name] = n
+            found[group][name] = int(n)
             earliest[name] = when
     oldest_unsent = earliest.get("unsent")
     return {
@@ -194,4 +200,19 @@ async def ops_view(request: Request) -> dict:
             "unsent": found["outbox"].get("unsent", 0),
             "oldest_unsent_age_seconds": round((now - oldest_unsent).total_seconds(), 3) if oldest_unsent else None,
         },
+        # Per consumed topic: records not yet consumed (high-water marks from fetch responses,
+        # written by the workers every few seconds, minus the stored offsets).
+        "consumer_lag": found["consumer_lag"],
     }
+
+
+def consumer_lag_by_topic():
+    """(`consumer_lag`, topic, records behind, oldest high-water sighting) per topic."""
+    offsets = ConsumerOffset
+    behind = func.greatest(PartitionHighWater.high_water - func.coalesce(offsets.next_offset, 0), 0)
+    return (
+        select(literal("consumer_lag"), PartitionHighWater.topic, func.sum(behind), func.min(PartitionHighWater.seen_at))
+        .select_from(PartitionHighWater)
+        .outerjoin(offsets, and_(offsets.topic == PartitionHighWater.topic, offsets.partition == PartitionHighWater.partition))
+        .group_by(PartitionHighWater.topic)
+    )

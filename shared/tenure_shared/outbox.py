@@ -1,21 +1,26 @@
 """Transactional outbox: events are written in the same transaction as the state change, and a
 relay sends them to Kafka afterwards.
 
-The relay polls for unsent rows (`FOR UPDATE SKIP LOCKED`) rather than tailing by id: bigserial ids
-are issued at insert, not at commit, so a lower id can become visible after a higher one.
+The relay polls for unsent rows rather than tailing by id: bigserial ids are issued at insert, not
+at commit, so a lower id can become visible after a higher one.
+
+Rows are sharded by key (OUTBOX_SHARDS, a stable hash of the customer id): each shard is relayed
+by the one worker holding its lease (`tenure_shared.leases`), in id order, so several relays keep
+one customer's events in order.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import zlib
 from datetime import datetime, timedelta
 from typing import Any
 
 import structlog
 from aiokafka import AIOKafkaProducer
 from pydantic import BaseModel
-from sqlalchemy import BigInteger, DateTime, Identity, Index, String, func, select, text, update
+from sqlalchemy import BigInteger, DateTime, Identity, Index, SmallInteger, String, func, select, text, update
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Mapped, mapped_column
@@ -24,6 +29,7 @@ from tenure_shared.clock import real_now
 from tenure_shared.db import Base
 from tenure_shared.events import CloudEvent
 from tenure_shared.ids import new_id
+from tenure_shared.leases import OUTBOX, LeaseKeeper, held_now, outbox_resource
 
 log = structlog.get_logger()
 
@@ -31,16 +37,23 @@ log = structlog.get_logger()
 OUTBOX_CHANNEL = "tenure_outbox"
 # CloudEvents Kafka binding, structured mode: the whole envelope is the value.
 RECORD_HEADERS = [("content-type", b"application/cloudevents+json")]
+OUTBOX_SHARDS = 8
+
+
+def outbox_shard(key: str) -> int:
+    """The shard of a key: stable across processes and releases (crc32, not Python's salted hash)."""
+    return zlib.crc32(key.encode()) % OUTBOX_SHARDS
 
 
 class OutboxMessage(Base):
     __tablename__ = "outbox_messages"
-    __table_args__ = (Index("ix_outbox_unsent", "id", postgresql_where=text("published_at IS NULL")),)
+    __table_args__ = (Index("ix_outbox_unsent", "shard", "id", postgresql_where=text("published_at IS NULL")),)
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
     event_id: Mapped[str] = mapped_column(String, unique=True)
     topic: Mapped[str] = mapped_column(String)
     key: Mapped[str] = mapped_column(String)
+    shard: Mapped[int] = mapped_column(SmallInteger, default=0)
     event_type: Mapped[str] = mapped_column(String)
     clock_id: Mapped[str | None] = mapped_column(String, index=True)
     envelope: Mapped[dict[str, Any]] = mapped_column(JSONB)
@@ -75,6 +88,7 @@ async def add_event(
             event_id=event.id,
             topic=topic,
             key=customer_id,
+            shard=outbox_shard(customer_id),
             event_type=event_type,
             clock_id=clock_id,
             envelope=event.model_dump(mode="json", exclude_none=True),
@@ -91,25 +105,35 @@ async def notify(session: AsyncSession, channel: str) -> None:
 
 
 class OutboxRelay:
-    """Sends unsent outbox rows in id order and marks them sent once the broker acknowledged."""
+    """Sends unsent rows of the shards it holds in id order, many at once, and marks them sent in
+    one transaction once the broker acknowledged them all. Without `leases` it is the only relay
+    and sends every shard."""
 
-    def __init__(self, session_factory: async_sessionmaker[AsyncSession], producer: AIOKafkaProducer, *, batch_size: int = 500):
+    def __init__(
+        self,
+        session_factory: async_sessionmaker[AsyncSession],
+        producer: AIOKafkaProducer,
+        *,
+        batch_size: int = 500,
+        leases: LeaseKeeper | None = None,
+    ):
         self._sessions = session_factory
         self._producer = producer
         self._batch_size = batch_size
+        self._leases = leases
 
     async def relay_once(self) -> int:
         """Send one batch. Returns how many rows were sent."""
         async with self._sessions() as session, session.begin():
-            rows = (
-                await session.scalars(
-                    select(OutboxMessage)
-                    .where(OutboxMessage.published_at.is_(None))
-                    .order_by(OutboxMessage.id)
-                    .limit(self._batch_size)
-                    .with_for_update(skip_locked=True)
-                )
-            ).all()
+            unsent = select(OutboxMessage).where(OutboxMessage.published_at.is_(None))
+            if self._leases is not None:
+                # Fenced: the share lock keeps our shards ours until these rows are marked sent.
+                held = self._leases.held(OUTBOX)
+                shards = [int(r.split(":")[1]) for r in await held_now(session, self._leases.worker_id, held)]
+                if not shards:
+                    return 0
+                unsent = unsent.where(OutboxMessage.shard.in_(shards))
+            rows = (await session.scalars(unsent.order_by(OutboxMessage.id).limit(self._batch_size).with_for_update())).all()
             if not rows:
                 return 0
             pending = [
@@ -158,6 +182,10 @@ async def first_of(*events: asyncio.Event, timeout: float) -> None:
     finally:
         for wait in waits:
             wait.cancel()
+
+
+def outbox_resources() -> list[str]:
+    return [outbox_resource(shard) for shard in range(OUTBOX_SHARDS)]
 
 
 def republish_cutoff(hours: int) -> datetime:

@@ -38,7 +38,9 @@ def _check_service(service: str) -> str:
 
 
 @app.command()
-def dev() -> None:
+def dev(
+    workers: int = typer.Option(2, min=1, help="Worker processes per service (all active; they share the work)."),
+) -> None:
     """Start PostgreSQL, a Kafka broker, a mail catcher and all six services; Ctrl-C stops everything."""
     started = time.monotonic()
     from tenure_tools.mail_catcher import MailCatcher  # aiosmtpd comes with the `embedded` extra
@@ -54,6 +56,7 @@ def dev() -> None:
         kafka_bootstrap=os.environ.get("KAFKA_BOOTSTRAP_SERVERS"),
         broker_port=int(os.environ.get("TENURE_BROKER_PORT", "19092")),
         extra_env={"SMTP_URL": catcher.url} if catcher else {},
+        workers=workers,
     )
     stop_requested = False
 

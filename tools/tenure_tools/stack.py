@@ -195,7 +195,7 @@ async def create_topics(bootstrap: str, timeout: float = 30.0) -> None:
 @dataclass
 class ServiceProcess:
     service: str
-    role: str  # api | worker
+    role: str  # api | worker | worker-2 …
     command: list[str]
     env: dict[str, str]
     log_path: Path
@@ -239,6 +239,9 @@ class Stack:
     extra_env: dict[str, str] = field(default_factory=dict)
     # uvicorn worker processes per service API (default 1), e.g. {"invoicing": 2} for the benchmark.
     api_workers: dict[str, int] = field(default_factory=dict)
+    # Worker processes per service, all active (they share partitions, outbox shards and due work
+    # through leases); roles "worker", "worker-2", … `TENURE_WORKERS` sets it for the test suite.
+    workers: int = field(default_factory=lambda: int(os.environ.get("TENURE_WORKERS", "1")))
     postgres: EmbeddedPostgres | None = None
     broker: EmbeddedBroker | None = None
     processes: dict[tuple[str, str], ServiceProcess] = field(default_factory=dict)
@@ -283,9 +286,15 @@ class Stack:
 
     def start_services(self) -> None:
         for service in SERVICES:
-            for role in ("api", "worker"):
+            for role in ("api", *self.worker_roles()):
                 self.start_process(service, role)
         self.wait_ready()
+
+    def worker_roles(self) -> list[str]:
+        return ["worker", *(f"worker-{n}" for n in range(2, self.workers + 1))]
+
+    def worker_processes(self, service: str) -> list[ServiceProcess]:
+        return [self.processes[(service, role)] for role in self.worker_roles()]
 
     def start_process(self, service: str, role: str) -> ServiceProcess:
         package = PACKAGES[service]

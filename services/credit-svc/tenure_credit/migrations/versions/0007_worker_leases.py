@@ -1,0 +1,19 @@
+"""credit-svc: every worker active — work leases, worker heartbeats, outbox shards.
+
+Revision ID: 0007_worker_leases
+"""
+
+from tenure_shared.migrations import add_worker_leases
+
+revision = "0007_worker_leases"
+down_revision = "0006_failure_tracking"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    add_worker_leases()
+
+
+def downgrade() -> None:
+    raise NotImplementedError("Tenure migrations move forward only.")

@@ -1,0 +1,19 @@
+"""dunning-svc: every worker active — work leases, worker heartbeats, outbox shards.
+
+Revision ID: 0004_worker_leases
+"""
+
+from tenure_shared.migrations import add_worker_leases
+
+revision = "0004_worker_leases"
+down_revision = "0003_case_notifications"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    add_worker_leases()
+
+
+def downgrade() -> None:
+    raise NotImplementedError("Tenure migrations move forward only.")
