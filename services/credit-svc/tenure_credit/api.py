@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Query, Request, Response
 
 from tenure_credit import repository, service
 from tenure_credit.errors import CreditNoteNotFound, CustomerNotFound
 from tenure_credit.models import CreditNote, Refund
+from tenure_credit.pdf import credit_note_pdf
 from tenure_credit.schemas import (
     ApplicationOut,
     AppliedCreditOut,
@@ -39,6 +40,7 @@ from tenure_shared.errors import problem_response
 from tenure_shared.internal_http import internal_client
 from tenure_shared.openapi import problem_responses
 from tenure_shared.pagination import Page, page_params
+from tenure_shared.pdf import pdf_response
 
 router = APIRouter()
 internal_router = APIRouter(dependencies=[Depends(require_internal_token)])
@@ -103,6 +105,20 @@ async def get_credit_note(credit_note_id: str, request: Request, session: DbSess
     note = await repository.get_credit_note(session, credit_note_id)
     ensure_customer_access(request, note.customer_id, CreditNoteNotFound(f"No credit note {credit_note_id}."))
     return credit_note_out(note)
+
+
+@router.get(
+    "/credit-notes/{credit_note_id}/pdf",
+    tags=["credit notes"],
+    response_class=Response,
+    responses={200: {"content": {"application/pdf": {}}}, **problem_responses(404)},
+)
+@customer_scoped
+async def get_credit_note_pdf(credit_note_id: str, request: Request, session: DbSession) -> Response:
+    """The credit note as a PDF (number, parties, period, amount, where it was applied, what is left)."""
+    note = await repository.get_credit_note(session, credit_note_id)
+    ensure_customer_access(request, note.customer_id, CreditNoteNotFound(f"No credit note {credit_note_id}."))
+    return pdf_response(credit_note_pdf(note), f"{note.number}.pdf")
 
 
 @router.post("/credit-notes", status_code=201, tags=["credit notes"], responses=problem_responses(404))

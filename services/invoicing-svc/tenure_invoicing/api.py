@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Query, Request, Response
 
 from tenure_invoicing import repository, service
 from tenure_invoicing.errors import InvoiceNotFound
 from tenure_invoicing.models import Invoice, Payment
+from tenure_invoicing.pdf import invoice_pdf
 from tenure_invoicing.schemas import (
     ChargeIn,
     CollectedInvoiceOut,
@@ -36,6 +37,7 @@ from tenure_shared.errors import problem_response
 from tenure_shared.internal_http import internal_client
 from tenure_shared.openapi import problem_responses
 from tenure_shared.pagination import Page, page_params
+from tenure_shared.pdf import pdf_response
 
 router = APIRouter()
 internal_router = APIRouter(dependencies=[Depends(require_internal_token)])
@@ -132,6 +134,20 @@ async def get_invoice(invoice_id: str, request: Request, session: DbSession) -> 
     invoice = await repository.get_invoice(session, invoice_id)
     ensure_customer_access(request, invoice.customer_id, InvoiceNotFound(f"No invoice {invoice_id}."))
     return invoice_out(invoice)
+
+
+@router.get(
+    "/invoices/{invoice_id}/pdf",
+    tags=["invoices"],
+    response_class=Response,
+    responses={200: {"content": {"application/pdf": {}}}, **problem_responses(404)},
+)
+@customer_scoped
+async def get_invoice_pdf(invoice_id: str, request: Request, session: DbSession) -> Response:
+    """The invoice as a PDF (number, parties, period, lines, discounts, credits, totals)."""
+    invoice = await repository.get_invoice(session, invoice_id)
+    ensure_customer_access(request, invoice.customer_id, InvoiceNotFound(f"No invoice {invoice_id}."))
+    return pdf_response(invoice_pdf(invoice), f"{invoice.number}.pdf")
 
 
 @router.post("/invoices/{invoice_id}/pay", tags=["invoices"], response_model=InvoiceOut, responses=problem_responses(402, 409))
