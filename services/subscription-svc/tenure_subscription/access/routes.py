@@ -3,10 +3,8 @@ verification every service's KeyVerifier calls."""
 
 from __future__ import annotations
 
-import html
-
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.responses import RedirectResponse
 
 from tenure_shared.app import DbSession
 from tenure_shared.auth import principal_to_json, require_admin, require_internal_token
@@ -86,14 +84,6 @@ async def open_portal_link(token: str, request: Request, session: DbSession) -> 
         secure=request.app.state.settings.portal_base_url().startswith("https://"),
     )
     return response
-
-
-@portal_router.get("/portal")
-async def portal_home(request: Request) -> HTMLResponse:
-    """A placeholder until the portal's pages exist: whose portal this is."""
-    principal = await portal_sessions.portal_principal(request)
-    customer = html.escape(principal.customer_id or "")
-    return HTMLResponse(f"<!doctype html><title>Portal</title><p>Customer {customer}</p>")
 
 
 @internal_router.post("/api-keys/verify")
