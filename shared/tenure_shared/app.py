@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import importlib.util
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Annotated
@@ -17,7 +17,14 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tenure_shared import ops, test_clock_sync
-from tenure_shared.auth import ApiKeyMiddleware, api_key_scheme
+from tenure_shared.auth import (
+    ApiKeyMiddleware,
+    KeyLookup,
+    KeyVerifier,
+    api_key_scheme,
+    refuse_unmarked_routes_to_customers,
+    remote_key_lookup,
+)
 from tenure_shared.broker import cluster_id, make_admin
 from tenure_shared.db import make_engine, make_session_factory
 from tenure_shared.due_work import DueWorkRunner, JobHandler
@@ -26,6 +33,7 @@ from tenure_shared.errors import install_error_handlers
 from tenure_shared.idempotency import IdempotencyMiddleware, mark_effect_committed
 from tenure_shared.logging import configure_logging
 from tenure_shared.openapi import install_openapi
+from tenure_shared.rate_limit import RateLimiter
 from tenure_shared.settings import ServiceSettings
 
 
@@ -59,7 +67,12 @@ def create_app(
     internal_routers: Sequence[APIRouter] = (),
     job_handlers: dict[str, JobHandler] | None = None,
     consumed_topics: Sequence[str] = (),
+    page_routers: Sequence[APIRouter] = (),
+    key_lookup: Callable[[FastAPI], KeyLookup] | None = None,
 ) -> FastAPI:
+    """`page_routers` are served at the root, outside `/v1` and its API-key check (the customer
+    portal's pages). `key_lookup` builds how this app looks credentials up (subscription-svc reads
+    its own tables); by default they are verified by asking subscription-svc."""
     configure_logging(service=settings.service_name, log_format=settings.log_format, level=settings.log_level)
 
     @asynccontextmanager
@@ -76,6 +89,8 @@ def create_app(
     install_offline_docs(app)
     app.state.settings = settings
     app.state.consumed_topics = tuple(consumed_topics)
+    app.state.key_verifier = KeyVerifier(key_lookup(app) if key_lookup else remote_key_lookup(settings))
+    app.state.rate_limiter = RateLimiter(per_second=settings.rate_limit_per_second, burst=settings.rate_limit_burst)
     install_error_handlers(app)
     install_openapi(app)
     app.add_middleware(IdempotencyMiddleware)
@@ -83,7 +98,11 @@ def create_app(
     app.add_middleware(InternalAuthMiddleware)
     app.add_middleware(BadBytesMiddleware)  # added last = runs first
     for router in public_routers:
-        app.include_router(router, prefix="/v1", dependencies=[Depends(api_key_scheme)])
+        app.include_router(
+            router, prefix="/v1", dependencies=[Depends(api_key_scheme), Depends(refuse_unmarked_routes_to_customers)]
+        )
+    for router in page_routers:
+        app.include_router(router, include_in_schema=False)
     app.include_router(test_clock_sync.router)
     app.include_router(ops.router)
     for router in internal_routers:

@@ -2,8 +2,8 @@
 
 - `UnhandledErrorGuard` (outermost): an exception that escapes the app is logged and swallowed, so
   uvicorn keeps the keep-alive connection; the 500 problem+json was already sent by the error handler.
-- `RequestIdMiddleware`: every response carries `Request-Id` (the client's, if sane) and every log
-  line of the request carries `request_id`.
+- `RequestIdMiddleware`: every response carries `Request-Id` (the client's, if sane), every log
+  line of the request carries `request_id`, and each request ends with one `http_request` line.
 - `BadBytesMiddleware`: NUL bytes, invalid UTF-8 and lone surrogates anywhere in the request answer
   422 `invalid_characters` (PostgreSQL refuses them in text, and they are never meaningful).
 - `InternalAuthMiddleware`: any `/internal` path, known or not, needs the service token (so unknown
@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 import uuid
 from urllib.parse import unquote_to_bytes
 
@@ -76,14 +77,28 @@ class RequestIdMiddleware:
             return await self.app(scope, receive, send)
         incoming = next((v for k, v in scope["headers"] if k.lower() == b"request-id"), None)
         request_id = sane_request_id(incoming.decode("latin-1") if incoming is not None else None)
+        started = time.perf_counter()
+        status = 500  # if the app ends without a response
 
         async def send_with_id(message: Message) -> None:
+            nonlocal status
             if message["type"] == "http.response.start":
+                status = message["status"]
                 message["headers"] = [*message.get("headers", []), (b"request-id", request_id.encode())]
             await send(message)
 
         with structlog.contextvars.bound_contextvars(request_id=request_id):
-            await self.app(scope, receive, send_with_id)
+            try:
+                await self.app(scope, receive, send_with_id)
+            finally:
+                # The path, not the query string (it may carry anything); the log processor masks credentials in it.
+                log.info(
+                    "http_request",
+                    method=scope["method"],
+                    path=scope["path"],
+                    status=status,
+                    duration_ms=round((time.perf_counter() - started) * 1000, 1),
+                )
 
 
 def _is_clean_text(data: bytes) -> bool:

@@ -48,6 +48,12 @@ class ServiceSettings(BaseSettings):
     credit_svc_url: str = Field(default="http://127.0.0.1:8104", validation_alias="CREDIT_SVC_URL")
     health_score_svc_url: str = Field(default="http://127.0.0.1:8105", validation_alias="HEALTH_SCORE_SVC_URL")
     notification_svc_url: str = Field(default="http://127.0.0.1:8106", validation_alias="NOTIFICATION_SVC_URL")
+    # Where customers' browsers reach subscription-svc (portal links); its internal URL if unset.
+    subscription_public_url: str | None = Field(default=None, validation_alias="SUBSCRIPTION_PUBLIC_URL")
+
+    # Per credential and per API process (see tenure_shared.rate_limit): generous, so that only a flood meets it.
+    rate_limit_per_second: float = Field(default=200.0, gt=0, validation_alias="TENURE_RATE_LIMIT_PER_SECOND")
+    rate_limit_burst: int = Field(default=400, ge=1, validation_alias="TENURE_RATE_LIMIT_BURST")
 
     # Worker loop timings: short in dev so test clocks settle quickly.
     # The relay wakes on an outbox notification; this is only its fallback poll.
@@ -69,6 +75,9 @@ class ServiceSettings(BaseSettings):
             "health-score": self.health_score_svc_url,
             "notification": self.notification_svc_url,
         }
+
+    def portal_base_url(self) -> str:
+        return (self.subscription_public_url or self.subscription_svc_url).rstrip("/")
 
     def service_database_url(self) -> str:
         """This service's own database on the configured server."""

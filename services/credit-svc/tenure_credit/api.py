@@ -5,10 +5,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Query, Request, Response
 
 from tenure_credit import repository, service
+from tenure_credit.errors import CreditNoteNotFound, CustomerNotFound
 from tenure_credit.models import CreditNote, Refund
+from tenure_credit.pdf import credit_note_pdf
 from tenure_credit.schemas import (
     ApplicationOut,
     AppliedCreditOut,
@@ -28,11 +30,18 @@ from tenure_credit.schemas import (
 )
 from tenure_credit.statuses import RefundStatus
 from tenure_shared.app import DbSession
-from tenure_shared.auth import require_internal_token
+from tenure_shared.auth import (
+    customer_scoped,
+    ensure_customer_access,
+    ensure_subscription_access,
+    require_internal_token,
+    scoped_customer_id,
+)
 from tenure_shared.errors import problem_response
 from tenure_shared.internal_http import internal_client
 from tenure_shared.openapi import problem_responses
 from tenure_shared.pagination import Page, page_params
+from tenure_shared.pdf import pdf_response
 
 router = APIRouter()
 internal_router = APIRouter(dependencies=[Depends(require_internal_token)])
@@ -76,7 +85,9 @@ def refund_out(refund: Refund) -> RefundOut:
 
 
 @router.get("/credit-notes", tags=["credit notes"])
+@customer_scoped
 async def list_credit_notes(
+    request: Request,
     session: DbSession,
     page: Annotated[Page, Depends(page_params)],
     customer_id: str | None = Query(None),
@@ -84,14 +95,31 @@ async def list_credit_notes(
     status: CreditNoteStatusFilter = None,
 ) -> ListOut[CreditNoteOut]:
     rows, more = await repository.list_credit_notes(
-        session, page, customer_id=customer_id, subscription_id=subscription_id, status=status
+        session, page, customer_id=scoped_customer_id(request, customer_id), subscription_id=subscription_id, status=status
     )
     return ListOut(data=[credit_note_out(n) for n in rows], has_more=more)
 
 
 @router.get("/credit-notes/{credit_note_id}", tags=["credit notes"])
-async def get_credit_note(credit_note_id: str, session: DbSession) -> CreditNoteOut:
-    return credit_note_out(await repository.get_credit_note(session, credit_note_id))
+@customer_scoped
+async def get_credit_note(credit_note_id: str, request: Request, session: DbSession) -> CreditNoteOut:
+    note = await repository.get_credit_note(session, credit_note_id)
+    ensure_customer_access(request, note.customer_id, CreditNoteNotFound(f"No credit note {credit_note_id}."))
+    return credit_note_out(note)
+
+
+@router.get(
+    "/credit-notes/{credit_note_id}/pdf",
+    tags=["credit notes"],
+    response_class=Response,
+    responses={200: {"content": {"application/pdf": {}}}, **problem_responses(404)},
+)
+@customer_scoped
+async def get_credit_note_pdf(credit_note_id: str, request: Request, session: DbSession) -> Response:
+    """The credit note as a PDF (number, parties, period, amount, where it was applied, what is left)."""
+    note = await repository.get_credit_note(session, credit_note_id)
+    ensure_customer_access(request, note.customer_id, CreditNoteNotFound(f"No credit note {credit_note_id}."))
+    return pdf_response(credit_note_pdf(note), f"{note.number}.pdf")
 
 
 @router.post("/credit-notes", status_code=201, tags=["credit notes"], responses=problem_responses(404))
@@ -105,7 +133,9 @@ async def void_credit_note(credit_note_id: str, session: DbSession) -> CreditNot
 
 
 @router.get("/customers/{customer_id}/credit-balance", tags=["credit notes"])
-async def credit_balance(customer_id: str, session: DbSession) -> CreditBalanceOut:
+@customer_scoped
+async def credit_balance(customer_id: str, request: Request, session: DbSession) -> CreditBalanceOut:
+    ensure_customer_access(request, customer_id, CustomerNotFound(f"No customer {customer_id}."))
     customer = await service.customer_account(session, customer_id)
     balances = [BalanceOut(currency=c, amount=a, credit_notes=n) for c, a, n in await repository.balances(session, customer_id)]
     if not any(b.currency == customer.currency for b in balances):
@@ -144,8 +174,10 @@ async def list_refunds(
 
 
 @router.post("/credit-previews", tags=["credit notes"], responses=problem_responses(404, 409, 503))
+@customer_scoped
 async def preview_credit(body: CreditPreviewIn, request: Request) -> CreditPreviewOut:
     """The credit a pause would earn, without pausing anything."""
+    await ensure_subscription_access(request, body.subscription_id)
     answer, credit = await service.preview_subscription_pause(
         subscription_id=body.subscription_id,
         pause_at=body.pause_at,

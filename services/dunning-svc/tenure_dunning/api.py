@@ -8,6 +8,7 @@ from tenure_dunning import repository, service
 from tenure_dunning.models import DunningCase, DunningPolicy
 from tenure_dunning.schemas import AttemptOut, CaseOut, CaseStatusFilter, ListOut, PolicyIn, PolicyOut
 from tenure_shared.app import DbSession
+from tenure_shared.auth import require_admin
 from tenure_shared.pagination import Page, page_params
 
 router = APIRouter()
@@ -39,7 +40,7 @@ async def get_policy(session: DbSession) -> PolicyOut:
     return policy_out(await repository.get_policy(session))
 
 
-@router.put("/dunning-policy", tags=["dunning"])
+@router.put("/dunning-policy", tags=["dunning"], dependencies=[Depends(require_admin)])
 async def put_policy(body: PolicyIn, session: DbSession) -> PolicyOut:
     return policy_out(await service.update_policy(session, data=body))
 

@@ -15,6 +15,7 @@ from tenure_health.models import HealthCustomer, HealthScore
 from tenure_health.schemas import FactorOut, HealthListItem, HealthOut, HistoryItem, ListOut, SignalsOut, SummaryOut, TrendOut
 from tenure_health.scoring import FACTORS, HealthModel
 from tenure_shared.app import DbSession
+from tenure_shared.auth import require_admin
 from tenure_shared.clock import business_now
 from tenure_shared.openapi import problem_responses
 from tenure_shared.pagination import Page, page_params
@@ -144,7 +145,7 @@ async def get_backtest(session: DbSession, window: BacktestWindow = Depends(back
     return await _backtest(session, window, None)
 
 
-@router.put("/health-model", tags=["health model"])
+@router.put("/health-model", tags=["health model"], dependencies=[Depends(require_admin)])
 async def put_health_model(
     session: DbSession,
     body: dict[str, Any] = Body(...),

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Query, Request, Response
 
 from tenure_invoicing import repository, service
+from tenure_invoicing.errors import InvoiceNotFound
 from tenure_invoicing.models import Invoice, Payment
+from tenure_invoicing.pdf import invoice_pdf
 from tenure_invoicing.schemas import (
     ChargeIn,
     CollectedInvoiceOut,
@@ -24,12 +26,19 @@ from tenure_invoicing.schemas import (
 )
 from tenure_invoicing.statuses import PaymentStatus
 from tenure_shared.app import DbSession
-from tenure_shared.auth import require_internal_token
+from tenure_shared.auth import (
+    customer_scoped,
+    ensure_customer_access,
+    ensure_subscription_access,
+    require_internal_token,
+    scoped_customer_id,
+)
 from tenure_shared.clock import business_now
 from tenure_shared.errors import problem_response
 from tenure_shared.internal_http import internal_client
 from tenure_shared.openapi import problem_responses
 from tenure_shared.pagination import Page, page_params
+from tenure_shared.pdf import pdf_response
 
 router = APIRouter()
 internal_router = APIRouter(dependencies=[Depends(require_internal_token)])
@@ -86,7 +95,9 @@ def payment_out(payment: Payment) -> PaymentOut:
 
 
 @router.get("/invoices", tags=["invoices"])
+@customer_scoped
 async def list_invoices(
+    request: Request,
     session: DbSession,
     customer_id: str | None = Query(None),
     subscription_id: str | None = Query(None),
@@ -94,13 +105,15 @@ async def list_invoices(
     page: Page = Depends(page_params),
 ) -> ListOut[InvoiceOut]:
     rows, more = await repository.list_invoices(
-        session, page, customer_id=customer_id, subscription_id=subscription_id, status=status
+        session, page, customer_id=scoped_customer_id(request, customer_id), subscription_id=subscription_id, status=status
     )
     return ListOut(data=[invoice_out(i) for i in rows], has_more=more)
 
 
 @router.get("/invoices/upcoming", tags=["invoices"], responses=problem_responses(404, 409, 503))
+@customer_scoped
 async def upcoming_invoice(request: Request, session: DbSession, subscription_id: str = Query(...)) -> UpcomingInvoiceOut:
+    await ensure_subscription_access(request, subscription_id)
     upcoming = await service.upcoming_invoice(
         session, subscription_id=subscription_id, internal=internal_client(request.app.state.settings)
     )
@@ -117,8 +130,25 @@ async def upcoming_invoice(request: Request, session: DbSession, subscription_id
 
 
 @router.get("/invoices/{invoice_id}", tags=["invoices"])
-async def get_invoice(invoice_id: str, session: DbSession) -> InvoiceOut:
-    return invoice_out(await repository.get_invoice(session, invoice_id))
+@customer_scoped
+async def get_invoice(invoice_id: str, request: Request, session: DbSession) -> InvoiceOut:
+    invoice = await repository.get_invoice(session, invoice_id)
+    ensure_customer_access(request, invoice.customer_id, InvoiceNotFound(f"No invoice {invoice_id}."))
+    return invoice_out(invoice)
+
+
+@router.get(
+    "/invoices/{invoice_id}/pdf",
+    tags=["invoices"],
+    response_class=Response,
+    responses={200: {"content": {"application/pdf": {}}}, **problem_responses(404)},
+)
+@customer_scoped
+async def get_invoice_pdf(invoice_id: str, request: Request, session: DbSession) -> Response:
+    """The invoice as a PDF (number, parties, period, lines, discounts, credits, totals)."""
+    invoice = await repository.get_invoice(session, invoice_id)
+    ensure_customer_access(request, invoice.customer_id, InvoiceNotFound(f"No invoice {invoice_id}."))
+    return pdf_response(invoice_pdf(invoice), f"{invoice.number}.pdf")
 
 
 @router.post("/invoices/{invoice_id}/pay", tags=["invoices"], response_model=InvoiceOut, responses=problem_responses(402, 409))

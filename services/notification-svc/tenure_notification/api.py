@@ -21,9 +21,12 @@ from tenure_notification.schemas import (
     ListOut,
 )
 from tenure_shared.app import DbSession
+from tenure_shared.auth import require_admin
 from tenure_shared.pagination import Page, page_params
 
 router = APIRouter()
+# Webhook endpoints hold signing secrets, and email settings are account-wide: admin keys only.
+ADMIN = [Depends(require_admin)]
 
 
 def endpoint_out(endpoint: WebhookEndpoint, *, with_secret: bool = False) -> EndpointOut:
@@ -91,48 +94,48 @@ async def list_event_types() -> ListOut:
     return ListOut(data=data, has_more=False)
 
 
-@router.post("/webhook-endpoints", tags=["webhooks"], status_code=201)
+@router.post("/webhook-endpoints", tags=["webhooks"], status_code=201, dependencies=ADMIN)
 async def create_endpoint(body: EndpointIn, session: DbSession) -> EndpointOut:
     endpoint = await service.create_endpoint(session, data=body, settings=get_settings())
     await session.refresh(endpoint)
     return endpoint_out(endpoint, with_secret=True)
 
 
-@router.get("/webhook-endpoints", tags=["webhooks"])
+@router.get("/webhook-endpoints", tags=["webhooks"], dependencies=ADMIN)
 async def list_endpoints(session: DbSession, page: Page = Depends(page_params)) -> ListOut:
     rows, more = await repository.list_endpoints(session, page)
     return ListOut(data=[endpoint_out(e) for e in rows], has_more=more)
 
 
-@router.get("/webhook-endpoints/{endpoint_id}", tags=["webhooks"])
+@router.get("/webhook-endpoints/{endpoint_id}", tags=["webhooks"], dependencies=ADMIN)
 async def get_endpoint(endpoint_id: str, session: DbSession) -> EndpointOut:
     return endpoint_out(await repository.get_endpoint(session, endpoint_id))
 
 
-@router.patch("/webhook-endpoints/{endpoint_id}", tags=["webhooks"])
+@router.patch("/webhook-endpoints/{endpoint_id}", tags=["webhooks"], dependencies=ADMIN)
 async def update_endpoint(endpoint_id: str, body: EndpointPatch, session: DbSession) -> EndpointOut:
     return endpoint_out(await service.update_endpoint(session, endpoint_id=endpoint_id, data=body, settings=get_settings()))
 
 
-@router.delete("/webhook-endpoints/{endpoint_id}", tags=["webhooks"])
+@router.delete("/webhook-endpoints/{endpoint_id}", tags=["webhooks"], dependencies=ADMIN)
 async def delete_endpoint(endpoint_id: str, session: DbSession) -> dict:
     endpoint = await service.delete_endpoint(session, endpoint_id=endpoint_id)
     return {"id": endpoint.id, "deleted": True}
 
 
-@router.post("/webhook-endpoints/{endpoint_id}/rotate-secret", tags=["webhooks"])
+@router.post("/webhook-endpoints/{endpoint_id}/rotate-secret", tags=["webhooks"], dependencies=ADMIN)
 async def rotate_secret(endpoint_id: str, session: DbSession) -> EndpointOut:
     """A new secret; the old one keeps signing too (both signatures are sent) for 24 h."""
     return endpoint_out(await service.rotate_secret(session, endpoint_id=endpoint_id), with_secret=True)
 
 
-@router.post("/webhook-endpoints/{endpoint_id}/test", tags=["webhooks"], status_code=202)
+@router.post("/webhook-endpoints/{endpoint_id}/test", tags=["webhooks"], status_code=202, dependencies=ADMIN)
 async def send_test_event(endpoint_id: str, session: DbSession) -> DeliveryOut:
     """Queue a `webhook.test` event to this endpoint only."""
     return await _delivery_answer(session, await service.send_test_event(session, endpoint_id=endpoint_id))
 
 
-@router.get("/webhook-endpoints/{endpoint_id}/deliveries", tags=["webhooks"])
+@router.get("/webhook-endpoints/{endpoint_id}/deliveries", tags=["webhooks"], dependencies=ADMIN)
 async def list_deliveries(
     endpoint_id: str,
     session: DbSession,
@@ -147,12 +150,12 @@ async def list_deliveries(
     return ListOut(data=[delivery_out(d, attempts[d.id]) for d in rows], has_more=more)
 
 
-@router.get("/webhook-deliveries/{delivery_id}", tags=["webhooks"])
+@router.get("/webhook-deliveries/{delivery_id}", tags=["webhooks"], dependencies=ADMIN)
 async def get_delivery(delivery_id: str, session: DbSession) -> DeliveryOut:
     return await _delivery_answer(session, await repository.get_delivery(session, delivery_id))
 
 
-@router.post("/webhook-deliveries/{delivery_id}/retry", tags=["webhooks"], status_code=202)
+@router.post("/webhook-deliveries/{delivery_id}/retry", tags=["webhooks"], status_code=202, dependencies=ADMIN)
 async def retry_delivery(delivery_id: str, session: DbSession) -> DeliveryOut:
     """Send the delivery again now (the worker picks it up within a second)."""
     return await _delivery_answer(session, await service.retry_delivery(session, delivery_id=delivery_id))
@@ -166,7 +169,7 @@ async def get_email_settings(session: DbSession) -> EmailSettingsOut:
     return EmailSettingsOut(templates=await service.email_settings(session))
 
 
-@router.patch("/email-settings", tags=["emails"])
+@router.patch("/email-settings", tags=["emails"], dependencies=ADMIN)
 async def update_email_settings(body: EmailSettingsPatch, session: DbSession) -> EmailSettingsOut:
     return EmailSettingsOut(templates=await service.update_email_settings(session, templates=body.templates))
 

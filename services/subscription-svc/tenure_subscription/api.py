@@ -3,16 +3,27 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Query, Request
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tenure_shared.app import DbSession
-from tenure_shared.auth import require_internal_token
+from tenure_shared.auth import (
+    caller_customer_id,
+    customer_scoped,
+    ensure_customer_access,
+    require_admin,
+    require_internal_token,
+    scoped_customer_id,
+)
+from tenure_shared.errors import Forbidden
 from tenure_shared.events import CustomerData
 from tenure_shared.internal_http import internal_client
 from tenure_shared.openapi import problem_responses
 from tenure_shared.pagination import Page, page_params
 from tenure_subscription import repository
+from tenure_subscription.access import routes as access_routes
 from tenure_subscription.charges import figures
+from tenure_subscription.errors import CustomerNotFound, SubscriptionNotFound
 from tenure_subscription.models import (
     AccountSettings,
     Addon,
@@ -83,6 +94,18 @@ from tenure_subscription.service import (
 )
 
 router = APIRouter()
+router.include_router(access_routes.router)
+
+
+async def own_subscription(subscription_id: str, request: Request, session: DbSession) -> None:
+    """A route dependency: a portal session reaches only its own customer's subscriptions."""
+    if caller_customer_id(request) is None:
+        return
+    owner = await session.scalar(select(Subscription.customer_id).where(Subscription.id == subscription_id))
+    ensure_customer_access(request, owner, SubscriptionNotFound(f"No subscription {subscription_id}."))
+
+
+OwnSubscription = Depends(own_subscription)
 
 
 def plan_out(plan: Plan) -> PlanOut:
@@ -217,12 +240,14 @@ async def create_plan(body: PlanIn, session: DbSession) -> PlanOut:
 
 
 @router.get("/plans", tags=["plans"])
+@customer_scoped  # the catalog is anyone's to read
 async def list_plans(session: DbSession, include_archived: bool = False, page: Page = Depends(page_params)) -> ListOut[PlanOut]:
     plans, more = await repository.list_plans(session, page, include_archived=include_archived)
     return ListOut(data=[plan_out(p) for p in plans], has_more=more)
 
 
 @router.get("/plans/{code}", tags=["plans"])
+@customer_scoped
 async def get_plan(code: str, session: DbSession) -> PlanOut:
     return plan_out(await repository.get_plan(session, code))
 
@@ -247,12 +272,18 @@ async def list_customers(session: DbSession, page: Page = Depends(page_params)) 
 
 
 @router.get("/customers/{customer_id}", tags=["customers"])
-async def get_customer(customer_id: str, session: DbSession) -> CustomerOut:
+@customer_scoped
+async def get_customer(customer_id: str, request: Request, session: DbSession) -> CustomerOut:
+    ensure_customer_access(request, customer_id, CustomerNotFound(f"No customer {customer_id}."))
     return customer_out(await repository.get_customer(session, customer_id))
 
 
 @router.patch("/customers/{customer_id}", tags=["customers"])
-async def update_customer(customer_id: str, body: CustomerPatch, session: DbSession) -> CustomerOut:
+@customer_scoped
+async def update_customer(customer_id: str, body: CustomerPatch, request: Request, session: DbSession) -> CustomerOut:
+    ensure_customer_access(request, customer_id, CustomerNotFound(f"No customer {customer_id}."))
+    if caller_customer_id(request) is not None and body.model_fields_set - {"payment_method"}:
+        raise Forbidden("A portal session can change the payment method only.")
     return customer_out(await customers.update_customer(session, customer_id=customer_id, patch=body))
 
 
@@ -264,7 +295,7 @@ async def get_settings(session: DbSession) -> SettingsOut:
     return settings_out(await repository.get_settings(session))
 
 
-@router.patch("/settings", tags=["settings"], responses=problem_responses(404))
+@router.patch("/settings", tags=["settings"], responses=problem_responses(404), dependencies=[Depends(require_admin)])
 async def update_settings(body: SettingsPatch, session: DbSession) -> SettingsOut:
     return settings_out(await account_settings.update_settings(session, patch=body))
 
@@ -278,17 +309,21 @@ async def create_subscription(body: SubscriptionIn, session: DbSession) -> Subsc
 
 
 @router.get("/subscriptions", tags=["subscriptions"])
+@customer_scoped
 async def list_subscriptions(
+    request: Request,
     session: DbSession,
     customer_id: str | None = Query(None),
     status: SubscriptionStatusFilter = None,
     page: Page = Depends(page_params),
 ) -> ListOut[SubscriptionOut]:
+    customer_id = scoped_customer_id(request, customer_id)
     rows, more = await repository.list_subscriptions(session, page, customer_id=customer_id, status=status)
     return ListOut(data=[subscription_out(s) for s in rows], has_more=more)
 
 
-@router.get("/subscriptions/{subscription_id}", tags=["subscriptions"])
+@router.get("/subscriptions/{subscription_id}", tags=["subscriptions"], dependencies=[OwnSubscription])
+@customer_scoped
 async def get_subscription(subscription_id: str, session: DbSession) -> SubscriptionOut:
     return subscription_out(await repository.get_subscription(session, subscription_id))
 
@@ -303,13 +338,25 @@ async def get_timeline(subscription_id: str, session: DbSession) -> ListOut[Time
     )
 
 
-@router.post("/subscriptions/{subscription_id}/changes/preview", tags=["subscriptions"], responses=problem_responses(409))
+@router.post(
+    "/subscriptions/{subscription_id}/changes/preview",
+    tags=["subscriptions"],
+    responses=problem_responses(409),
+    dependencies=[OwnSubscription],
+)
+@customer_scoped
 async def preview_change(subscription_id: str, body: ChangeIn, session: DbSession) -> ChangeOut:
     """What the change would invoice now, credit, defer and renew; nothing changes."""
     return change_out(await changes.preview_change(session, subscription_id=subscription_id, change=body))
 
 
-@router.post("/subscriptions/{subscription_id}/changes", tags=["subscriptions"], responses=problem_responses(409))
+@router.post(
+    "/subscriptions/{subscription_id}/changes",
+    tags=["subscriptions"],
+    responses=problem_responses(409),
+    dependencies=[OwnSubscription],
+)
+@customer_scoped
 async def change_subscription(subscription_id: str, body: ChangeIn, session: DbSession) -> ChangeOut:
     return change_out(await changes.change_subscription(session, subscription_id=subscription_id, change=body))
 
@@ -323,7 +370,13 @@ async def cancel_scheduled_change(subscription_id: str, change_id: str, session:
     return subscription_out(await changes.cancel_scheduled_change(session, subscription_id=subscription_id, change_id=change_id))
 
 
-@router.post("/subscriptions/{subscription_id}/cancel", tags=["subscriptions"], responses=problem_responses(409))
+@router.post(
+    "/subscriptions/{subscription_id}/cancel",
+    tags=["subscriptions"],
+    responses=problem_responses(409),
+    dependencies=[OwnSubscription],
+)
+@customer_scoped
 async def cancel_subscription(subscription_id: str, body: CancelIn, session: DbSession) -> SubscriptionOut:
     return subscription_out(await cancellation.cancel_subscription(session, subscription_id=subscription_id, data=body))
 
@@ -332,7 +385,9 @@ async def cancel_subscription(subscription_id: str, body: CancelIn, session: DbS
     "/subscriptions/{subscription_id}/reactivate",
     tags=["subscriptions"],
     responses=problem_responses(402, 409),
+    dependencies=[OwnSubscription],
 )
+@customer_scoped
 async def reactivate_subscription(
     subscription_id: str, request: Request, session: DbSession, body: ReactivateIn | None = None
 ) -> SubscriptionOut:
@@ -440,12 +495,14 @@ async def create_addon(body: AddonIn, session: DbSession) -> AddonOut:
 
 
 @router.get("/addons", tags=["add-ons"])
+@customer_scoped
 async def list_addons(session: DbSession, include_archived: bool = False, page: Page = Depends(page_params)) -> ListOut[AddonOut]:
     rows, more = await repository.list_addons(session, page, include_archived=include_archived)
     return ListOut(data=[addon_out(a) for a in rows], has_more=more)
 
 
 @router.get("/addons/{code}", tags=["add-ons"])
+@customer_scoped
 async def get_addon(code: str, session: DbSession) -> AddonOut:
     return addon_out(await repository.get_addon(session, code))
 
@@ -520,7 +577,13 @@ def pause_reply(outcome: pausing.PauseOutcome) -> PauseReplyOut:
     )
 
 
-@router.post("/subscriptions/{subscription_id}/pause", tags=["subscriptions"], responses=problem_responses(409, 503))
+@router.post(
+    "/subscriptions/{subscription_id}/pause",
+    tags=["subscriptions"],
+    responses=problem_responses(409, 503),
+    dependencies=[OwnSubscription],
+)
+@customer_scoped
 async def pause_subscription(subscription_id: str, body: PauseIn, request: Request, session: DbSession) -> PauseReplyOut:
     outcome = await pausing.pause_subscription(
         session,
@@ -532,7 +595,13 @@ async def pause_subscription(subscription_id: str, body: PauseIn, request: Reque
     return pause_reply(outcome)
 
 
-@router.post("/subscriptions/{subscription_id}/resume", tags=["subscriptions"], responses=problem_responses(409, 503))
+@router.post(
+    "/subscriptions/{subscription_id}/resume",
+    tags=["subscriptions"],
+    responses=problem_responses(409, 503),
+    dependencies=[OwnSubscription],
+)
+@customer_scoped
 async def resume_subscription(subscription_id: str, body: ResumeIn, request: Request, session: DbSession) -> PauseReplyOut:
     outcome = await pausing.resume_subscription(
         session, subscription_id=subscription_id, resume_at=body.resume_at, internal=internal_client(request.app.state.settings)
@@ -541,6 +610,7 @@ async def resume_subscription(subscription_id: str, body: ResumeIn, request: Req
 
 
 internal_router = APIRouter(dependencies=[Depends(require_internal_token)])
+internal_router.include_router(access_routes.internal_router)
 
 
 @internal_router.post("/subscriptions/{subscription_id}/pause-window")
@@ -550,6 +620,15 @@ async def describe_pause(subscription_id: str, body: PauseWindowIn, session: DbS
         session, subscription_id=subscription_id, pause_at=body.pause_at, resume_at=body.resume_at
     )
     return PauseWindowOut(currency=currency, window=window, resume_at=resume_at)
+
+
+@internal_router.get("/subscriptions/{subscription_id}/owner")
+async def describe_owner(subscription_id: str, session: DbSession) -> dict:
+    """For another service's customer-scoped route (`ensure_subscription_access`): whose subscription this is."""
+    owner = await session.scalar(select(Subscription.customer_id).where(Subscription.id == subscription_id))
+    if owner is None:
+        raise SubscriptionNotFound(f"No subscription {subscription_id}.")
+    return {"customer_id": owner}
 
 
 @internal_router.get("/customers/{customer_id}")

@@ -222,3 +222,36 @@ class Discount(Base):
     # [{period_end, event_id, amount}]: each period covered, by the subscription event billing it and
     # the fixed amount taken there; a voided invoice's entries are removed (its periods come back).
     uses: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, default=list)
+
+
+class ApiKey(Base):
+    """An API key: only its SHA-256 and a visible prefix are kept (the key is shown once)."""
+
+    __tablename__ = "api_keys"
+
+    id: Mapped[str] = mapped_column(String, primary_key=True)
+    name: Mapped[str] = mapped_column(String)
+    key_hash: Mapped[str] = mapped_column(String, unique=True)
+    prefix: Mapped[str] = mapped_column(String)
+    scopes: Mapped[list[str]] = mapped_column(JSONB)
+    created_at: Mapped[datetime] = mapped_column(TZ)
+    last_used_at: Mapped[datetime | None] = mapped_column(TZ)
+    revoked_at: Mapped[datetime | None] = mapped_column(TZ)
+
+
+class PortalSession(Base):
+    """A customer's portal access: a one-time link, exchanged once for a session credential. Both
+    are kept as SHA-256 only."""
+
+    __tablename__ = "portal_sessions"
+
+    id: Mapped[str] = mapped_column(String, primary_key=True)
+    customer_id: Mapped[str] = mapped_column(ForeignKey("customers.id"), index=True)
+    return_url: Mapped[str | None] = mapped_column(String)
+    link_hash: Mapped[str] = mapped_column(String, unique=True)
+    link_expires_at: Mapped[datetime] = mapped_column(TZ)
+    link_used_at: Mapped[datetime | None] = mapped_column(TZ)
+    session_hash: Mapped[str | None] = mapped_column(String, unique=True)
+    session_expires_at: Mapped[datetime | None] = mapped_column(TZ)
+    last_seen_at: Mapped[datetime | None] = mapped_column(TZ)
+    created_at: Mapped[datetime] = mapped_column(TZ)

@@ -496,3 +496,47 @@ class ReactivateIn(Strict):
     @model_validator(mode="after")
     def _one_code(self) -> ReactivateIn:
         return _at_most_one_code(self)
+
+
+# ---- access: API keys and portal sessions --------------------------------------------------------
+
+ApiKeyScope = Literal["read", "write", "admin"]
+
+
+class ApiKeyIn(Strict):
+    name: str = Field(min_length=1, max_length=200)
+    scopes: list[ApiKeyScope] = Field(min_length=1, max_length=3)
+
+
+class ApiKeyOut(BaseModel):
+    id: str
+    name: str
+    prefix: str
+    scopes: list[ApiKeyScope]
+    created_at: datetime
+    last_used_at: datetime | None
+
+
+class ApiKeyCreatedOut(ApiKeyOut):
+    key: str = Field(description="The key itself: shown in this reply only.")
+
+
+class ApiKeyRevokedOut(BaseModel):
+    id: str
+    revoked: bool
+
+
+class KeyVerifyIn(Strict):
+    """Internal: which principal holds the credential with this SHA-256 (hex)."""
+
+    key_hash: str = Field(pattern=r"^[0-9a-f]{64}$")
+
+
+class PortalSessionIn(Strict):
+    customer_id: str = Field(min_length=1, max_length=200)
+    return_url: str | None = Field(None, max_length=2000, pattern=r"^https?://[^\s]+$")
+
+
+class PortalSessionOut(BaseModel):
+    url: str = Field(description="Opens the customer's portal; works once, until `expires_at`.")
+    expires_at: datetime

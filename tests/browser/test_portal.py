@@ -1,0 +1,166 @@
+"""The customer portal in a real browser: a portal link opens it; the customer sees plan, renewal and
+the upcoming invoice, pauses with the exact credit shown first, changes plan with the API's own
+proration preview, downloads an invoice PDF; it works at phone size, every control has a label,
+and the main action is reachable with Tab."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import httpx
+import pytest
+from playwright.sync_api import Page, expect
+from pypdf import PdfReader
+
+from tenure_shared.money import format_amount
+from tests.support.client import TenureClient
+from tests.support.credits import subscribe
+
+SCREENSHOTS = Path(__file__).resolve().parents[2] / ".test-artifacts" / "portal"
+
+
+def plan(api: TenureClient, name: str, amount: int) -> str:
+    code = api.unique(name.lower().replace(" ", "-"))
+    api.post("subscription", "/v1/plans", {"code": code, "name": name, "currency": "USD", "amount": amount, "interval": "month"})
+    return code
+
+
+@pytest.fixture(scope="module")
+def catalog(api: TenureClient) -> dict[str, str]:
+    return {"small": plan(api, "Portal Small", 10000), "bigger": plan(api, "Portal Bigger", 30000)}
+
+
+def open_portal(api: TenureClient, page: Page, plan_code: str) -> tuple[str, dict]:
+    """A customer on a fresh clock (2026-06-01) on `plan_code`, with the portal open in `page`."""
+    clock = api.create_clock("2026-06-01T00:00:00Z")
+    customer, subscription = subscribe(api, clock, plan_code)
+    link = api.post("subscription", "/v1/portal-sessions", {"customer_id": customer})
+    page.goto(link["url"])
+    expect(page).to_have_url(api.urls["subscription"] + "/portal")
+    return customer, subscription
+
+
+def shot(page: Page, name: str) -> None:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=SCREENSHOTS / f"{name}.png", full_page=True)
+
+
+def test_the_overview_shows_plan_renewal_and_the_upcoming_invoice(api: TenureClient, page: Page, catalog):
+    customer, subscription = open_portal(api, page, catalog["small"])
+    upcoming = api.get("invoicing", "/v1/invoices/upcoming", params={"subscription_id": subscription["id"]})
+    expect(page.get_by_role("heading", level=1)).to_have_text("Your subscription")
+    expect(page.get_by_test_id("plan")).to_contain_text("Portal Small")
+    expect(page.get_by_test_id("status")).to_have_text("active")
+    expect(page.get_by_test_id("renews")).to_have_text(subscription["renews_at"][:10])
+    expect(page.get_by_test_id("upcoming-total")).to_have_text(format_amount(upcoming["amount_due"], "USD"))
+    assert page.locator("html").get_attribute("lang") == "en"
+    shot(page, "overview")
+
+
+def test_a_customer_pauses_with_the_credit_shown_before_confirming(api: TenureClient, page: Page, catalog):
+    _, subscription = open_portal(api, page, catalog["small"])
+    page.get_by_label("Resume on").fill("2026-06-16")
+    page.get_by_role("button", name="Preview the pause").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Confirm the pause")
+    # 15 unused days of June's 30 on a 100.00 plan; nothing is paused yet.
+    expect(page.get_by_test_id("pause-credit")).to_have_text("50.00 USD")
+    assert api.get("subscription", f"/v1/subscriptions/{subscription['id']}")["pause"] is None
+    shot(page, "pause-preview")
+    page.get_by_role("button", name="Confirm the pause").click()
+    expect(page.get_by_role("status")).to_have_text("Your subscription is paused.")
+    after = api.get("subscription", f"/v1/subscriptions/{subscription['id']}")
+    assert after["status"] == "paused" and after["pause"]["resume_at"] == "2026-06-16T00:00:00Z"
+    clock = api.get("subscription", f"/v1/customers/{after['customer_id']}")["test_clock_id"]
+    api.advance(clock, "2026-06-05T00:00:00Z")
+    page.reload()
+    page.get_by_role("button", name="Resume now").click()
+    expect(page.get_by_role("status")).to_have_text("Your subscription is running again.")
+    assert api.get("subscription", f"/v1/subscriptions/{subscription['id']}")["pause"] is None
+
+
+def test_a_customer_upgrades_with_the_apis_proration_preview(api: TenureClient, page: Page, catalog):
+    _, subscription = open_portal(api, page, catalog["small"])
+    path = f"/v1/subscriptions/{subscription['id']}/changes"
+    expected = api.post("subscription", path + "/preview", {"plan_code": catalog["bigger"], "when": "now"})["proration"]
+    page.get_by_label("New plan").select_option(catalog["bigger"])
+    page.get_by_role("button", name="Preview the change").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Confirm the plan change")
+    for part in ("credit", "charge", "net"):
+        expect(page.get_by_test_id(f"proration-{part}")).to_have_text(format_amount(expected[part], "USD"))
+    assert expected["net"] > 0
+    shot(page, "change-preview")
+    page.get_by_role("button", name="Confirm the change").click()
+    expect(page.get_by_role("status")).to_have_text("Your plan is changed.")
+    assert api.get("subscription", f"/v1/subscriptions/{subscription['id']}")["plan_code"] == catalog["bigger"]
+
+
+def test_a_cancelled_customer_reactivates_in_term(api: TenureClient, page: Page, catalog):
+    _, subscription = open_portal(api, page, catalog["small"])
+    page.get_by_role("button", name="Cancel the subscription").click()
+    expect(page.get_by_role("status")).to_have_text("Your subscription is cancelled.")
+    assert api.get("subscription", f"/v1/subscriptions/{subscription['id']}")["cancel_at_period_end"] is True
+    page.get_by_role("button", name="Reactivate the subscription").click()
+    expect(page.get_by_role("status")).to_have_text("Your subscription is active again.")
+    assert api.get("subscription", f"/v1/subscriptions/{subscription['id']}")["cancel_at_period_end"] is False
+
+
+def test_a_customer_downloads_an_invoice_pdf(api: TenureClient, page: Page, catalog):
+    customer, _ = open_portal(api, page, catalog["small"])
+    invoice = api.invoices(customer_id=customer)[0]
+    page.get_by_role("link", name="Invoices and credit notes").click()
+    with page.expect_download() as download:
+        page.get_by_role("link", name=f"Download {invoice['number']}").click()
+    content = Path(download.value.path()).read_bytes()
+    text = "\n".join(p.extract_text() for p in PdfReader(io.BytesIO(content)).pages)
+    assert invoice["number"] in text and format_amount(invoice["total"], "USD") in text
+
+
+def test_an_api_refusal_is_shown_as_a_readable_message(api: TenureClient, page: Page, catalog):
+    open_portal(api, page, catalog["small"])
+    page.get_by_label("Resume on").fill("2026-05-01")  # before the pause: the API refuses it
+    page.get_by_role("button", name="Preview the pause").click()
+    expect(page.get_by_role("alert")).not_to_be_empty()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Your subscription")
+
+
+def test_a_form_without_the_csrf_token_is_refused(api: TenureClient, page: Page, catalog):
+    _, subscription = open_portal(api, page, catalog["small"])
+    cookies = {c["name"]: c["value"] for c in page.context.cookies()}
+    forged = httpx.post(api.urls["subscription"] + "/portal/cancel", data={"when": "now"}, cookies=cookies)
+    assert forged.status_code == 403 and forged.json()["code"] == "csrf_token_invalid"
+    assert api.get("subscription", f"/v1/subscriptions/{subscription['id']}")["status"] == "active"
+
+
+def test_the_portal_works_at_phone_size(api: TenureClient, phone_page: Page, catalog):
+    open_portal(api, phone_page, catalog["small"])
+    expect(phone_page.get_by_test_id("plan")).to_be_visible()
+    width = phone_page.evaluate("() => [document.documentElement.scrollWidth, window.innerWidth]")
+    assert width[0] <= width[1], f"the page scrolls sideways at phone size: {width}"
+    box = phone_page.get_by_role("button", name="Preview the change").bounding_box()
+    assert box["height"] >= 44  # a comfortable touch target
+    shot(phone_page, "overview-phone")
+
+
+def test_every_form_control_has_a_label(api: TenureClient, page: Page, catalog):
+    open_portal(api, page, catalog["small"])
+    controls = page.locator("input:not([type=hidden]), select, textarea, button")
+    assert controls.count() >= 6
+    for index in range(controls.count()):
+        control = controls.nth(index)
+        name = control.evaluate("el => el.labels && el.labels.length ? el.labels[0].textContent : el.textContent").strip()
+        assert name, control.evaluate("el => el.outerHTML")
+    for role, name in [("combobox", "New plan"), ("textbox", "Resume on"), ("textbox", "Payment token"), ("radio", "Now")]:
+        expect(page.get_by_role(role, name=name, exact=True)).to_have_count(1)
+
+
+def test_the_main_action_is_reachable_with_the_keyboard(api: TenureClient, page: Page, catalog):
+    open_portal(api, page, catalog["small"])
+    for _ in range(15):
+        page.keyboard.press("Tab")
+        if page.evaluate("() => document.activeElement.textContent.trim()") == "Preview the change":
+            break
+    else:
+        pytest.fail("Tab never reached the plan change button")
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Confirm the plan change")
