@@ -79,6 +79,7 @@ def create_app(
     app.add_middleware(BadBytesMiddleware)  # added last = runs first
     for router in public_routers:
         app.include_router(router, prefix="/v1", dependencies=[Depends(api_key_scheme)])
+    app.include_router(ops.public_router, prefix="/v1", dependencies=[Depends(api_key_scheme)])
     app.include_router(test_clock_sync.router)
     app.include_router(ops.router)
     for router in internal_routers:
