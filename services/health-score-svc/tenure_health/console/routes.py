@@ -4,17 +4,20 @@ so the services decide what the key may see and do (401/403); the console only s
 from __future__ import annotations
 
 import asyncio
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, quote, urlencode
 
 import httpx
+from dateutil.relativedelta import relativedelta
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
 from tenure_health.console.charts import line_chart
+from tenure_shared.clock import real_now
 from tenure_shared.money import format_amount
 from tenure_shared.settings import SERVICES
 
@@ -191,16 +194,25 @@ async def dunning(request: Request, status: str = "") -> HTMLResponse:
 
 
 @router.get("/reports")
-async def reports(request: Request, interval: str = "month") -> HTMLResponse:
+async def reports(request: Request, interval: str = "month", months: int = 6) -> HTMLResponse:
     services = Services(request)
     clock = request.query_params.get("clock")
+    # The window ends at the clock's time (or now) and reaches `months` back.
+    end = (
+        datetime.fromisoformat((await services.get("subscription", f"/v1/test-clocks/{quote(clock, safe='')}"))["frozen_time"])
+        if clock
+        else real_now()
+    )
+    window = {"from": (end - relativedelta(months=months)).isoformat(), "to": end.isoformat(), "test_clock_id": clock}
     mrr, retention = await asyncio.gather(
-        services.get_or_refusal("health-score", "/v1/reports/mrr", interval=interval, test_clock_id=clock),
-        services.get_or_refusal("health-score", "/v1/reports/retention", test_clock_id=clock),
+        services.get_or_refusal("health-score", "/v1/reports/mrr", interval=interval, **window),
+        services.get_or_refusal("health-score", "/v1/reports/retention", **window),
     )
     chart = line_chart([(str(p["at"])[:10], p["mrr"]) for p in mrr["data"]])
     rates = {k: v for k, v in retention.items() if isinstance(v, int | float | str) and k != "refused"}
-    return _page(request, "reports.html", mrr=mrr, chart=chart, retention=retention, rates=rates, interval=interval)
+    return _page(
+        request, "reports.html", mrr=mrr, chart=chart, rates=rates, retention=retention, interval=interval, months=months
+    )
 
 
 @router.get("/operations")
