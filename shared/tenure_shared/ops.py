@@ -15,7 +15,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 from pydantic import BaseModel
 from sqlalchemy import DateTime, cast, func, literal, null, select, union_all
 from sqlalchemy.exc import IntegrityError
@@ -159,7 +159,7 @@ async def list_jobs(
 
 @public_router.post("/jobs/{job_id}/retry", responses=problem_responses(409))
 @router.post("/jobs/{job_id}/retry")
-async def retry_job(job_id: int, request: Request) -> JobOut:
+async def retry_job(request: Request, job_id: int = Path(ge=1, le=2**63 - 1)) -> JobOut:
     """A failed job back to pending, to run at the next pass (real time) or clock step."""
     try:
         async with _sessions(request) as session, session.begin():

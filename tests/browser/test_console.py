@@ -94,7 +94,7 @@ def test_an_admin_finds_the_customer_at_risk_with_reasons_and_its_timeline(stack
     expect(page.get_by_role("heading", name=f"Customer {who}")).to_be_visible()
     expect(page.get_by_role("table", name="Factors")).to_contain_text("2 open tickets (2 urgent)")
     timeline = page.locator(".timeline")
-    for kind in ("invoice", "dunning case", "subscription"):
+    for kind in ("invoice", "payment", "dunning case", "subscription", "event"):
         expect(timeline).to_contain_text(kind)
     shot(page, "customer")
 

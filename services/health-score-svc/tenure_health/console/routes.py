@@ -24,7 +24,8 @@ from tenure_shared.settings import SERVICES
 HERE = Path(__file__).parent
 KEY_COOKIE = "tenure_console_key"
 ADMIN_COOKIE = "tenure_console_admin"  # only hides buttons; the services still check every call
-TIME_FIELDS = ("at", "occurred_at", "created_at", "issued_at", "opened_at", "sent_at", "computed_at")
+# The first of these an item has places it on the timeline (emails and webhooks keep real time only).
+TIME_FIELDS = ("at", "occurred_at", "issued_at", "attempted_at", "current_period_start", "next_retry_at", "created_at", "sent_at")
 ACTIONS = {"replay": "dead-letters/{id}/replay", "discard": "dead-letters/{id}/discard", "retry": "jobs/{id}/retry"}
 
 router = APIRouter(prefix="/console", include_in_schema=False)
@@ -170,11 +171,20 @@ async def customer(request: Request, customer_id: str) -> HTMLResponse:
     refusals = [a["refused"] for a in answers if "refused" in a]
     for (service, kind), answer in zip(lists, answers, strict=True):
         timeline += [{"service": service, "kind": kind, "at": _when(item), "item": item} for item in answer["data"]]
-    subscriptions = [e["item"]["id"] for e in timeline if e["kind"] == "subscription"]
-    for answer in await asyncio.gather(
-        *(services.get_or_refusal("subscription", f"/v1/subscriptions/{quote(s, safe='')}/timeline") for s in subscriptions)
-    ):
-        timeline += [{"service": "subscription", "kind": "event", "at": _when(item), "item": item} for item in answer["data"]]
+    # Per-item lists: each subscription's timeline and each invoice's payments.
+    per_item = [
+        ("subscription", "event", f"/v1/subscriptions/{quote(e['item']['id'], safe='')}/timeline", {})
+        for e in timeline
+        if e["kind"] == "subscription"
+    ]
+    per_item += [
+        ("invoicing", "payment", "/v1/payments", {"invoice_id": e["item"]["id"], "limit": 100})
+        for e in timeline
+        if e["kind"] == "invoice"
+    ]
+    answers = await asyncio.gather(*(services.get_or_refusal(svc, path, **params) for svc, _, path, params in per_item))
+    for (service, kind, _, _), answer in zip(per_item, answers, strict=True):
+        timeline += [{"service": service, "kind": kind, "at": _when(item), "item": item} for item in answer["data"]]
     timeline.sort(key=lambda e: e["at"], reverse=True)
     return _page(request, "customer.html", customer_id=customer_id, health=health, timeline=timeline, refusals=refusals)
 
