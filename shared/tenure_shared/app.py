@@ -101,6 +101,9 @@ def create_app(
         app.include_router(
             router, prefix="/v1", dependencies=[Depends(api_key_scheme), Depends(refuse_unmarked_routes_to_customers)]
         )
+    app.include_router(
+        ops.public_router, prefix="/v1", dependencies=[Depends(api_key_scheme), Depends(refuse_unmarked_routes_to_customers)]
+    )
     for router in page_routers:
         app.include_router(router, include_in_schema=False)
     app.include_router(test_clock_sync.router)

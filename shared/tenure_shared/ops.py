@@ -1,10 +1,13 @@
-"""Operator routes every service has (service token): dead letters, due jobs, and an ops summary.
+"""Operator routes every service has: dead letters, due jobs, and an ops summary.
+
+Each route is served twice by the same function: under `/internal` (service token; the CLI) and
+under `/v1` (an API key with the `admin` scope; the operations console).
 
 - GET  /internal/dead-letters[?event_type=&topic=&status=]   GET /internal/dead-letters/{event_id}
 - POST /internal/dead-letters/{event_id}/replay              POST /internal/dead-letters/{event_id}/discard
 - GET  /internal/jobs[?status=&kind=]                        POST /internal/jobs/{job_id}/retry
 - GET  /internal/ops   dead letters by status, failed and waiting jobs, outbox lag, consumer lag
-The `tenure dead-letters`, `tenure jobs` and `tenure ops` commands talk to these.
+The `tenure dead-letters`, `tenure jobs` and `tenure ops` commands talk to the `/internal` ones.
 """
 
 from __future__ import annotations
@@ -12,20 +15,24 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 from pydantic import BaseModel
 from sqlalchemy import DateTime, and_, cast, func, literal, null, select, union_all
 from sqlalchemy.exc import IntegrityError
 
 from tenure_shared import dead_letters
-from tenure_shared.auth import require_internal_token
+from tenure_shared.auth import require_admin, require_internal_token
 from tenure_shared.clock import real_now
 from tenure_shared.consumer import ConsumerOffset, InboxEvent, PartitionHighWater
 from tenure_shared.due_work import ScheduledJob, retry_failed_job
 from tenure_shared.errors import Conflict, NotFound
+from tenure_shared.openapi import problem_responses
 from tenure_shared.outbox import OutboxMessage
 
 router = APIRouter(prefix="/internal", dependencies=[Depends(require_internal_token)], include_in_schema=False)
+# Mounted under /v1 by create_app, behind the API-key middleware.
+public_router = APIRouter(dependencies=[Depends(require_admin)], tags=["operations"])
+ADMIN_ONLY = problem_responses(403)
 
 DeadLetterStatus = Literal["dead_lettered", "replay_requested", "discarded", "handled", "ignored"]
 JobStatus = Literal["pending", "done", "cancelled", "failed"]
@@ -99,6 +106,7 @@ def _sessions(request: Request):
     return request.app.state.session_factory()
 
 
+@public_router.get("/dead-letters", responses=ADMIN_ONLY)
 @router.get("/dead-letters")
 async def list_dead_letters(
     request: Request,
@@ -112,12 +120,14 @@ async def list_dead_letters(
     return {"data": [DeadLetterOut.of(r) for r in rows]}
 
 
+@public_router.get("/dead-letters/{event_id}", responses=ADMIN_ONLY)
 @router.get("/dead-letters/{event_id}")
 async def get_dead_letter(event_id: str, request: Request) -> DeadLetterOut:
     async with _sessions(request) as session:
         return DeadLetterOut.of(await dead_letters.get_dead_letter(session, event_id))
 
 
+@public_router.post("/dead-letters/{event_id}/replay", status_code=202, responses=problem_responses(409))
 @router.post("/dead-letters/{event_id}/replay", status_code=202)
 async def replay_dead_letter(event_id: str, request: Request) -> DeadLetterOut:
     """Accepted: the worker runs the handler; the row's status says how it went."""
@@ -125,12 +135,14 @@ async def replay_dead_letter(event_id: str, request: Request) -> DeadLetterOut:
         return DeadLetterOut.of(await dead_letters.request_replay(session, event_id))
 
 
+@public_router.post("/dead-letters/{event_id}/discard", responses=problem_responses(409))
 @router.post("/dead-letters/{event_id}/discard")
 async def discard_dead_letter(event_id: str, request: Request) -> DeadLetterOut:
     async with _sessions(request) as session, session.begin():
         return DeadLetterOut.of(await dead_letters.discard(session, event_id))
 
 
+@public_router.get("/jobs", responses=ADMIN_ONLY)
 @router.get("/jobs")
 async def list_jobs(
     request: Request, status: JobStatus | None = None, kind: str | None = None, limit: int = Query(100, ge=1, le=1000)
@@ -145,8 +157,9 @@ async def list_jobs(
     return {"data": [JobOut.of(j) for j in jobs]}
 
 
+@public_router.post("/jobs/{job_id}/retry", responses=problem_responses(409))
 @router.post("/jobs/{job_id}/retry")
-async def retry_job(job_id: int, request: Request) -> JobOut:
+async def retry_job(request: Request, job_id: int = Path(ge=1, le=2**63 - 1)) -> JobOut:
     """A failed job back to pending, to run at the next pass (real time) or clock step."""
     try:
         async with _sessions(request) as session, session.begin():
@@ -160,6 +173,7 @@ async def retry_job(job_id: int, request: Request) -> JobOut:
         raise JobSuperseded(f"Job {job_id}'s key has a newer pending job; that one will run instead.") from exc
 
 
+@public_router.get("/ops", responses=ADMIN_ONLY)
 @router.get("/ops")
 async def ops_view(request: Request) -> dict:
     """Where work is stuck or late, from this service's own tables in one statement."""

@@ -2,6 +2,7 @@
 
 from tenure_health.api import router
 from tenure_health.config import CONSUMED_TOPICS, get_settings
+from tenure_health.console import install_console
 from tenure_health.jobs import JOB_HANDLERS
 from tenure_shared.app import create_app
 
@@ -14,3 +15,4 @@ app = create_app(
     job_handlers=JOB_HANDLERS,
     consumed_topics=CONSUMED_TOPICS,
 )
+install_console(app)
