@@ -1,6 +1,7 @@
 """The bare endpoint the API figures are measured against: FastAPI + asyncpg, one SELECT by key and
-one INSERT, no ORM, no auth, no outbox. Served by uvicorn like the services (`BARE_DSN` names the
-database; `ceilings.bare_endpoint` creates it and the table)."""
+one INSERT, no ORM, no auth, no outbox; and a hello without the database (the load generator's own
+ceiling). Served by uvicorn like the services (`BARE_DSN` names the database; `ceilings.bare_endpoint`
+creates it and the table)."""
 
 from __future__ import annotations
 
@@ -28,6 +29,12 @@ async def lifespan(app: FastAPI):
 
 
 app = FastAPI(lifespan=lifespan)
+
+
+@app.get("/hello")
+async def hello() -> dict:
+    """No database: what the load generator and uvicorn can do at most on this machine."""
+    return {"hello": "world"}
 
 
 @app.get("/items/{item_id}")

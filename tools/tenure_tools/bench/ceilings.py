@@ -117,6 +117,7 @@ def bare_endpoint(stack: Stack, *, clients: int, seconds: float) -> dict[str, An
             if server.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError("the bare endpoint did not start; see bare-endpoint.log")
             time.sleep(0.1)
+        hello = run_load(Load(base, "GET", "/hello", clients=clients, seconds=seconds))
         select = run_load(Load(base, "GET", "/items/{id}", ids=tuple(ids), clients=clients, seconds=seconds))
         insert = run_load(
             Load(
@@ -132,4 +133,4 @@ def bare_endpoint(stack: Stack, *, clients: int, seconds: float) -> dict[str, An
         server.terminate()
         server.wait(timeout=10)
         log.close()
-    return {"select": select, "insert": insert}
+    return {"hello": hello, "select": select, "insert": insert}

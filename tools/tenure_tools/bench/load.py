@@ -30,7 +30,7 @@ class Load:
     body: dict[str, Any] | None = None
     clients: int = 16
     seconds: float = 10.0
-    warmup: float = 1.0
+    warmup: float = 1.0  # at most; half of `seconds` for short runs
 
 
 def _fill(value: Any, unique: str) -> Any:
@@ -52,7 +52,7 @@ async def _run(load: Load) -> dict[str, Any]:
         async def one() -> None:
             nonlocal errors
             if load.method == "GET":
-                request = http.get(load.path.replace("{id}", rng.choice(load.ids)))
+                request = http.get(load.path.replace("{id}", rng.choice(load.ids)) if load.ids else load.path)
             else:
                 request = http.post(load.path, json=_fill(load.body, uuid.uuid4().hex[:12]))
             began = time.perf_counter()
@@ -73,7 +73,8 @@ async def _run(load: Load) -> dict[str, Any]:
                 await one()
 
         measuring = False
-        await asyncio.gather(*(client(time.perf_counter() + load.warmup) for _ in range(load.clients)))
+        warmup = min(load.warmup, load.seconds / 2)
+        await asyncio.gather(*(client(time.perf_counter() + warmup) for _ in range(load.clients)))
         measuring = True
         began = time.perf_counter()
         await asyncio.gather(*(client(began + load.seconds) for _ in range(load.clients)))

@@ -51,7 +51,7 @@ class Size:
 
 SIZES = {
     # The harness's own test: every figure, tiny.
-    "smoke": Size(10, 5, 2, 1.0, 16, 1, 4, 2, 3_000, 3, 2_000, 20),
+    "smoke": Size(10, 5, 2, 0.5, 16, 1, 4, 2, 3_000, 3, 2_000, 20),
     # `make bench`: about 10-15 minutes on the 2-core machine.
     "default": Size(1_000, 100, 30, 10.0, 16, 10, 4, 20, 200_000, 100, 100_000, 1_000),
     # The sizes (hours: the 100,000 subscriptions are seeded through the API).
@@ -152,6 +152,13 @@ def run_bench(
         )
         figures["ceiling.pgbench_tpcb"] = figure(
             pg["tps"], "tps", scale=pg["scale"], clients=pg["clients"], seconds=pg["seconds"]
+        )
+        figures["ceiling.bare_hello"] = figure(
+            bare["hello"]["requests_per_s"],
+            "req/s",
+            latency_ms=bare["hello"]["latency_ms"],
+            clients=size.api_clients,
+            note="FastAPI JSON hello, no database: the load generator's and uvicorn's own limit",
         )
         figures["ceiling.bare_select"] = figure(
             bare["select"]["requests_per_s"], "req/s", latency_ms=bare["select"]["latency_ms"], clients=size.api_clients
