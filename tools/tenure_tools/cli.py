@@ -155,10 +155,17 @@ def bench(
 
     if size not in SIZES:
         raise typer.BadParameter(f"one of {', '.join(SIZES)}", param_hint="--size")
-    result = run_bench(size, worker_counts=tuple(int(n) for n in workers.split(",")), profile_dir=profile, keep=keep)
+    result = run_bench(
+        size,
+        worker_counts=tuple(int(n) for n in workers.split(",")),
+        profile_dir=profile,
+        keep=keep,
+        checkpoint=lambda partial: write_report(partial, report),
+    )
     write_report(result, report)
     typer.echo(table(result))
     typer.echo(f"Report: {report}")
+
 
 if __name__ == "__main__":
     app()

