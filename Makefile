@@ -40,9 +40,12 @@ test-e2e: $(STAMP)
 chaos: $(STAMP)
 	TENURE_CHAOS=1 $(BIN)/python -m pytest tests/chaos -q -s
 
-## Usage ingestion benchmark: 1,000,000 events through the API vs the COPY ceiling; writes bench-report.json.
+## Every figure beside its ceiling, measured in the same run (docs/benchmarks/README.md); writes bench-report.json.
+## BENCH_SIZE=smoke|default|full (default: ~15 min on 2 cores); BENCH_WORKERS=1,2; BENCH_ARGS for more (e.g. --profile DIR).
+BENCH_SIZE ?= default
+BENCH_WORKERS ?= 1,2
 bench: $(STAMP)
-	$(BIN)/tenure bench --report bench-report.json
+	$(BIN)/tenure bench --size $(BENCH_SIZE) --workers $(BENCH_WORKERS) --report bench-report.json $(BENCH_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check shared services tools tests

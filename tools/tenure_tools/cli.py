@@ -146,36 +146,28 @@ DEFAULT_REPORT = Path("bench-report.json")
 
 @app.command()
 def bench(
-    events: int = typer.Option(1_000_000, help="Unique usage events to ingest through the API."),
-    clients: int = typer.Option(2, help="Load-generating processes."),
-    in_flight: int = typer.Option(4, help="Requests each client keeps open."),
-    api_workers: int = typer.Option(2, help="uvicorn workers of invoicing's API."),
-    customers: int = typer.Option(100, help="Customers (each with a metered subscription) the events spread over."),
+    size: str = typer.Option("default", help="smoke | default (about 15 minutes here) | full (the issue's sizes: hours)."),
+    workers: str = typer.Option("1,2", help="Worker processes per service for the renewal run, comma-separated."),
     report: Annotated[Path, typer.Option(help="Where the JSON report goes.")] = DEFAULT_REPORT,
-    order: str = typer.Option("time", help="time: a live stream (time-ordered ids and timestamps); random: worst case."),
-    keep: bool = typer.Option(False, help="Keep the stack's state directory (logs, data) afterwards."),
+    profile: Annotated[Path | None, typer.Option(help="py-spy the workers in the 1-worker renewal run, to here.")] = None,
+    keep: bool = typer.Option(False, help="Keep the stacks' state directories (logs, data) afterwards."),
 ) -> None:
-    """Usage ingestion through the HTTP API vs the COPY ceiling on a fresh stack, then the invoice run checked against SQL."""
-    from tenure_tools.bench import run_bench, write_report
+    """Every figure beside its ceiling, measured in the same run on a fresh stack: see docs/benchmarks/README.md."""
+    from tenure_tools.bench.report import table, write_report
+    from tenure_tools.bench.run import SIZES, run_bench
 
+    if size not in SIZES:
+        raise typer.BadParameter(f"one of {', '.join(SIZES)}", param_hint="--size")
     result = run_bench(
-        events=events,
-        clients=clients,
-        in_flight=in_flight,
-        api_workers=api_workers,
-        customers=customers,
-        order=order,
+        size,
+        worker_counts=tuple(int(n) for n in workers.split(",")),
+        profile_dir=profile,
         keep=keep,
+        checkpoint=lambda partial: write_report(partial, report),
     )
     write_report(result, report)
-    ingestion = result["ingestion"]
-    typer.echo(
-        f"{ingestion['accepted']} events in {ingestion['seconds']} s: {ingestion['events_per_second']} events/s, "
-        f"batch p50 {ingestion['batch_latency_ms']['p50']} ms, p99 {ingestion['batch_latency_ms']['p99']} ms; "
-        f"COPY ceiling {result['copy_ceiling']['bench_copy_same_shape']['rows_per_second']} rows/s "
-        f"(ratio {result['ratio_to_copy_ceiling']}); other load {result['other_load_cpu_seconds']} CPU-s; "
-        f"invoice run correct: {result['invoice_run']['correct']}. Report: {report}"
-    )
+    typer.echo(table(result))
+    typer.echo(f"Report: {report}")
 
 
 if __name__ == "__main__":

