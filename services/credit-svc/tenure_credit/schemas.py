@@ -3,31 +3,16 @@
 from __future__ import annotations
 
 from datetime import datetime
-from enum import StrEnum
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictBool, StrictInt
 
+from tenure_credit.statuses import NoteStatus, RefundStatus
 from tenure_shared.events import CreditRequest, PauseWindow
 from tenure_shared.fields import Timestamp
 from tenure_shared.money import CurrencyCode, PositiveAmount
 from tenure_shared.pagination import ListPage, filter_of
 
-
-class CreditNoteStatus(StrEnum):
-    open = "open"
-    partially_applied = "partially_applied"
-    applied = "applied"
-    refunded = "refunded"
-    void = "void"
-
-
-class RefundStatus(StrEnum):
-    pending = "pending"  # recorded before the gateway is called
-    succeeded = "succeeded"
-    failed = "failed"
-
-
-CreditNoteStatusFilter = filter_of(CreditNoteStatus)
+CreditNoteStatusFilter = filter_of(NoteStatus)
 
 
 class Strict(BaseModel):
@@ -65,7 +50,7 @@ class CreditNoteOut(BaseModel):
     amount: int
     remaining: int
     refunded: int
-    status: CreditNoteStatus
+    status: NoteStatus
     period_start: datetime | None
     period_end: datetime | None
     applications: list[ApplicationOut]

@@ -3,20 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
-from enum import StrEnum
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, StrictBool, StrictInt
 
+from tenure_dunning.statuses import CaseStatus
 from tenure_shared.pagination import ListPage, filter_of
-
-
-class CaseStatus(StrEnum):
-    retrying = "retrying"
-    recovered = "recovered"
-    exhausted = "exhausted"
-    cancelled = "cancelled"
-
 
 CaseStatusFilter = filter_of(CaseStatus)
 

@@ -3,27 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime
-from enum import StrEnum
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from tenure_invoicing.statuses import InvoiceStatus, PaymentStatus
 from tenure_shared.money import CurrencyCode, PositiveAmount
 from tenure_shared.pagination import ListPage, filter_of
-
-
-class InvoiceStatus(StrEnum):
-    draft = "draft"
-    open = "open"
-    paid = "paid"
-    void = "void"
-    uncollectible = "uncollectible"
-
-
-class PaymentStatus(StrEnum):
-    succeeded = "succeeded"
-    failed = "failed"
-
 
 InvoiceStatusFilter = filter_of(InvoiceStatus)
 

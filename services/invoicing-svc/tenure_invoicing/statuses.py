@@ -6,13 +6,17 @@ from enum import StrEnum
 
 
 class InvoiceStatus(StrEnum):
+    DRAFT = "draft"  # in the contract; Tenure finalizes every invoice at once, so none is ever a draft
     OPEN = "open"
     PAID = "paid"
     VOID = "void"
     UNCOLLECTIBLE = "uncollectible"
 
 
-INVOICE_MOVES = {InvoiceStatus.OPEN: {InvoiceStatus.PAID, InvoiceStatus.VOID, InvoiceStatus.UNCOLLECTIBLE}}
+INVOICE_MOVES = {
+    InvoiceStatus.DRAFT: {InvoiceStatus.OPEN, InvoiceStatus.VOID},
+    InvoiceStatus.OPEN: {InvoiceStatus.PAID, InvoiceStatus.VOID, InvoiceStatus.UNCOLLECTIBLE},
+}
 
 
 class PaymentStatus(StrEnum):

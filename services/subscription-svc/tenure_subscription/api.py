@@ -210,6 +210,7 @@ def settings_out(settings: AccountSettings) -> SettingsOut:
         reactivation_requires_payment=settings.reactivation_requires_payment,
         timezone=settings.timezone,
         renewal_reminder_days=settings.renewal_reminder_days,
+        quote_approval_percent_off=settings.quote_approval_percent_off,
     )
 
 

@@ -182,3 +182,31 @@ class DiscountNotFound(NotFound):
 
 class SubscriptionNotRenewing(Conflict):
     code = "subscription_not_renewing"
+
+
+class QuoteNotFound(NotFound):
+    code = "quote_not_found"
+
+
+class QuoteRequiresApproval(Conflict):
+    code = "quote_requires_approval"
+
+
+class QuoteNotOpen(Conflict):
+    """The action needs a quote in another status (e.g. accepting a draft or a declined quote)."""
+
+    code = "quote_not_open"
+
+
+class QuoteExpired(Conflict):
+    code = "quote_expired"
+
+
+class QuoteStale(Conflict):
+    """The subscription changed since the quote was priced: what it says would no longer be billed."""
+
+    code = "quote_stale"
+
+
+class InvalidQuoteExpiry(InvalidRequest):
+    code = "invalid_quote_expiry"

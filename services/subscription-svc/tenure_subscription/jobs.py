@@ -1,11 +1,11 @@
-"""subscription-svc's due work: trial ends, renewals, scheduled pauses and resumes."""
+"""subscription-svc's due work: trial ends, renewals, scheduled pauses and resumes, reminders, quote expiry."""
 
 from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tenure_shared.due_work import JobHandler, ScheduledJob
-from tenure_subscription.service import lifecycle, pausing, reminders
+from tenure_subscription.service import lifecycle, pausing, quotes, reminders
 
 
 async def run_renewal(session: AsyncSession, job: ScheduledJob) -> None:
@@ -30,4 +30,6 @@ JOB_HANDLERS: dict[str, JobHandler] = {
     pausing.PAUSE_START: run_pause_start,
     pausing.RESUME: run_scheduled_resume,
     reminders.RENEWAL_REMINDER: reminders.send_renewal_reminder,
+    reminders.TRIAL_REMINDER: reminders.send_trial_reminder,
+    quotes.QUOTE_EXPIRY: quotes.expire_quote,
 }

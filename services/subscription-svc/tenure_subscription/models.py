@@ -12,7 +12,14 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from tenure_shared.db import Base
 from tenure_shared.states import move
-from tenure_subscription.statuses import SUBSCRIPTION_MOVES, TEST_CLOCK_MOVES, SubscriptionStatus, TestClockStatus
+from tenure_subscription.statuses import (
+    QUOTE_MOVES,
+    SUBSCRIPTION_MOVES,
+    TEST_CLOCK_MOVES,
+    QuoteStatus,
+    SubscriptionStatus,
+    TestClockStatus,
+)
 
 TZ = DateTime(timezone=True)
 
@@ -61,6 +68,8 @@ class AccountSettings(Base):
     reactivation_requires_payment: Mapped[bool] = mapped_column(Boolean)
     timezone: Mapped[str] = mapped_column(String)
     renewal_reminder_days: Mapped[list[int]] = mapped_column(JSONB)
+    # A quote whose discount is more than this share of its subtotal needs an admin's approval (None: never).
+    quote_approval_percent_off: Mapped[int | None] = mapped_column(Integer, server_default="20")
 
 
 class Subscription(Base):
@@ -255,3 +264,40 @@ class PortalSession(Base):
     session_expires_at: Mapped[datetime | None] = mapped_column(TZ)
     last_seen_at: Mapped[datetime | None] = mapped_column(TZ)
     created_at: Mapped[datetime] = mapped_column(TZ)
+
+
+class Quote(Base):
+    """A proposed change to a subscription, priced exactly: the first invoice after acceptance
+    (`total`, its `lines`) and each period after it (`recurring_total`)."""
+
+    __tablename__ = "quotes"
+
+    id: Mapped[str] = mapped_column(String, primary_key=True)
+    number: Mapped[str | None] = mapped_column(String, unique=True)  # Q-000001…, set when finalized
+    status: Mapped[str] = mapped_column(String)  # QuoteStatus; changed only by move_to
+    subscription_id: Mapped[str] = mapped_column(ForeignKey("subscriptions.id"), index=True)
+    customer_id: Mapped[str] = mapped_column(String, index=True)
+    clock_id: Mapped[str | None] = mapped_column(String)
+    when: Mapped[str] = mapped_column(String)  # end_of_term | now
+    plan_code: Mapped[str | None] = mapped_column(String)
+    quantity: Mapped[int | None] = mapped_column(Integer)
+    addons: Mapped[list[dict[str, Any]] | None] = mapped_column(JSONB)
+    coupon_code: Mapped[str | None] = mapped_column(String)
+    note: Mapped[str | None] = mapped_column(String)
+    currency: Mapped[str] = mapped_column(String(3))
+    lines: Mapped[list[dict[str, Any]]] = mapped_column(JSONB)
+    subtotal: Mapped[int] = mapped_column(BigInteger)
+    discount: Mapped[int] = mapped_column(BigInteger)
+    total: Mapped[int] = mapped_column(BigInteger)
+    recurring_total: Mapped[int] = mapped_column(BigInteger)
+    current_recurring_amount: Mapped[int] = mapped_column(BigInteger)
+    effective_at: Mapped[datetime | None] = mapped_column(TZ)
+    expires_at: Mapped[datetime | None] = mapped_column(TZ)
+    requires_approval: Mapped[bool] = mapped_column(Boolean)
+    approved_at: Mapped[datetime | None] = mapped_column(TZ)
+    finalized_at: Mapped[datetime | None] = mapped_column(TZ)
+    closed_at: Mapped[datetime | None] = mapped_column(TZ)
+    created_at: Mapped[datetime] = mapped_column(TZ, server_default=func.now())
+
+    def move_to(self, status: QuoteStatus) -> None:
+        self.status = move(self.status, status, QUOTE_MOVES, what=f"Quote {self.id}")

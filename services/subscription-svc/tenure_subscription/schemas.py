@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from enum import StrEnum
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, EmailStr, Field, StrictBool, StrictInt, model_validator
@@ -14,6 +13,7 @@ from tenure_shared.events import ChargeLine, PauseWindow, SubscriptionData
 from tenure_shared.fields import Timestamp
 from tenure_shared.money import Amount, CurrencyCode
 from tenure_shared.pagination import ListPage, filter_of
+from tenure_subscription.statuses import SubscriptionStatus
 
 Code = Field(pattern=r"^[a-z0-9][a-z0-9_\-]{0,63}$", description="lower-case letters, digits, - and _")
 
@@ -30,14 +30,6 @@ Quantity = Annotated[StrictInt, AfterValidator(_check_quantity)]
 
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
-
-
-class SubscriptionStatus(StrEnum):
-    trialing = "trialing"
-    active = "active"
-    paused = "paused"
-    cancelled = "cancelled"
-    expired = "expired"
 
 
 SubscriptionStatusFilter = filter_of(SubscriptionStatus)
@@ -141,6 +133,8 @@ class SettingsPatch(Strict):
     timezone: str = None
     # Days before a renewal (of subscriptions billed less often than monthly) to remind the customer.
     renewal_reminder_days: list[Annotated[StrictInt, Field(ge=1, le=366)]] = Field(None, max_length=10)
+    # A quote whose discount is more than this % of its subtotal needs an admin's approval; null: never.
+    quote_approval_percent_off: Annotated[StrictInt, Field(ge=0, le=100)] | None = None
 
 
 class SettingsOut(BaseModel):
@@ -151,6 +145,7 @@ class SettingsOut(BaseModel):
     reactivation_requires_payment: bool
     timezone: str
     renewal_reminder_days: list[int]
+    quote_approval_percent_off: int | None
 
 
 class AddonIn(Strict):
@@ -274,6 +269,56 @@ class ChangeIn(Strict):
     @model_validator(mode="after")
     def _one_code(self) -> ChangeIn:
         return _at_most_one_code(self)
+
+
+class QuoteIn(Strict):
+    """A proposed change (upsell: plan, quantity; cross-sell: add-ons), optionally with a coupon."""
+
+    subscription_id: str = Field(min_length=1, max_length=255)
+    plan_code: str | None = None
+    quantity: Quantity | None = None
+    addons: list[AddonRef] | None = None
+    coupon_code: str | None = Field(None, min_length=1, max_length=255)
+    when: Literal["end_of_term", "now"] = "end_of_term"
+    expires_at: Timestamp | None = None
+    note: str | None = Field(None, max_length=2000)
+
+
+class QuoteLineOut(BaseModel):
+    kind: str
+    description: str
+    quantity: int
+    unit_amount: int
+    amount: int
+    period_start: datetime | None
+    period_end: datetime | None
+
+
+class QuoteOut(BaseModel):
+    id: str
+    number: str | None
+    status: str
+    subscription_id: str
+    customer_id: str
+    when: str
+    plan_code: str | None
+    quantity: int | None
+    addons: list[dict[str, Any]] | None
+    coupon_code: str | None
+    note: str | None
+    currency: str
+    lines: list[QuoteLineOut]
+    subtotal: int
+    discount: int
+    total: int
+    recurring_total: int
+    effective_at: datetime | None
+    expires_at: datetime | None
+    requires_approval: bool
+    approved_at: datetime | None
+    created_at: datetime
+
+    model_config = ConfigDict(from_attributes=True)
 
 
 class CancelIn(Strict):

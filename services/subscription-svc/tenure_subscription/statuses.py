@@ -34,3 +34,18 @@ TEST_CLOCK_MOVES = {
     TestClockStatus.READY: {TestClockStatus.ADVANCING},
     TestClockStatus.ADVANCING: {TestClockStatus.READY},
 }
+
+
+class QuoteStatus(StrEnum):
+    DRAFT = "draft"
+    OPEN = "open"  # finalized: numbered and sent, waiting for the customer
+    ACCEPTED = "accepted"
+    DECLINED = "declined"
+    EXPIRED = "expired"
+    CANCELLED = "cancelled"
+
+
+QUOTE_MOVES = {
+    QuoteStatus.DRAFT: {QuoteStatus.OPEN, QuoteStatus.CANCELLED},
+    QuoteStatus.OPEN: {QuoteStatus.ACCEPTED, QuoteStatus.DECLINED, QuoteStatus.EXPIRED, QuoteStatus.CANCELLED},
+}

@@ -277,7 +277,7 @@ def _check_applies(coupon: Coupon, subscription: Subscription, plan: Plan) -> No
         raise CouponNotApplicable(f"Coupon {coupon.code!r} applies to none of the subscription's plan and add-ons.")
 
 
-async def redeem(
+async def redeemable(
     session: AsyncSession,
     subscription: Subscription,
     *,
@@ -286,8 +286,8 @@ async def redeem(
     starts_at: datetime,
     at: datetime,
 ) -> Discount:
-    """Put a coupon (directly, or through a promotion code) on the subscription from `starts_at`:
-    it covers the billing periods ending after it. Refusals raise before anything changes."""
+    """The discount redeeming the coupon (or promotion code) would put on the subscription, not yet
+    on it (a quote prices it without redeeming); every refusal raises here."""
     customer = await repository.get_customer(session, subscription.customer_id)
     plan = await repository.get_plan(session, subscription.plan_code)
     coupon, promotion = await _resolve(session, coupon_code=coupon_code, promotion_code=promotion_code, customer=customer, now=at)
@@ -297,7 +297,7 @@ async def redeem(
     if promotion is not None:
         recurring = sum(item.amount for item in await subscription_items(session, subscription, plan))
         await _check_promotion(session, promotion, subscription, customer, recurring, at)
-    discount = Discount(
+    return Discount(
         id=new_id("di"),
         subscription_id=subscription.id,
         coupon_code=coupon.code,
@@ -311,6 +311,24 @@ async def redeem(
         starts_at=starts_at,
         uses=[],
     )
+
+
+async def redeem(
+    session: AsyncSession,
+    subscription: Subscription,
+    *,
+    coupon_code: str | None,
+    promotion_code: str | None,
+    starts_at: datetime,
+    at: datetime,
+) -> Discount:
+    """Put a coupon (directly, or through a promotion code) on the subscription from `starts_at`:
+    it covers the billing periods ending after it. Refusals raise before anything changes."""
+    discount = await redeemable(
+        session, subscription, coupon_code=coupon_code, promotion_code=promotion_code, starts_at=starts_at, at=at
+    )
+    customer = await repository.get_customer(session, subscription.customer_id)
+    plan = await repository.get_plan(session, subscription.plan_code)
     subscription.discounts.append(discount)
     await session.flush()
     await lifecycle.announce(

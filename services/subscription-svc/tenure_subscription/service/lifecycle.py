@@ -167,6 +167,7 @@ async def schedule_trial_end(session: AsyncSession, subscription: Subscription) 
         clock_id=subscription.clock_id,
         payload={"subscription_id": subscription.id},
     )
+    await reminders.schedule_trial_reminder(session, subscription)
 
 
 def defer_lines(subscription: Subscription, lines: Sequence[ChargeLine]) -> None:

@@ -1,6 +1,7 @@
 """Reminders as due work on the subscription's clock: `subscription.renewal_upcoming` at each of the
 account's `renewal_reminder_days` before the renewal of a subscription billed less often than monthly
-(with the amount the renewal will bill).
+(with the amount the renewal will bill), and `subscription.trial_will_end` 3 days before a trial ends
+(at once for a shorter trial).
 
 Each reminder is a job keyed by subscription, period end and offset. Its timeline entry is the guard:
 the same key scheduled again (a period re-scheduled) never sends a reminder twice, and a reminder for a
@@ -21,6 +22,8 @@ from tenure_subscription.models import Plan, Subscription, TimelineEntry
 from tenure_subscription.service import lifecycle, upcoming  # a cycle: lifecycle schedules these reminders
 
 RENEWAL_REMINDER = "renewal_reminder"
+TRIAL_REMINDER = "trial_reminder"
+TRIAL_REMINDER_DAYS = 3
 
 
 def billed_less_often_than_monthly(plan: Plan) -> bool:
@@ -91,4 +94,33 @@ async def send_renewal_reminder(session: AsyncSession, job: ScheduledJob) -> Non
         customer=await repository.get_customer(session, subscription.customer_id),
         expected_amount=expected,
         details={**job.payload, "expected_amount": expected, "currency": renewal.currency},
+    )
+
+
+async def schedule_trial_reminder(session: AsyncSession, subscription: Subscription) -> None:
+    """`trial_will_end` 3 days before the trial ends, or at its start when it is shorter."""
+    trial_end = subscription.trial_end
+    due_at = max(trial_end - timedelta(days=TRIAL_REMINDER_DAYS), subscription.current_period_start)
+    await schedule_job(
+        session,
+        kind=TRIAL_REMINDER,
+        key=f"trial_reminder:{subscription.id}:{trial_end.isoformat()}",
+        due_at=due_at,
+        clock_id=subscription.clock_id,
+        payload={"subscription_id": subscription.id, "period_end": trial_end.isoformat(), "days_before": TRIAL_REMINDER_DAYS},
+    )
+
+
+async def send_trial_reminder(session: AsyncSession, job: ScheduledJob) -> None:
+    subscription = await _still_due(session, job, "trial_will_end", "trialing")
+    if subscription is None:
+        return
+    await lifecycle.announce(
+        session,
+        subscription,
+        "trial_will_end",
+        job.due_at,
+        plan=await repository.get_plan(session, subscription.plan_code),
+        customer=await repository.get_customer(session, subscription.customer_id),
+        details={**job.payload, "trial_end": job.payload["period_end"]},
     )
