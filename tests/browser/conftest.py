@@ -10,7 +10,10 @@ from playwright.sync_api import Browser, Page, sync_playwright
 PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True}
 
 
-@pytest.fixture(scope="session")
+# Module scope, not session: while Playwright's sync API is open its event loop counts as running in
+# the main thread, and every later pytest-asyncio test would fail with "Runner.run() cannot be called
+# from a running event loop". Closing it at the end of each browser module frees the thread.
+@pytest.fixture(scope="module")
 def browser() -> Browser:
     chromium = shutil.which("chromium")
     if chromium is None:

@@ -1,9 +1,9 @@
 """subscription-svc's HTTP app (uvicorn tenure_subscription.main:app)."""
 
 from tenure_shared.app import create_app
+from tenure_subscription import api_quotes
 from tenure_subscription.access.routes import portal_router
 from tenure_subscription.access.verification import local_key_lookup
-from tenure_subscription import api_quotes
 from tenure_subscription.api import internal_router, router
 from tenure_subscription.config import CONSUMED_TOPICS, get_settings
 from tenure_subscription.jobs import JOB_HANDLERS

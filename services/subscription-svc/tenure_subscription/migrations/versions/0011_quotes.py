@@ -7,6 +7,8 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects.postgresql import JSONB
 
+from tenure_shared.migrations import create_number_sequences
+
 revision = "0011_quotes"
 down_revision = "0010_api_keys"
 branch_labels = None
@@ -16,6 +18,7 @@ TZ = sa.DateTime(timezone=True)
 
 
 def upgrade() -> None:
+    create_number_sequences()  # quote numbers (Q-…) are gapless, like invoice numbers
     op.add_column("account_settings", sa.Column("quote_approval_percent_off", sa.Integer, server_default="20"))
     op.create_table(
         "quotes",
