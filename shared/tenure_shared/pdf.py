@@ -45,6 +45,14 @@ def period_text(start: datetime | None, end: datetime | None) -> str:
     return f"{day_text(start)} to {day_text(end)}" if start and end else ""
 
 
+def line_detail(quantity: int, unit_amount: int, currency: str, start: datetime | None, end: datetime | None) -> str:
+    """What a line's amount is made of: "2 x $10.00, 2026-06-01 to 2026-07-01", or just the period."""
+    period = period_text(start, end)
+    if quantity == 1:
+        return period
+    return f"{quantity} x {format_amount(unit_amount, currency)}" + (f", {period}" if period else "")
+
+
 def _latin1(text: str) -> str:
     return text.encode("latin-1", "replace").decode("latin-1")
 

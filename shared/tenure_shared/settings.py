@@ -27,6 +27,8 @@ class ServiceSettings(BaseSettings):
     model_config = SettingsConfigDict(env_file=None, extra="ignore")
 
     service_name: str = Field(default="", validation_alias="TENURE_SERVICE")
+    # "production" issues live API keys (tk_live_…); anything else test keys (tk_test_…).
+    environment: str = Field(default="development", validation_alias="TENURE_ENV")
     # The PostgreSQL *server*; each service connects to its own database `tenure_<service>` on it.
     database_url: str = Field(default="postgresql+asyncpg://postgres@localhost:5432/postgres", validation_alias="DATABASE_URL")
     # Databases are named `<prefix><service>`; tests against an external server use their own prefix.

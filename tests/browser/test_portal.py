@@ -16,6 +16,7 @@ from pypdf import PdfReader
 from tenure_shared.money import format_amount
 from tests.support.client import TenureClient
 from tests.support.credits import subscribe
+from tests.support.lifecycle import account_settings
 
 SCREENSHOTS = Path(__file__).resolve().parents[2] / ".test-artifacts" / "portal"
 
@@ -164,3 +165,59 @@ def test_the_main_action_is_reachable_with_the_keyboard(api: TenureClient, page:
         pytest.fail("Tab never reached the plan change button")
     page.keyboard.press("Enter")
     expect(page.get_by_role("heading", level=1)).to_have_text("Confirm the plan change")
+
+
+def test_a_customer_reads_downloads_and_accepts_a_quote(api: TenureClient, page: Page, catalog):
+    _, subscription = open_portal(api, page, catalog["small"])
+    draft = api.post("subscription", "/v1/quotes", {"subscription_id": subscription["id"], "plan_code": catalog["bigger"]})
+    page.reload()
+    expect(page.get_by_test_id("quote")).to_have_count(0)  # a draft is still the seller's
+    opened = api.post("subscription", f"/v1/quotes/{draft['id']}/finalize")
+    page.reload()
+    expect(page.get_by_test_id("quote-total")).to_have_text(format_amount(opened["total"], "USD"))
+    expect(page.get_by_test_id("quote-recurring")).to_have_text("300.00 USD")
+    with page.expect_download() as download:
+        page.get_by_role("link", name=f"Download quote {opened['number']}").click()
+    text = PdfReader(io.BytesIO(Path(download.value.path()).read_bytes())).pages[0].extract_text()
+    assert f"Quote {opened['number']}" in text
+    shot(page, "quote")
+    page.get_by_role("button", name=f"Accept quote {opened['number']}").click()
+    expect(page.get_by_role("status")).to_have_text("You accepted the quote: the change is made as it says.")
+    assert api.get("subscription", f"/v1/quotes/{opened['id']}")["status"] == "accepted"
+    expect(page.get_by_test_id("quote")).to_have_count(0)
+
+
+def test_a_portal_session_cannot_reach_another_customers_quote(api: TenureClient, page: Page, catalog):
+    clock = api.create_clock("2026-06-01T00:00:00Z")
+    _, theirs = subscribe(api, clock, catalog["small"])
+    their_quote = api.post("subscription", "/v1/quotes", {"subscription_id": theirs["id"], "plan_code": catalog["bigger"]})
+    api.post("subscription", f"/v1/quotes/{their_quote['id']}/finalize")
+    open_portal(api, page, catalog["small"])
+    cookies = {c["name"]: c["value"] for c in page.context.cookies()}
+    answer = httpx.get(api.urls["subscription"] + f"/portal/quotes/{their_quote['id']}/pdf", cookies=cookies)
+    assert answer.status_code == 404
+    assert api.get("subscription", f"/v1/quotes/{their_quote['id']}")["status"] == "open"
+
+
+def test_a_customer_about_to_cancel_sees_the_retention_offer_and_takes_it(api: TenureClient, page: Page, catalog):
+    code = api.unique("STAY").upper()
+    api.post("subscription", "/v1/coupons", {"code": code, "name": "Stay with us", "percent_off": 25, "duration": "once"})
+    with account_settings(api, retention_coupon_code=code):
+        _, subscription = open_portal(api, page, catalog["small"])
+        expect(page.get_by_test_id("offer-terms")).to_have_text("25% off your next period, from your next renewal.")
+        shot(page, "retention-offer")
+        page.get_by_role("button", name="Accept the offer").click()
+        expect(page.get_by_role("status")).to_have_text("Thank you for staying: the offer applies from your next period.")
+        after = api.get("subscription", f"/v1/subscriptions/{subscription['id']}")
+        assert [d["coupon_code"] for d in after["discounts"]] == [code]
+        expect(page.get_by_test_id("retention-offer")).to_have_count(0)  # once per subscription
+
+
+def test_a_customer_says_why_they_cancel(api: TenureClient, page: Page, catalog):
+    _, subscription = open_portal(api, page, catalog["small"])
+    page.get_by_label("Why are you leaving? (optional)").select_option("missing_features")
+    page.get_by_label("Anything else? (optional)").fill("No CSV export.")
+    page.get_by_role("button", name="Cancel the subscription").click()
+    expect(page.get_by_role("status")).to_have_text("Your subscription is cancelled.")
+    after = api.get("subscription", f"/v1/subscriptions/{subscription['id']}")
+    assert after["cancellation_details"] == {"feedback": "missing_features", "comment": "No CSV export."}

@@ -16,6 +16,7 @@ from aiokafka import AIOKafkaProducer
 from tenure_shared.events import INVOICES
 from tenure_tools.mail_catcher import MailCatcher
 from tests.support.client import ApiError, TenureClient
+from tests.support.emails import emails_of, wait_for_emails
 
 PORTAL_URL = "http://127.0.0.1:8101/portal"  # notification-svc's default TENURE_PORTAL_URL
 
@@ -30,22 +31,6 @@ def _customer(api: TenureClient, clock: str, *, payment_method: str = "pm_test_o
     return customer["id"], email
 
 
-def _emails(api: TenureClient, customer_id: str, **params: str) -> list[dict]:
-    return api.list_all("notification", "/v1/emails", customer_id=customer_id, **params)
-
-
-def _wait_for_emails(api: TenureClient, customer_id: str, count: int, timeout: float = 60.0, **params: str) -> list[dict]:
-    """Emails are sent by the worker in real time, not on the test clock: poll the log."""
-    deadline = time.monotonic() + timeout
-    while True:
-        found = [e for e in _emails(api, customer_id, **params) if e["status"] != "pending"]
-        if len(found) >= count:
-            return found
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{len(found)} of {count} emails {params} for {customer_id} within {timeout} s")
-        time.sleep(0.1)
-
-
 def _caught(catcher: MailCatcher, to: str) -> list[EmailMessage]:
     return [m for m in catcher.messages() if m["To"] == to]
 
@@ -57,7 +42,7 @@ def test_a_paid_invoice_sends_a_receipt(api: TenureClient, catalog, mail_catcher
     api.wait_ready(clock)
     [invoice] = api.invoices(customer_id=customer)
 
-    [email] = _wait_for_emails(api, customer, 1)
+    [email] = wait_for_emails(api, customer, 1)
     assert (email["to"], email["template"], email["status"]) == (address, "invoice_paid", "sent")
     assert email["subject"] == f"Receipt for invoice {invoice['number']}" and email["sent_at"]
     [message] = _caught(mail_catcher, address)
@@ -77,7 +62,7 @@ def test_a_failed_renewal_sends_payment_failed_with_the_portal_link_and_no_recei
 
     # The first receipt, a notice for each failure that is retried (the renewal's and two retries'),
     # then the end of dunning for the last one.
-    sent = _wait_for_emails(api, customer, 5)
+    sent = wait_for_emails(api, customer, 5)
     templates = sorted(e["template"] for e in sent)
     assert templates == ["dunning_exhausted", "invoice_paid"] + ["payment_failed"] * 3
     assert len({e["event_id"] for e in sent}) == 5
@@ -88,7 +73,7 @@ def test_a_failed_renewal_sends_payment_failed_with_the_portal_link_and_no_recei
     assert len([m for m in _caught(mail_catcher, address) if m["Subject"].startswith("Receipt")]) == 1
 
 
-def test_a_dunning_policy_that_does_not_notify_sends_no_dunning_emails(api: TenureClient, catalog, mail_catcher):
+def test_a_dunning_policy_that_does_not_notify_sends_no_dunningemails_of(api: TenureClient, catalog, mail_catcher):
     policy = {"retry_after_days": [1, 3, 5], "final_action": "move_to_free_plan"}
     api.put("dunning", "/v1/dunning-policy", {**policy, "notify_customer": False})
     try:
@@ -102,11 +87,11 @@ def test_a_dunning_policy_that_does_not_notify_sends_no_dunning_emails(api: Tenu
         api.put("dunning", "/v1/dunning-policy", {**policy, "notify_customer": True})
     [case] = api.get("dunning", "/v1/dunning-cases", params={"customer_id": customer})["data"]
     assert case["status"] == "exhausted"
-    [receipt] = _wait_for_emails(api, customer, 1)
+    [receipt] = wait_for_emails(api, customer, 1)
     assert receipt["template"] == "invoice_paid"
     # The clock was ready only once notification-svc had consumed dunning's events too: any email
     # they asked for would be in the log by now, pending or sent.
-    assert [e["template"] for e in _emails(api, customer)] == ["invoice_paid"]
+    assert [e["template"] for e in emails_of(api, customer)] == ["invoice_paid"]
     assert [m["Subject"] for m in _caught(mail_catcher, address)] == [receipt["subject"]]
 
 
@@ -123,7 +108,7 @@ def test_a_template_switched_off_is_logged_as_suppressed(api: TenureClient, cata
         customer, address = _customer(api, clock)
         api.post("subscription", "/v1/subscriptions", {"customer_id": customer, "plan_code": catalog["pro"]})
         api.wait_ready(clock)
-        [email] = _wait_for_emails(api, customer, 1, template="invoice_paid")
+        [email] = wait_for_emails(api, customer, 1, template="invoice_paid")
         assert email["status"] == "suppressed" and email["sent_at"] is None
     finally:
         api.patch("notification", "/v1/email-settings", {"templates": {"invoice_paid": True}})
@@ -145,7 +130,7 @@ def test_an_event_delivered_twice_sends_one_email(api: TenureClient, stack, cata
     customer, address = _customer(api, clock)
     api.post("subscription", "/v1/subscriptions", {"customer_id": customer, "plan_code": catalog["pro"]})
     api.wait_ready(clock)
-    [receipt] = _wait_for_emails(api, customer, 1)
+    [receipt] = wait_for_emails(api, customer, 1)
     [invoice] = api.invoices(customer_id=customer)
 
     def paid(event_id: str, number: str) -> dict:
@@ -165,9 +150,9 @@ def test_an_event_delivered_twice_sends_one_email(api: TenureClient, stack, cata
     marker = f"evt_marker_{uuid.uuid4().hex[:8]}"
     again, behind = paid(receipt["event_id"], invoice["number"]), paid(marker, "INV-MARKER")
     asyncio.run(_produce(stack.kafka_bootstrap, INVOICES, customer, again, behind))
-    _wait_for_emails(api, customer, 1, timeout=60, event_id=marker)
+    wait_for_emails(api, customer, 1, timeout=60, event_id=marker)
 
-    assert [e["id"] for e in _emails(api, customer, event_id=receipt["event_id"])] == [receipt["id"]]
+    assert [e["id"] for e in emails_of(api, customer, event_id=receipt["event_id"])] == [receipt["id"]]
     receipts = [m for m in _caught(mail_catcher, address) if m["X-Tenure-Event-Id"] == receipt["event_id"]]
     assert len(receipts) == 1
 
@@ -180,12 +165,12 @@ def test_an_smtp_server_that_is_away_is_tried_again(api: TenureClient, catalog, 
         api.post("subscription", "/v1/subscriptions", {"customer_id": customer, "plan_code": catalog["pro"]})
         api.wait_ready(clock)
         deadline = time.monotonic() + 60
-        while not (tried := [e for e in _emails(api, customer) if e["attempts"] >= 1]):
+        while not (tried := [e for e in emails_of(api, customer) if e["attempts"] >= 1]):
             assert time.monotonic() < deadline, "the email was never tried"
             time.sleep(0.1)
         assert tried[0]["status"] == "pending" and tried[0]["last_error"]
     finally:
         mail_catcher.start()
-    [email] = _wait_for_emails(api, customer, 1, timeout=60)
+    [email] = wait_for_emails(api, customer, 1, timeout=60)
     assert email["status"] == "sent" and email["attempts"] >= 2 and email["last_error"]
     assert len(_caught(mail_catcher, address)) == 1

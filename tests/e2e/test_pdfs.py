@@ -1,10 +1,9 @@
-"""Invoice and credit-note PDFs: the document carries its number and totals, renders within 100 ms,
- and a portal session reaches its own customer's documents only."""
+"""Invoice and credit-note PDFs: the document carries its number and totals, and a portal session
+reaches its own customer's documents only. (Render time is a benchmark figure: `make bench`, f.invoice_pdf_render.)"""
 
 from __future__ import annotations
 
 import io
-import time
 
 import httpx
 import pytest
@@ -15,8 +14,6 @@ from tenure_shared.pdf import Document, DocumentLine, render
 from tests.e2e.test_portal_sessions import open_session
 from tests.support.client import TenureClient
 from tests.support.credits import manual_note, plan, subscribe
-
-RENDER_BUDGET_SECONDS = 0.100
 
 
 def pdf_text(content: bytes) -> str:
@@ -38,20 +35,17 @@ def documents(api: TenureClient) -> dict:
     }
 
 
-def fetch_pdf(api: TenureClient, service: str, path: str) -> tuple[bytes, float]:
-    started = time.perf_counter()
+def fetch_pdf(api: TenureClient, service: str, path: str) -> bytes:
     answer = api.request(service, "GET", path, expect=200)
-    elapsed = time.perf_counter() - started
     assert answer.headers["content-type"] == "application/pdf"
     assert answer.content.startswith(b"%PDF-")
-    return answer.content, elapsed
+    return answer.content
 
 
 def test_an_invoice_pdf_shows_its_number_lines_and_total(api: TenureClient, documents):
     invoice = documents["invoice"]
-    content, elapsed = fetch_pdf(api, "invoicing", f"/v1/invoices/{invoice['id']}/pdf")
+    content = fetch_pdf(api, "invoicing", f"/v1/invoices/{invoice['id']}/pdf")
     text = pdf_text(content)
-    print(f"invoice PDF: {len(content)} bytes, {elapsed * 1000:.1f} ms round trip")
     assert invoice["number"] in text and invoice["customer_id"] in text
     assert format_amount(invoice["total"], invoice["currency"]) in text
     assert invoice["lines"][0]["description"] in text
@@ -59,9 +53,8 @@ def test_an_invoice_pdf_shows_its_number_lines_and_total(api: TenureClient, docu
 
 def test_a_credit_note_pdf_shows_its_number_and_amount(api: TenureClient, documents):
     note = documents["credit_note"]
-    content, elapsed = fetch_pdf(api, "credit", f"/v1/credit-notes/{note['id']}/pdf")
+    content = fetch_pdf(api, "credit", f"/v1/credit-notes/{note['id']}/pdf")
     text = pdf_text(content)
-    print(f"credit note PDF: {len(content)} bytes, {elapsed * 1000:.1f} ms round trip")
     assert note["number"] in text and note["customer_id"] in text
     assert format_amount(1250, "USD") in text
 
@@ -84,8 +77,7 @@ def test_an_unknown_document_has_no_pdf(api: TenureClient):
     assert api.request("credit", "GET", "/v1/credit-notes/cn_nope/pdf").json()["code"] == "credit_note_not_found"
 
 
-def test_a_document_renders_within_100_ms():
-    """The render alone (the HTTP round trip above adds the database and the network)."""
+def test_a_long_document_carries_every_line_and_its_totals():
     document = Document(
         title="Invoice",
         number="INV-000123",
@@ -98,13 +90,6 @@ def test_a_document_renders_within_100_ms():
         credits=[DocumentLine("Credit note CN-000007", -1250)],
         totals=[("Subtotal", 88200), ("Total", 86950), ("Amount due", 86950)],
     )
-    render(document)  # the first render loads the fonts' metrics
-    timings = []
-    for _ in range(10):
-        started = time.perf_counter()
-        content = render(document)
-        timings.append(time.perf_counter() - started)
-    median = sorted(timings)[len(timings) // 2]
-    print(f"tenure_shared.pdf render: median {median * 1000:.1f} ms, max {max(timings) * 1000:.1f} ms, {len(content)} bytes")
-    assert "INV-000123" in pdf_text(content) and "869.50 USD" in pdf_text(content)
-    assert median <= RENDER_BUDGET_SECONDS
+    text = pdf_text(render(document))
+    assert all(f"Seat {n}" in text for n in range(20))
+    assert "INV-000123" in text and "869.50 USD" in text and "-98.00 USD" in text

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from tenure_shared.events import DUNNING, INVOICES, PAYMENTS, SUBSCRIPTIONS, USAGE
+from tenure_shared.events import DUNNING, INVOICES, PAYMENTS, QUOTES, SUBSCRIPTIONS, USAGE
 from tenure_shared.settings import ServiceSettings
 
 SERVICE = "health-score"
-CONSUMED_TOPICS: tuple[str, ...] = (SUBSCRIPTIONS, INVOICES, PAYMENTS, DUNNING, USAGE)
+CONSUMED_TOPICS: tuple[str, ...] = (SUBSCRIPTIONS, INVOICES, PAYMENTS, DUNNING, USAGE, QUOTES)
 
 
 @lru_cache(maxsize=1)

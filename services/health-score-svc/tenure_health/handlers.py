@@ -7,12 +7,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from tenure_health import reports, service
 from tenure_shared.consumer import EventHandler
 from tenure_shared.events import (
+    QUOTE_EVENT_TYPES,
     SUBSCRIPTION_EVENT_TYPES,
     CloudEvent,
     CustomerData,
     DunningData,
     InvoiceData,
     PaymentData,
+    QuoteData,
     SubscriptionData,
     UsageRecordedData,
 )
@@ -51,6 +53,10 @@ async def on_usage_recorded(session: AsyncSession, event: CloudEvent) -> None:
     )
 
 
+async def on_quote_event(session: AsyncSession, event: CloudEvent) -> None:
+    await reports.record_quote(session, data=QuoteData.model_validate(event.data), at=event.time)
+
+
 HANDLERS: dict[str, EventHandler] = {
     "customer.created": on_customer_changed,
     "customer.updated": on_customer_changed,
@@ -64,4 +70,5 @@ HANDLERS: dict[str, EventHandler] = {
     "dunning.recovered": on_dunning_event,
     "dunning.exhausted": on_dunning_event,
     "usage.recorded": on_usage_recorded,
+    **{event_type: on_quote_event for event_type in QUOTE_EVENT_TYPES},
 }

@@ -202,3 +202,19 @@ class MrrInvoice(Base):
     total: Mapped[int] = mapped_column(BigInteger)
     status: Mapped[str] = mapped_column(String)
     issued_at: Mapped[datetime] = mapped_column(TZ)
+
+
+class RenewalQuote(Base):
+    """A quote of a subscription as its last quote.* event left it: an open one tells the renewal
+    forecast whether the customer is about to pay more (upsell) or less (downgrade)."""
+
+    __tablename__ = "renewal_quotes"
+
+    id: Mapped[str] = mapped_column(String, primary_key=True)
+    subscription_id: Mapped[str] = mapped_column(String, index=True)
+    number: Mapped[str | None] = mapped_column(String)
+    status: Mapped[str] = mapped_column(String)
+    currency: Mapped[str] = mapped_column(String(3))
+    recurring_total: Mapped[int] = mapped_column(BigInteger)
+    current_recurring_amount: Mapped[int] = mapped_column(BigInteger)
+    updated_at: Mapped[datetime] = mapped_column(TZ)

@@ -12,9 +12,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from tenure_health import mrr, retention
 from tenure_health.errors import CurrencyRequired, InvalidReportInterval, InvalidReportWindow
-from tenure_health.models import HealthCustomer, MrrInvoice, MrrState
-from tenure_shared.events import InvoiceData, SubscriptionData
-from tenure_shared.money import round_half_up
+from tenure_health.models import HealthCustomer, MrrInvoice, MrrState, RenewalQuote
+from tenure_shared.events import InvoiceData, QuoteData, SubscriptionData
+from tenure_shared.money import format_amount, round_half_up
 
 INTERVAL_STEPS = {"day": relativedelta(days=1), "week": relativedelta(weeks=1), "month": relativedelta(months=1)}
 MAX_SERIES_POINTS = 1000
@@ -101,6 +101,16 @@ async def record_invoice(session: AsyncSession, *, data: InvoiceData, clock_id: 
         )
         session.add(row)
     row.status, row.total = data.status, data.total
+    await session.flush()
+
+
+async def record_quote(session: AsyncSession, *, data: QuoteData, at: datetime) -> None:
+    row = await session.get(RenewalQuote, data.id, with_for_update=True)
+    if row is None:
+        row = RenewalQuote(id=data.id, subscription_id=data.subscription_id)
+        session.add(row)
+    row.number, row.status, row.currency, row.updated_at = data.number, data.status, data.currency, at
+    row.recurring_total, row.current_recurring_amount = data.recurring_total, data.current_recurring_amount
     await session.flush()
 
 
@@ -214,10 +224,12 @@ async def renewals(
         if s.status not in ("cancelled", "expired") and s.current_period_end and now <= s.current_period_end <= horizon
     ]
     health = await _health(session, {s.customer_id for s in due})
+    quotes = await _renewal_quotes(session, {s.subscription_id for s in due})
     items = []
     for s in due:
         score, status = health.get(s.customer_id, (None, None))
-        outlook, reasons = renewal_forecast(s, status)
+        quote = quotes.get(s.subscription_id)
+        outlook, reasons = renewal_forecast(s, status, quote)
         items.append(
             {
                 "subscription_id": s.subscription_id,
@@ -231,7 +243,7 @@ async def renewals(
                 "health": {"score": score, "status": status},
                 "forecast": outlook,
                 "reasons": reasons,
-                "quote": None,
+                "quote": {"id": quote.id, "status": quote.status} if quote else None,
             }
         )
     if forecast:
@@ -258,7 +270,7 @@ RENEWAL_SORTS = {
 FORECASTS = ("renew", "upsell", "downgrade", "churn", "at_risk")
 
 
-def renewal_forecast(state: Any, health_status: str | None) -> tuple[str, list[str]]:
+def renewal_forecast(state: Any, health_status: str | None, quote: Any = None) -> tuple[str, list[str]]:
     """The likely outcome of the renewal and every reason for it (the first reason decides)."""
     reasons: list[tuple[str, str]] = []
     if state.cancellation_scheduled:
@@ -271,11 +283,32 @@ def renewal_forecast(state: Any, health_status: str | None) -> tuple[str, list[s
             reasons.append(("downgrade", change))
         elif after > now:
             reasons.append(("upsell", change))
+    if quote is not None and quote.status == "open":
+        today, quoted = quote.current_recurring_amount, quote.recurring_total
+        offer = (
+            f"open quote {quote.number} takes each period from {format_amount(today, quote.currency)}"
+            f" to {format_amount(quoted, quote.currency)}"
+        )
+        if quoted < today:
+            reasons.append(("downgrade", offer))
+        elif quoted > today:
+            reasons.append(("upsell", offer))
     if state.paused:
         reasons.append(("at_risk", "the subscription is paused"))
     if health_status in ("at_risk", "critical"):
         reasons.append(("at_risk", f"customer health is {health_status}"))
     return (reasons[0][0] if reasons else "renew"), [reason for _, reason in reasons]
+
+
+async def _renewal_quotes(session: AsyncSession, subscription_ids: set[str]) -> dict[str, RenewalQuote]:
+    """Each subscription's quote to show: an open one if any, else the one changed last."""
+    if not subscription_ids:
+        return {}
+    rows = await session.scalars(select(RenewalQuote).where(RenewalQuote.subscription_id.in_(subscription_ids)))
+    shown: dict[str, RenewalQuote] = {}
+    for quote in sorted(rows, key=lambda q: (q.status == "open", q.updated_at, q.id)):
+        shown[quote.subscription_id] = quote  # the last one sorted wins
+    return shown
 
 
 async def _health(session: AsyncSession, customer_ids: set[str]) -> dict[str, tuple[int | None, str | None]]:

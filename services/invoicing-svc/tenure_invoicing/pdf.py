@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 from tenure_invoicing.models import Invoice
-from tenure_shared.money import format_amount
-from tenure_shared.pdf import Document, DocumentLine, day_text, period_text, render
+from tenure_shared.pdf import Document, DocumentLine, day_text, line_detail, period_text, render
 
 
 def invoice_document(invoice: Invoice) -> Document:
     lines, discounts = [], []
     for line in invoice.lines:
-        detail = period_text(line.period_start, line.period_end)
-        if line.quantity != 1:
-            detail = f"{line.quantity} x {format_amount(line.unit_amount, invoice.currency)}" + (f", {detail}" if detail else "")
+        detail = line_detail(line.quantity, line.unit_amount, invoice.currency, line.period_start, line.period_end)
         (discounts if line.kind == "discount" else lines).append(DocumentLine(line.description, line.amount, detail))
     credits = [DocumentLine(f"Credit note {c['credit_note_id']}", -c["amount"]) for c in invoice.credits_applied]
     facts = [("Issued", day_text(invoice.issued_at)), ("Status", invoice.status)]

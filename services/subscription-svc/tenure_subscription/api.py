@@ -40,6 +40,7 @@ from tenure_subscription.schemas import (
     AddonOut,
     AddonRef,
     CancelIn,
+    CancellationDetailsOut,
     ChangeIn,
     ChangeOut,
     CouponIn,
@@ -66,6 +67,7 @@ from tenure_subscription.schemas import (
     ProrationOut,
     ReactivateIn,
     ResumeIn,
+    RetentionOfferOut,
     ScheduledChangeOut,
     SettingsOut,
     SettingsPatch,
@@ -89,6 +91,7 @@ from tenure_subscription.service import (
     metrics,
     pausing,
     reactivation,
+    retention_offer,
     test_clocks,
     upcoming,
 )
@@ -154,6 +157,11 @@ def subscription_out(subscription: Subscription) -> SubscriptionOut:
         access=pausing.access(subscription),
         cancel_at_period_end=subscription.cancel_at_period_end,
         cancelled_at=subscription.cancelled_at,
+        cancellation_details=CancellationDetailsOut(
+            feedback=subscription.cancellation_feedback, comment=subscription.cancellation_comment
+        )
+        if subscription.cancellation_feedback or subscription.cancellation_comment
+        else None,
         on_free_plan=subscription.on_free_plan,
         last_paid_plan_code=subscription.last_paid_plan_code,
         unpaid=subscription.unpaid,
@@ -211,6 +219,7 @@ def settings_out(settings: AccountSettings) -> SettingsOut:
         timezone=settings.timezone,
         renewal_reminder_days=settings.renewal_reminder_days,
         quote_approval_percent_off=settings.quote_approval_percent_off,
+        retention_coupon_code=settings.retention_coupon_code,
     )
 
 
@@ -412,6 +421,43 @@ async def apply_discount(subscription_id: str, body: DiscountIn, session: DbSess
         await discounts.apply_discount(
             session, subscription_id=subscription_id, coupon_code=body.coupon_code, promotion_code=body.promotion_code
         )
+    )
+
+
+@router.get(
+    "/subscriptions/{subscription_id}/retention-offer",
+    tags=["discounts"],
+    dependencies=[OwnSubscription],
+    responses=problem_responses(404),
+)
+@customer_scoped
+async def get_retention_offer(subscription_id: str, session: DbSession) -> RetentionOfferOut:
+    """The coupon offered to keep a customer about to cancel (the account's `retention_coupon_code`),
+    if this subscription can still take it; 404 `no_retention_offer` otherwise."""
+    return retention_offer_out(await retention_offer.get_offer(session, subscription_id=subscription_id))
+
+
+@router.post(
+    "/subscriptions/{subscription_id}/retention-offer/accept",
+    tags=["discounts"],
+    dependencies=[OwnSubscription],
+    responses=problem_responses(404, 409),
+)
+@customer_scoped
+async def accept_retention_offer(subscription_id: str, session: DbSession) -> SubscriptionOut:
+    """Take the retention offer: its coupon covers the subscription from the next period on."""
+    return subscription_out(await retention_offer.accept_offer(session, subscription_id=subscription_id))
+
+
+def retention_offer_out(coupon: Coupon) -> RetentionOfferOut:
+    return RetentionOfferOut(
+        coupon_code=coupon.code,
+        name=coupon.name,
+        percent_off=None if coupon.percent_off is None else float(coupon.percent_off),
+        amount_off=coupon.amount_off,
+        currency=coupon.currency,
+        duration=coupon.duration,
+        duration_in_periods=coupon.duration_in_periods,
     )
 
 

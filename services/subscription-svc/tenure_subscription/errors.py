@@ -198,6 +198,12 @@ class QuoteNotOpen(Conflict):
     code = "quote_not_open"
 
 
+class QuoteNotFinalized(Conflict):
+    """A draft has no number and may still change: only a finalized quote has a PDF."""
+
+    code = "quote_not_finalized"
+
+
 class QuoteExpired(Conflict):
     code = "quote_expired"
 
@@ -210,3 +216,10 @@ class QuoteStale(Conflict):
 
 class InvalidQuoteExpiry(InvalidRequest):
     code = "invalid_quote_expiry"
+
+
+class NoRetentionOffer(NotFound):
+    """No retention coupon is set up, or this subscription cannot take it (taken once already, not
+    running, or the coupon is no longer redeemable)."""
+
+    code = "no_retention_offer"

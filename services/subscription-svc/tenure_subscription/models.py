@@ -70,6 +70,7 @@ class AccountSettings(Base):
     renewal_reminder_days: Mapped[list[int]] = mapped_column(JSONB)
     # A quote whose discount is more than this share of its subtotal needs an admin's approval (None: never).
     quote_approval_percent_off: Mapped[int | None] = mapped_column(Integer, server_default="20")
+    retention_coupon_code: Mapped[str | None] = mapped_column(String)
 
 
 class Subscription(Base):
@@ -89,6 +90,9 @@ class Subscription(Base):
     trial_end: Mapped[datetime | None] = mapped_column(TZ)
     cancel_at_period_end: Mapped[bool] = mapped_column(Boolean, default=False)
     cancelled_at: Mapped[datetime | None] = mapped_column(TZ)
+    # Why the customer cancelled (CancelIn.cancellation_details); cleared by a reactivation.
+    cancellation_feedback: Mapped[str | None] = mapped_column(String)
+    cancellation_comment: Mapped[str | None] = mapped_column(String)
     on_free_plan: Mapped[bool] = mapped_column(Boolean, default=False)
     last_paid_plan_code: Mapped[str | None] = mapped_column(String)
     unpaid: Mapped[bool] = mapped_column(Boolean, default=False)

@@ -135,6 +135,8 @@ class SettingsPatch(Strict):
     renewal_reminder_days: list[Annotated[StrictInt, Field(ge=1, le=366)]] = Field(None, max_length=10)
     # A quote whose discount is more than this % of its subtotal needs an admin's approval; null: never.
     quote_approval_percent_off: Annotated[StrictInt, Field(ge=0, le=100)] | None = None
+    # The coupon offered to a customer about to cancel (once per subscription); null: no offer.
+    retention_coupon_code: str | None = Field(None, min_length=1, max_length=255)
 
 
 class SettingsOut(BaseModel):
@@ -146,6 +148,7 @@ class SettingsOut(BaseModel):
     timezone: str
     renewal_reminder_days: list[int]
     quote_approval_percent_off: int | None
+    retention_coupon_code: str | None
 
 
 class AddonIn(Strict):
@@ -245,6 +248,7 @@ class SubscriptionOut(BaseModel):
     pause: PauseOut | None
     cancel_at_period_end: bool
     cancelled_at: datetime | None
+    cancellation_details: CancellationDetailsOut | None = None
     on_free_plan: bool
     last_paid_plan_code: str | None
     unpaid: bool
@@ -321,9 +325,38 @@ class QuoteOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
 
+# Why a customer leaves (the same answers as Stripe's cancellation feedback).
+CancellationFeedback = Literal[
+    "too_expensive", "missing_features", "switched_service", "unused", "customer_service", "too_complex", "low_quality", "other"
+]
+
+
+class CancellationDetails(Strict):
+    feedback: CancellationFeedback | None = None
+    comment: str | None = Field(None, max_length=1000)
+
+
 class CancelIn(Strict):
     when: Literal["now", "end_of_term"] = "end_of_term"
     unused_amount: Literal["credit", "refund", "none"] = "none"
+    cancellation_details: CancellationDetails | None = None
+
+
+class CancellationDetailsOut(BaseModel):
+    feedback: str | None
+    comment: str | None
+
+
+class RetentionOfferOut(BaseModel):
+    """The account's retention coupon, offered to a customer about to cancel."""
+
+    coupon_code: str
+    name: str
+    percent_off: float | None
+    amount_off: int | None
+    currency: str | None
+    duration: str
+    duration_in_periods: int | None
 
 
 class ProrationOut(BaseModel):

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tenure_tools.bench import api, ceilings, dunning, health, renewal, usage, year
+from tenure_tools.bench import api, ceilings, dunning, health, pdf, renewal, usage, year
 from tenure_tools.bench.common import API_KEY, figure, machine
 from tenure_tools.bench.memory import WORKER_RSS_LIMIT_MIB
 from tenure_tools.bench.seed import prepare_account
@@ -291,6 +291,15 @@ def run_bench(
                 met=False if measured["seconds"] >= 2 else (True if measured["customers"] >= TARGET_HEALTH_CUSTOMERS else None),
                 customers=measured["customers"],
             )
+        rendering = details["pdf"] = step("pdf", pdf.render_figures)
+        figures["f.invoice_pdf_render"] = figure(
+            rendering["invoice_20_lines_ms"],
+            "ms",
+            ceiling=("one-line document (fpdf2's floor)", rendering["one_line_ms"]),
+            target="median <= 100 ms",
+            met=rendering["invoice_20_lines_ms"] <= 100,
+            rounds=rendering["rounds"],
+        )
     finally:
         stack.stop()
         if not keep:

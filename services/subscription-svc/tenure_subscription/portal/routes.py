@@ -23,6 +23,20 @@ templates = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=
 templates.filters["money"] = lambda amount, currency: format_amount(amount, currency)
 templates.filters["day"] = lambda instant: instant[:10] if instant else ""  # ISO 8601 from the APIs
 
+
+def offer_terms(offer: dict) -> str:
+    """A retention offer in words: "20% off for 3 periods, from your next renewal." """
+    if offer["percent_off"] is not None:
+        amount = f"{offer['percent_off']:g}% off"
+    else:
+        amount = f"{format_amount(offer['amount_off'], offer['currency'])} off"
+    spans = {"forever": "every period", "once": "your next period"}
+    span = spans.get(offer["duration"], f"for {offer['duration_in_periods']} periods")
+    return f"{amount} {span}, from your next renewal."
+
+
+templates.filters["offer_terms"] = offer_terms
+
 router = APIRouter(include_in_schema=False)
 
 NOTICES = {
@@ -33,7 +47,23 @@ NOTICES = {
     "changed": "Your plan is changed.",
     "scheduled": "Your plan change is scheduled for your renewal date.",
     "payment_method": "Your payment method is updated.",
+    "offer_accepted": "Thank you for staying: the offer applies from your next period.",
+    "quote_accepted": "You accepted the quote: the change is made as it says.",
+    "quote_declined": "You declined the quote.",
 }
+
+
+# The cancellation feedback answers (CancelIn.cancellation_details.feedback) as the form shows them.
+FEEDBACK_CHOICES = [
+    ("too_expensive", "It is too expensive"),
+    ("missing_features", "Features I need are missing"),
+    ("switched_service", "I switched to another service"),
+    ("unused", "I do not use it enough"),
+    ("customer_service", "Customer service was not good enough"),
+    ("too_complex", "It is too complicated"),
+    ("low_quality", "The quality was not good enough"),
+    ("other", "Another reason"),
+]
 
 
 class CsrfRefused(TenureError):
@@ -112,6 +142,17 @@ async def render_overview(page: Portal, *, notice: str | None = None, error: Por
     except PortalApiError as failure:
         return page.render("overview.html", status_code=failure.status, error=failure.message, customer=None, subscription=None)
     plan = next((p for p in plans if subscription and p["code"] == subscription["plan_code"]), None)
+    open_quotes, retention_offer = [], None
+    if subscription:
+        try:
+            retention_offer = await page.api.get("subscription", sub_path(subscription, "/retention-offer"))
+        except PortalApiError:
+            pass  # no offer (404 no_retention_offer) or none to be had right now
+        try:
+            listed = await page.api.get("subscription", "/v1/quotes", subscription_id=subscription["id"], status="open")
+            open_quotes = listed["data"]
+        except PortalApiError:
+            pass  # the rest of the page is still worth showing
     upcoming, upcoming_note = None, None
     if subscription and subscription["status"] in ("active", "trialing") and not subscription["cancel_at_period_end"]:
         try:
@@ -127,6 +168,9 @@ async def render_overview(page: Portal, *, notice: str | None = None, error: Por
         other_plans=[p for p in plans if not plan or (p["code"] != plan["code"] and p["currency"] == plan["currency"])],
         upcoming=upcoming,
         upcoming_note=upcoming_note,
+        quotes=open_quotes,
+        retention_offer=retention_offer,
+        feedback_choices=FEEDBACK_CHOICES,
         notice=notice,
         error=error.message if error else None,
     )
@@ -151,6 +195,11 @@ async def invoice_pdf(invoice_id: str, request: Request) -> Response:
 @router.get("/portal/credit-notes/{credit_note_id}/pdf")
 async def credit_note_pdf(credit_note_id: str, request: Request) -> Response:
     return await document_pdf(request, "credit", f"/v1/credit-notes/{quote(credit_note_id, safe='')}/pdf")
+
+
+@router.get("/portal/quotes/{quote_id}/pdf")
+async def quote_pdf(quote_id: str, request: Request) -> Response:
+    return await document_pdf(request, "subscription", f"/v1/quotes/{quote(quote_id, safe='')}/pdf")
 
 
 async def document_pdf(request: Request, service: str, path: str) -> Response:
@@ -216,9 +265,22 @@ async def resume(request: Request) -> Response:
 @router.post("/portal/cancel")
 async def cancel(request: Request) -> Response:
     page = await portal(request)
-    when = (await page.form()).get("when", "end_of_term")
+    fields = await page.form()
+    body: dict = {"when": fields.get("when", "end_of_term")}
+    feedback, comment = fields.get("feedback", ""), fields.get("comment", "").strip()
+    if feedback or comment:
+        body["cancellation_details"] = {"feedback": feedback or None, "comment": comment or None}
     subscription = await page.subscription()
-    return await act(page, lambda: page.api.post("subscription", sub_path(subscription, "/cancel"), {"when": when}), "cancelled")
+    return await act(page, lambda: page.api.post("subscription", sub_path(subscription, "/cancel"), body), "cancelled")
+
+
+@router.post("/portal/retention-offer")
+async def accept_retention_offer(request: Request) -> Response:
+    page = await portal(request)
+    await page.form()
+    subscription = await page.subscription()
+    path = sub_path(subscription, "/retention-offer/accept")
+    return await act(page, lambda: page.api.post("subscription", path), "offer_accepted")
 
 
 @router.post("/portal/reactivate")
@@ -265,3 +327,19 @@ async def change(request: Request) -> Response:
         return await render_overview(page, error=failure)
     notice = "changed" if wanted["when"] == "now" else "scheduled"
     return await act(page, lambda: page.api.post("subscription", sub_path(subscription, "/changes"), wanted), notice)
+
+
+@router.post("/portal/quotes/{quote_id}/accept")
+async def accept_quote(quote_id: str, request: Request) -> Response:
+    page = await portal(request)
+    await page.form()
+    path = f"/v1/quotes/{quote(quote_id, safe='')}/accept"
+    return await act(page, lambda: page.api.post("subscription", path), "quote_accepted")
+
+
+@router.post("/portal/quotes/{quote_id}/decline")
+async def decline_quote(quote_id: str, request: Request) -> Response:
+    page = await portal(request)
+    await page.form()
+    path = f"/v1/quotes/{quote(quote_id, safe='')}/decline"
+    return await act(page, lambda: page.api.post("subscription", path), "quote_declined")

@@ -10,6 +10,7 @@ from tenure_shared.errors import InvalidRequest
 from tenure_subscription import repository
 from tenure_subscription.models import AccountSettings
 from tenure_subscription.schemas import SettingsPatch
+from tenure_subscription.service import discounts
 
 
 def check_timezone(name: str) -> None:
@@ -27,6 +28,8 @@ async def update_settings(session: AsyncSession, *, patch: SettingsPatch) -> Acc
         plan = await repository.get_plan(session, changes["free_plan_code"])
         if plan.amount != 0:
             raise InvalidRequest(f"Plan {plan.code!r} is not free (amount {plan.amount}).", code="plan_not_free")
+    if changes.get("retention_coupon_code"):
+        await discounts.get_coupon(session, changes["retention_coupon_code"])  # 404 coupon_not_found
     if changes.get("timezone"):
         check_timezone(changes["timezone"])
     for field, value in changes.items():

@@ -17,6 +17,12 @@ from tenure_subscription.service import discounts, lifecycle, pausing, scheduled
 from tenure_subscription.service.addons import subscription_items
 
 
+def _record_details(subscription: Subscription, data: CancelIn) -> None:
+    details = data.cancellation_details
+    subscription.cancellation_feedback = details.feedback if details else None
+    subscription.cancellation_comment = details.comment if details else None
+
+
 async def cancel_subscription(session: AsyncSession, *, subscription_id: str, data: CancelIn) -> Subscription:
     """Cancel now or at the end of the term."""
     subscription = await repository.get_subscription(session, subscription_id, for_update=True)
@@ -30,6 +36,7 @@ async def cancel_subscription(session: AsyncSession, *, subscription_id: str, da
             raise SubscriptionNotCancellable(f"A {subscription.status} subscription has no running term; cancel it now.")
         if subscription.cancel_at_period_end:
             return subscription  # asked for already
+        _record_details(subscription, data)
         dropped = [c["id"] for c in scheduled_changes.pending(subscription)]
         subscription.cancel_at_period_end = True
         subscription.scheduled_changes = []  # they would never take effect
@@ -43,6 +50,7 @@ async def cancel_subscription(session: AsyncSession, *, subscription_id: str, da
             details={"cancel_at": subscription.current_period_end.isoformat(), "dropped_scheduled_changes": dropped},
         )
         return subscription
+    _record_details(subscription, data)
     credit_requests = []
     refund = data.unused_amount == "refund"
     if data.unused_amount != "none" and subscription.status == "paused" and not subscription.unpaid:

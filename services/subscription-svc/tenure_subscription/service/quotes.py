@@ -181,11 +181,17 @@ async def get_quote(session: AsyncSession, quote_id: str, *, for_update: bool = 
 
 
 async def list_quotes(
-    session: AsyncSession, page: Page, *, subscription_id: str | None, status: str | None
+    session: AsyncSession,
+    page: Page,
+    *,
+    subscription_id: str | None,
+    status: str | None,
+    customer_id: str | None = None,
+    finalized_only: bool = False,
 ) -> tuple[list[Quote], bool]:
-    return await paginate(
-        session, select(Quote), Quote.id, page, filters={Quote.subscription_id: subscription_id, Quote.status: status}
-    )
+    statement = select(Quote).where(Quote.status != QuoteStatus.DRAFT) if finalized_only else select(Quote)
+    filters = {Quote.subscription_id: subscription_id, Quote.status: status, Quote.customer_id: customer_id}
+    return await paginate(session, statement, Quote.id, page, filters=filters)
 
 
 def _require(quote: Quote, *statuses: QuoteStatus) -> None:

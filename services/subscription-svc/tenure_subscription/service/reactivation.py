@@ -100,6 +100,7 @@ async def reactivate_subscription(
         bill_lines = await lifecycle._start_period(session, subscription, plan, now)
     subscription.cancelled_at = None
     subscription.cancellation_unused = None
+    subscription.cancellation_feedback = subscription.cancellation_comment = None
     if coupon_code or promotion_code:  # a win-back offer covers the period the reactivation bills
         await discounts.redeem(
             session, subscription, coupon_code=coupon_code, promotion_code=promotion_code, starts_at=now, at=now
