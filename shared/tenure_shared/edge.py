@@ -68,6 +68,13 @@ def sane_request_id(value: str | None) -> str:
     return "req_" + uuid.uuid4().hex
 
 
+def logged_path(scope: Scope) -> str:
+    """The path as the client sent it, still percent-encoded and ASCII only: a decoded `%0A` (or a
+    NEL byte) in the log would start a forged line."""
+    raw = scope.get("raw_path")
+    return raw.decode("ascii", "backslashreplace") if raw else scope["path"]
+
+
 class RequestIdMiddleware:
     def __init__(self, app: ASGIApp):
         self.app = app
@@ -95,7 +102,7 @@ class RequestIdMiddleware:
                 log.info(
                     "http_request",
                     method=scope["method"],
-                    path=scope["path"],
+                    path=logged_path(scope),
                     status=status,
                     duration_ms=round((time.perf_counter() - started) * 1000, 1),
                 )

@@ -45,14 +45,14 @@ def test_the_retention_offer_is_made_once_and_discounts_the_next_period(api: Ten
     with account_settings(api, retention_coupon_code=None):
         assert refusal(api.request("subscription", "GET", offer_path)) == (404, "no_retention_offer")
 
-    stay = coupon(api, "Stay with us", percent_off=20, duration="repeating", duration_in_periods=3)
+    stay = coupon(api, "Stay", percent_off=20, duration="repeating", duration_in_periods=3)
     unknown = api.request("subscription", "PATCH", "/v1/settings", json={"retention_coupon_code": "NO-SUCH-COUPON"})
     assert refusal(unknown) == (404, "coupon_not_found")
     with account_settings(api, retention_coupon_code=stay):
         offer = api.get("subscription", offer_path)
         assert offer == {
             "coupon_code": stay,
-            "name": "Stay with us",
+            "name": "Stay",
             "percent_off": 20.0,
             "amount_off": None,
             "currency": None,

@@ -78,7 +78,7 @@ def test_an_upgrade_quote_is_numbered_when_finalized_and_accepting_it_schedules_
 
 def test_a_discount_above_the_approval_threshold_needs_an_admin_before_finalizing(api: TenureClient):
     basic, pro = plan(api, "Basic", 10000, interval="month"), plan(api, "Pro", 30000, interval="month")
-    half_off = coupon(api, "Half off", percent_off=50, duration="forever")
+    half_off = coupon(api, "Half-off", percent_off=50, duration="forever")
     _, sub = subscribed(api, basic)
 
     draft = quote(api, sub["id"], plan_code=pro, coupon_code=half_off)

@@ -40,6 +40,7 @@ def test_trial_without_payment_method_moves_to_the_free_plan(api: TenureClient, 
         timeline = api.get("subscription", f"/v1/subscriptions/{sub['id']}/timeline")["data"]
         assert [(e["type"], e["occurred_at"]) for e in timeline] == [
             ("created", "2026-03-01T00:00:00Z"),
+            ("trial_will_end", "2026-03-12T00:00:00Z"),  # the reminder, 3 days before (issue 12)
             ("trial_ended", "2026-03-15T00:00:00Z"),
             ("moved_to_free_plan", "2026-03-15T00:00:00Z"),
         ]
@@ -66,7 +67,7 @@ def test_trial_with_payment_method_converts_and_pays_the_first_invoice(api: Tenu
         "paid",
         "trial_converted",
     )
-    assert api.timeline_types(sub["id"]) == ["created", "trial_ended", "activated"]
+    assert api.timeline_types(sub["id"]) == ["created", "trial_will_end", "trial_ended", "activated"]
 
 
 def test_trial_without_payment_method_is_cancelled_when_the_action_is_cancel(api: TenureClient, catalog):
@@ -81,7 +82,7 @@ def test_trial_without_payment_method_is_cancelled_when_the_action_is_cancel(api
             None,
         )
         assert api.invoices(customer_id=sub["customer_id"]) == []
-        assert api.timeline_types(sub["id"]) == ["created", "trial_ended", "cancelled"]
+        assert api.timeline_types(sub["id"]) == ["created", "trial_will_end", "trial_ended", "cancelled"]
 
 
 def test_trial_cancelled_at_its_end_expires_without_an_invoice(api: TenureClient, catalog):

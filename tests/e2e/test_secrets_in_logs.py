@@ -63,9 +63,20 @@ def test_every_request_log_line_carries_its_request_id(api: TenureClient, stack)
         api.request(service, "GET", "/v1/nothing-here", headers={"Request-Id": request_id})
     time.sleep(0.3)
     logs = log_text(stack)
-    request_lines = [line for text in logs.values() for line in text.splitlines() if "http_request" in line]
+    request_lines = [line for text in logs.values() for line in text.split("\n") if "http_request" in line]
     assert request_lines
     missing = [line for line in request_lines if not re.search(r"request_id=\S+|\"request_id\": \"", line)]
     assert not missing, missing[:5]
     for service in SERVICES:
         assert request_id in logs[f"{service}-api.log"], service
+
+
+def test_a_percent_encoded_newline_in_a_path_cannot_forge_a_log_line(api: TenureClient, stack):
+    marker = f"forged_{uuid.uuid4().hex[:8]}"
+    for service in SERVICES:
+        assert api.request(service, "GET", f"/v1/x%0A{marker}%20[error]").status_code in (400, 404)
+    time.sleep(0.3)
+    for name, text in log_text(stack).items():
+        assert not [line for line in text.split("\n") if line.startswith(marker)], name
+        if name.endswith("-api.log"):
+            assert f"/v1/x%0A{marker}" in text, name  # logged as sent, still encoded
