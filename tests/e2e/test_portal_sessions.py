@@ -159,3 +159,37 @@ def test_every_customer_scoped_route_serves_the_sessions_own_customer(api: Tenur
             api.wait_ready(world["clock"])
     after = api.get("subscription", f"/v1/subscriptions/{ids['subscription']}")
     assert (after["plan_code"], after["pause"]["resume_at"]) == (world["bigger"], "2026-06-05T00:00:00Z")
+
+
+def test_quotes_and_the_retention_offer_of_another_customer_are_not_found(api: TenureClient):
+    clock = api.create_clock("2026-06-01T00:00:00Z")
+    small, bigger = plan(api, "quote-small", 1000), plan(api, "quote-bigger", 3000)
+    mine, theirs = subscribe(api, clock, small), subscribe(api, clock, small)
+    session = open_session(api, mine[0])
+
+    def quote_for(subscription: dict) -> dict:
+        draft = api.post("subscription", "/v1/quotes", {"subscription_id": subscription["id"], "plan_code": bigger})
+        return api.post("subscription", f"/v1/quotes/{draft['id']}/finalize")
+
+    their_quote = quote_for(theirs[1])
+    for method, path in [
+        ("GET", f"/v1/quotes/{their_quote['id']}"),
+        ("GET", f"/v1/quotes/{their_quote['id']}/pdf"),
+        ("POST", f"/v1/quotes/{their_quote['id']}/accept"),
+        ("POST", f"/v1/quotes/{their_quote['id']}/decline"),
+    ]:
+        answer = as_session(api, session, "subscription", method, path)
+        assert (answer.status_code, answer.json()["code"]) == (404, "quote_not_found"), (method, path)
+    for method, path in [("GET", "/retention-offer"), ("POST", "/retention-offer/accept")]:
+        answer = as_session(api, session, "subscription", method, f"/v1/subscriptions/{theirs[1]['id']}{path}")
+        assert (answer.status_code, answer.json()["code"]) == (404, "subscription_not_found"), path
+    assert api.get("subscription", f"/v1/quotes/{their_quote['id']}")["status"] == "open"
+
+    my_draft = api.post("subscription", "/v1/quotes", {"subscription_id": mine[1]["id"], "plan_code": bigger})
+    my_quote = quote_for(mine[1])
+    listed = as_session(api, session, "subscription", "GET", f"/v1/quotes?customer_id={theirs[0]}").json()["data"]
+    assert [q["id"] for q in listed] == [my_quote["id"]]  # its own finalized quotes only: no draft, no one else's
+    hidden = as_session(api, session, "subscription", "GET", f"/v1/quotes/{my_draft['id']}")
+    assert (hidden.status_code, hidden.json()["code"]) == (404, "quote_not_found")
+    accepted = as_session(api, session, "subscription", "POST", f"/v1/quotes/{my_quote['id']}/accept")
+    assert (accepted.status_code, accepted.json()["status"]) == (200, "accepted")

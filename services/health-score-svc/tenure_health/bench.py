@@ -13,6 +13,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from fractions import Fraction
 
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from tenure_health import models
@@ -104,8 +105,12 @@ async def recompute_db_benchmark(sessions: async_sessionmaker[AsyncSession], cus
         await recompute_clock(session, clock_id=clock, at=NOW)
     elapsed = time.perf_counter() - started
     peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    async with sessions() as session:
+        on_clock = (models.HealthCustomer.clock_id == clock, models.HealthCustomer.score.is_not(None))
+        scored = await session.scalar(select(func.count()).select_from(models.HealthCustomer).where(*on_clock))
     return {
         "customers": customers,
+        "scored": scored,
         "seconds": round(elapsed, 3),
         "customers_per_s": round(customers / elapsed),
         "peak_rss_mib": round(peak_mib, 1),

@@ -54,22 +54,26 @@ def _grouped(rows) -> dict[str, list]:
     return found
 
 
-async def customers_for_update(session: AsyncSession, ids: list[str]) -> list[HealthCustomer]:
-    statement = select(HealthCustomer).where(HealthCustomer.id.in_(ids)).order_by(HealthCustomer.id).with_for_update()
-    return list((await session.scalars(statement)).all())
+async def customers_for_update(session: AsyncSession, ids: list[str]) -> list[Any]:
+    """Plain rows (attribute access like HealthCustomer, no ORM identity map: a recompute of a whole
+    clock stays small and fast), locked."""
+    statement = select(*HealthCustomer.__table__.columns).where(HealthCustomer.id.in_(ids)).order_by(HealthCustomer.id)
+    return list(await session.execute(statement.with_for_update()))
 
 
 # Each query below answers for many customers at once (the daily recompute goes in chunks), keyed by customer id.
 
 
-async def subscriptions(session: AsyncSession, ids: list[str]) -> dict[str, list[HealthSubscription]]:
-    statement = select(HealthSubscription).where(HealthSubscription.customer_id.in_(ids)).order_by(HealthSubscription.id)
-    return _grouped((s.customer_id, s) for s in (await session.scalars(statement)).all())
+async def subscriptions(session: AsyncSession, ids: list[str]) -> dict[str, list[Any]]:
+    statement = select(*HealthSubscription.__table__.columns).where(HealthSubscription.customer_id.in_(ids))
+    return _grouped((s.customer_id, s) for s in await session.execute(statement.order_by(HealthSubscription.id)))
 
 
-async def billing_facts(session: AsyncSession, ids: list[str], since: datetime, until: datetime) -> dict[str, list[BillingFact]]:
-    statement = select(BillingFact).where(BillingFact.customer_id.in_(ids), BillingFact.at >= since, BillingFact.at <= until)
-    return _grouped((f.customer_id, f) for f in (await session.scalars(statement.order_by(BillingFact.at))).all())
+async def billing_facts(session: AsyncSession, ids: list[str], since: datetime, until: datetime) -> dict[str, list[Any]]:
+    statement = select(BillingFact.customer_id, BillingFact.kind, BillingFact.at).where(
+        BillingFact.customer_id.in_(ids), BillingFact.at >= since, BillingFact.at <= until
+    )
+    return _grouped((f.customer_id, f) for f in await session.execute(statement.order_by(BillingFact.at)))
 
 
 async def invoiced(session: AsyncSession, ids: list[str]) -> set[str]:
@@ -151,14 +155,16 @@ async def first_activity_at(session: AsyncSession, ids: list[str], name: str | N
     return dict((await session.execute(statement.group_by(Activity.customer_id))).all())
 
 
-async def tickets(session: AsyncSession, ids: list[str], since: datetime) -> dict[str, list[Ticket]]:
-    statement = select(Ticket).where(Ticket.customer_id.in_(ids), or_(Ticket.opened_at >= since, Ticket.status == "open"))
-    return _grouped((t.customer_id, t) for t in (await session.scalars(statement)).all())
+async def tickets(session: AsyncSession, ids: list[str], since: datetime) -> dict[str, list[Any]]:
+    statement = select(*Ticket.__table__.columns).where(
+        Ticket.customer_id.in_(ids), or_(Ticket.opened_at >= since, Ticket.status == "open")
+    )
+    return _grouped((t.customer_id, t) for t in await session.execute(statement))
 
 
-async def surveys(session: AsyncSession, ids: list[str], since: datetime) -> dict[str, list[Survey]]:
-    statement = select(Survey).where(Survey.customer_id.in_(ids), Survey.answered_at >= since)
-    return _grouped((s.customer_id, s) for s in (await session.scalars(statement.order_by(Survey.answered_at, Survey.id))).all())
+async def surveys(session: AsyncSession, ids: list[str], since: datetime) -> dict[str, list[Any]]:
+    statement = select(*Survey.__table__.columns).where(Survey.customer_id.in_(ids), Survey.answered_at >= since)
+    return _grouped((s.customer_id, s) for s in await session.execute(statement.order_by(Survey.answered_at, Survey.id)))
 
 
 async def scores_between(session: AsyncSession, ids: list[str], start: datetime, end: datetime) -> dict[str, list[int]]:

@@ -8,6 +8,8 @@ from fractions import Fraction
 from typing import Any
 
 from pydantic import ValidationError
+from sqlalchemy import insert as sql_insert
+from sqlalchemy import update as sql_update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tenure_health import repository, scoring
@@ -230,7 +232,7 @@ async def request_recompute(session: AsyncSession, customer: HealthCustomer, *, 
 
 
 async def load_facts(
-    session: AsyncSession, customers: list[HealthCustomer], model: scoring.HealthModel, at: datetime
+    session: AsyncSession, customers: list[Any], model: scoring.HealthModel, at: datetime
 ) -> dict[str, tuple[scoring.Facts, scoring.StageFacts]]:
     """Each customer's facts at `at`, for the score and for the stage, in one query per kind of fact."""
     ids = [c.id for c in customers]
@@ -312,52 +314,67 @@ async def load_facts(
     return found
 
 
-async def recompute(session: AsyncSession, *, customer_id: str, at: datetime) -> HealthCustomer:
+async def recompute(session: AsyncSession, *, customer_id: str, at: datetime) -> None:
     """Compute the customer's health at `at`, keep it in the history and announce what changed."""
-    [customer] = await recompute_many(session, customer_ids=[customer_id], at=at)
-    return customer
+    await recompute_many(session, customer_ids=[customer_id], at=at)
 
 
-async def recompute_many(session: AsyncSession, *, customer_ids: list[str], at: datetime) -> list[HealthCustomer]:
+async def recompute_many(session: AsyncSession, *, customer_ids: list[str], at: datetime) -> None:
+    """One query per kind of fact for all of them, the scores in pure code, then one bulk update of
+    the customers and one bulk insert of their history rows (no ORM object per row: a daily
+    recompute of a whole clock stays fast and small)."""
     model = await get_model(session)
     customers = await repository.customers_for_update(session, customer_ids)
     facts = await load_facts(session, customers, model, at)
     recent_scores = await repository.scores_between(session, customer_ids, at - timedelta(days=model.risk_drop_days), at)
+    updates, history = [], []
     for customer in customers:
-        await _apply(session, customer, model, *facts[customer.id], recent_scores.get(customer.id, []), at)
-    await session.flush()
-    return customers
+        update, row = await _apply(session, customer, model, *facts[customer.id], recent_scores.get(customer.id, []), at)
+        updates.append(update)
+        history.append(row)
+    if updates:
+        await session.execute(sql_update(HealthCustomer), updates)
+        await session.execute(sql_insert(HealthScore), history)
+        # A handler may hold this customer as an ORM object: it must see the new health, not its stale copy.
+        for held in [o for o in session.identity_map.values() if isinstance(o, HealthCustomer) and o.id in customer_ids]:
+            session.expire(held)
 
 
 async def _apply(
     session: AsyncSession,
-    customer: HealthCustomer,
+    customer: Any,
     model: scoring.HealthModel,
     facts: scoring.Facts,
     stage_facts: scoring.StageFacts,
     recent: list[int],
     at: datetime,
-) -> None:
-    """Store one customer's new health and write the events its changes call for."""
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """One customer's new health (its row's new values and its history row); writes the events its changes call for."""
     health = scoring.compute_health(facts, model, started_at=customer.started_at)
     stage = scoring.lifecycle_stage(stage_facts, model)
     drop = scoring.score_drop(health.score, recent)
     factors = [_factor_json(line) for line in health.factors]
     previous_status, previous_stage = customer.status, customer.stage
-    customer.first_value_at = stage_facts.first_value_at
-    customer.score, customer.status, customer.stage, customer.profile = health.score, health.status, stage, health.profile
-    customer.factors, customer.computed_at = factors, at
-    session.add(
-        HealthScore(
-            id=new_id("hsc"),
-            customer_id=customer.id,
-            score=health.score,
-            status=health.status,
-            stage=stage,
-            computed_at=at,
-            factors=factors,
-        )
-    )
+    update = {
+        "id": customer.id,
+        "first_value_at": stage_facts.first_value_at,
+        "score": health.score,
+        "status": health.status,
+        "stage": stage,
+        "profile": health.profile,
+        "factors": factors,
+        "computed_at": at,
+        "risk_episode_open": customer.risk_episode_open,
+    }
+    row = {
+        "id": new_id("hsc"),
+        "customer_id": customer.id,
+        "score": health.score,
+        "status": health.status,
+        "stage": stage,
+        "computed_at": at,
+        "factors": factors,
+    }
 
     async def announce(verb: str, reasons: list[str]) -> None:
         data = CustomerHealthData(
@@ -388,17 +405,18 @@ async def _apply(
         await announce("health_changed", reasons)
     if scoring.risk_raised(status=health.status, drop=drop, model=model):
         if not customer.risk_episode_open and previous_status is not None:
-            customer.risk_episode_open = True
+            update["risk_episode_open"] = True
             drop_reason = (
                 [f"the score fell {drop} points within {model.risk_drop_days} days"] if drop >= model.risk_drop_points else []
             )
             await announce("churn_risk_raised", drop_reason + reasons)
     else:
-        customer.risk_episode_open = False
+        update["risk_episode_open"] = False
     if previous_stage is not None and stage != previous_stage:
         await announce("stage_changed", [f"lifecycle stage {previous_stage} -> {stage}"])
         if stage == "expansion":
             await announce("expansion_signal", scoring.expansion_reasons(stage_facts, model))
+    return update, row
 
 
 def _factor_json(line: scoring.FactorLine) -> dict[str, Any]:
