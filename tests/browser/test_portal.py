@@ -221,3 +221,33 @@ def test_a_customer_says_why_they_cancel(api: TenureClient, page: Page, catalog)
     expect(page.get_by_role("status")).to_have_text("Your subscription is cancelled.")
     after = api.get("subscription", f"/v1/subscriptions/{subscription['id']}")
     assert after["cancellation_details"] == {"feedback": "missing_features", "comment": "No CSV export."}
+
+
+def test_a_customer_on_the_free_plan_upgrades_back_from_the_portal(api: TenureClient, page: Page, catalog):
+    free = plan(api, "Portal Free", 0)
+    trial_plan = api.unique("portal-trial")
+    api.post(
+        "subscription",
+        "/v1/plans",
+        {"code": trial_plan, "name": "Portal Trial", "currency": "USD", "amount": 10000, "interval": "month", "trial_days": 7},
+    )
+    with account_settings(api, free_plan_code=free, trial_end_action="move_to_free_plan"):
+        clock = api.create_clock("2026-06-01T00:00:00Z")
+        customer, subscription = subscribe(api, clock, trial_plan, payment_method=None)
+        api.advance(clock, "2026-06-08T00:00:00Z")
+        assert api.get("subscription", f"/v1/subscriptions/{subscription['id']}")["on_free_plan"] is True
+        link = api.post("subscription", "/v1/portal-sessions", {"customer_id": customer})
+        page.goto(link["url"])
+        page.get_by_label("Payment token").fill("pm_test_ok")
+        page.get_by_role("button", name="Update the payment method").click()
+        expect(page.get_by_role("status")).to_have_text("Your payment method is updated.")
+        expect(page.get_by_role("heading", name="Upgrade")).to_be_visible()
+        page.get_by_label("New plan").select_option(catalog["bigger"])
+        page.get_by_role("button", name="Preview the change").click()
+        expect(page.get_by_role("heading", level=1)).to_have_text("Confirm the plan change")
+        page.get_by_role("button", name="Confirm the change").click()
+        expect(page.get_by_role("status")).to_have_text("Your plan is changed.")
+        after = api.get("subscription", f"/v1/subscriptions/{subscription['id']}")
+        assert (after["plan_code"], after["on_free_plan"], after["id"]) == (catalog["bigger"], False, subscription["id"])
+        api.wait_ready(clock)
+        assert api.invoices(subscription_id=subscription["id"])[-1]["status"] == "paid"
