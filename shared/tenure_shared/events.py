@@ -199,6 +199,13 @@ class NextRenewalData(BaseModel):
     interval_count: int
 
 
+class CancellationDetailsData(BaseModel):
+    """Why the customer cancelled, as they said it (subscription-svc's CancelIn.cancellation_details)."""
+
+    feedback: str | None = None
+    comment: str | None = None
+
+
 class SubscriptionData(BaseModel):
     """subscription.*: a snapshot of the subscription, plus what to bill now, if anything."""
 
@@ -236,6 +243,8 @@ class SubscriptionData(BaseModel):
     next_renewal: NextRenewalData | None = None
     # `renewal_upcoming`: what the renewal will bill (minor units of `currency`).
     expected_amount: int | None = None
+    # Set from a cancellation with a reason until a reactivation clears it.
+    cancellation_details: CancellationDetailsData | None = None
 
 
 class QuoteData(BaseModel):

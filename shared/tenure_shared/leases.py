@@ -6,9 +6,12 @@ into resources, each a row of `leases` (resource, kind, owner, epoch, expires_at
 - `outbox`: one per outbox shard, `outbox:<shard>` (`tenure_shared.outbox`);
 - `loop`: one per singleton loop of the worker, `loop:<name>` (e.g. the test-clock coordinator).
 
-Each worker heartbeats in `workers` and, every RENEW_SECONDS, renews what it holds, then takes or
-gives back leases until it holds its fair share of each kind, ceil(resources / live workers). A
-lease lasts LEASE_TTL_SECONDS; a worker that dies (SIGKILL) stops renewing and its leases are taken
+Each worker heartbeats in `workers` with the resources it can work on (`wants`) and, every
+RENEW_SECONDS, renews what it holds, then works out from the live workers' rows who should hold
+what (`assign`: each resource to the least loaded of the workers that want it, per kind) and takes
+or gives back leases to match. Every worker computes the same answer from the same rows, and a
+resource only some workers want (a topic a newer version consumes, during a rolling deploy) still
+goes to one of them. A lease lasts LEASE_TTL_SECONDS; a worker that dies (SIGKILL) stops renewing and its leases are taken
 by the others once they expire. SIGTERM gives them back at once. Lease times are the database's
 clock (`now()`), never business time, and never the worker's own clock.
 
@@ -22,15 +25,16 @@ reads the offset.
 from __future__ import annotations
 
 import asyncio
-import math
+import json
 import os
 import socket
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 
 import structlog
 from sqlalchemy import BigInteger, DateTime, String, text
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -64,6 +68,7 @@ class WorkerHeartbeat(Base):
     id: Mapped[str] = mapped_column(String, primary_key=True)
     started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    wants: Mapped[dict[str, list[str]] | None] = mapped_column(JSONB)  # kind -> resources it can work on
 
 
 class LeaseLost(Exception):
@@ -86,6 +91,24 @@ def _preference(resource: str) -> tuple[int, str]:
     """`topic:3` -> (3, topic); `outbox:5` -> (5, outbox); `loop:name` -> (0, loop:name)."""
     name, _, number = resource.rpartition(":")
     return (int(number), name) if number.isdigit() else (0, resource)
+
+
+def assign(wants: Mapping[str, Mapping[str, Iterable[str]]]) -> dict[str, str]:
+    """Who should hold each resource, given what each live worker wants (worker -> kind -> resources).
+
+    Per kind, resources in preference order (partition 0 of every topic, then 1 …) each go to the
+    least loaded worker that wants it, ties to the lowest worker id: equal wants split evenly, and a
+    resource some workers do not know still gets an owner among those that do."""
+    owners: dict[str, str] = {}
+    workers = sorted(wants)
+    for kind in sorted({kind for wanted in wants.values() for kind in wanted}):
+        takers = {worker: set(wants[worker].get(kind, ())) for worker in workers}
+        load = dict.fromkeys(workers, 0)
+        for resource in sorted(set().union(*takers.values()), key=_preference):
+            chosen = min((w for w in workers if resource in takers[w]), key=lambda w: (load[w], w))
+            owners[resource] = chosen
+            load[chosen] += 1
+    return owners
 
 
 def new_worker_id() -> str:
@@ -177,15 +200,16 @@ class LeaseKeeper:
                 log.warning("lease_renewal_failed", error=repr(exc))
 
     async def renew(self) -> None:
-        """Heartbeat, renew, then take or give back leases of each kind towards the fair share."""
+        """Heartbeat, renew, then take or give back leases to match `assign` over the live workers."""
         me, ttl = self.worker_id, timedelta(seconds=self._ttl)
         async with self._sessions() as session, session.begin():
             await session.execute(
                 text(
-                    "INSERT INTO workers (id, started_at, expires_at) VALUES (:me, now(), now() + CAST(:ttl AS interval)) "
-                    "ON CONFLICT (id) DO UPDATE SET expires_at = excluded.expires_at"
+                    "INSERT INTO workers (id, started_at, expires_at, wants) "
+                    "VALUES (:me, now(), now() + CAST(:ttl AS interval), CAST(:wants AS jsonb)) "
+                    "ON CONFLICT (id) DO UPDATE SET expires_at = excluded.expires_at, wants = excluded.wants"
                 ),
-                {"me": me, "ttl": ttl},
+                {"me": me, "ttl": ttl, "wants": json.dumps(self._resources)},
             )
             await session.execute(
                 text("DELETE FROM workers WHERE expires_at < now() - CAST(:forget AS interval)"), {"forget": FORGET_WORKER_AFTER}
@@ -198,34 +222,32 @@ class LeaseKeeper:
                 ),
                 {"me": me, "ttl": ttl},
             )
-            live = await session.scalar(text("SELECT count(*) FROM workers WHERE expires_at > now()"))
+            live = await session.execute(text("SELECT id, wants FROM workers WHERE expires_at > now()"))
+            owners = assign({worker: wanted or {} for worker, wanted in live.all()})
             held = dict((await session.execute(text("SELECT resource, epoch FROM leases WHERE owner = :me"), {"me": me})).all())
-            for names in self._resources.values():
-                share = math.ceil(len(names) / max(live, 1))
-                mine = [resource for resource in names if resource in held]
-                if len(mine) > share:
-                    extra = mine[share:]
-                    await session.execute(
-                        text(
-                            "UPDATE leases SET owner = NULL, expires_at = now() WHERE resource IN "
-                            "(SELECT resource FROM leases WHERE owner = :me AND resource = ANY(:extra) FOR UPDATE SKIP LOCKED)"
-                        ),
-                        {"me": me, "extra": extra},
-                    )
-                    for resource in extra:
-                        held.pop(resource, None)
-                elif len(mine) < share:
-                    taken = await session.execute(
-                        text(
-                            "UPDATE leases SET owner = :me, epoch = epoch + 1, expires_at = now() + CAST(:ttl AS interval) "
-                            "WHERE resource IN (SELECT resource FROM leases WHERE resource = ANY(:names) "
-                            "AND (owner IS NULL OR expires_at < now()) ORDER BY array_position(:names, resource) "
-                            "LIMIT :n FOR UPDATE SKIP LOCKED) "
-                            "RETURNING resource, epoch"
-                        ),
-                        {"me": me, "ttl": ttl, "names": names, "n": share - len(mine)},
-                    )
-                    held.update(dict(taken.all()))
+            theirs = [resource for resource in held if owners.get(resource, me) != me]
+            if theirs:
+                await session.execute(
+                    text(
+                        "UPDATE leases SET owner = NULL, expires_at = now() WHERE resource IN "
+                        "(SELECT resource FROM leases WHERE owner = :me AND resource = ANY(:theirs) FOR UPDATE SKIP LOCKED)"
+                    ),
+                    {"me": me, "theirs": theirs},
+                )
+                for resource in theirs:
+                    held.pop(resource, None)
+            mine = [resource for resource, owner in owners.items() if owner == me and resource not in held]
+            if mine:
+                taken = await session.execute(
+                    text(
+                        "UPDATE leases SET owner = :me, epoch = epoch + 1, expires_at = now() + CAST(:ttl AS interval) "
+                        "WHERE resource IN (SELECT resource FROM leases WHERE resource = ANY(:mine) "
+                        "AND (owner IS NULL OR expires_at < now()) FOR UPDATE SKIP LOCKED) "
+                        "RETURNING resource, epoch"
+                    ),
+                    {"me": me, "ttl": ttl, "mine": mine},
+                )
+                held.update(dict(taken.all()))
         if held != self._held:
             gained, lost = sorted(set(held) - set(self._held)), sorted(set(self._held) - set(held))
             log.info("leases_changed", held=len(held), gained=gained, lost=lost)

@@ -151,3 +151,10 @@ def add_worker_leases() -> None:
         connection.execute(set_shard, {"shard": outbox_shard(key), "id": row_id})
     op.drop_index("ix_outbox_unsent", table_name="outbox_messages")
     op.create_index("ix_outbox_unsent", "outbox_messages", ["shard", "id"], postgresql_where=sa.text("published_at IS NULL"))
+
+
+def add_worker_wants() -> None:
+    """`workers.wants`: the resources each worker can work on, from which every worker works out
+    the same assignment (`tenure_shared.leases.assign`)."""
+    op.add_column("workers", sa.Column("wants", JSONB))
+

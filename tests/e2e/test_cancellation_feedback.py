@@ -3,9 +3,12 @@ account's retention coupon, once per subscription, from the next period on."""
 
 from __future__ import annotations
 
+import pytest
+
 from tests.support.client import TenureClient
 from tests.support.discounts import coupon, discount_lines
 from tests.support.lifecycle import account_settings, customer, plan, subscription
+from tests.support.webhook_receiver import WebhookReceiver, webhook_endpoint
 
 
 def refusal(response) -> tuple[int, str]:
@@ -72,3 +75,19 @@ def test_the_retention_offer_is_made_once_and_discounts_the_next_period(api: Ten
         api.post("subscription", f"/v1/subscriptions/{leaving['id']}/cancel", {"when": "end_of_term"})
         refused = api.request("subscription", "GET", f"/v1/subscriptions/{leaving['id']}/retention-offer")
         assert refusal(refused) == (404, "no_retention_offer")  # nothing running to keep
+
+
+@pytest.fixture
+def receiver():
+    server = WebhookReceiver().start()
+    yield server
+    server.stop()
+
+
+def test_the_reason_reaches_webhook_consumers_with_the_cancellation(api: TenureClient, receiver: WebhookReceiver):
+    with webhook_endpoint(api, receiver, ["subscription.cancellation_scheduled"]):
+        _, sub = subscribed(api, plan(api, "Basic", 10000, interval="month"))
+        details = {"feedback": "switched_service", "comment": None}
+        api.post("subscription", f"/v1/subscriptions/{sub['id']}/cancel", {"cancellation_details": details})
+        [delivery] = receiver.wait_for(1, subject=sub["customer_id"], event_type="subscription.cancellation_scheduled")
+        assert delivery.envelope["data"]["cancellation_details"] == details

@@ -173,3 +173,20 @@ def test_an_open_quote_shows_in_the_renewal_forecast_until_it_is_declined(api: T
     act(api, opened["id"], "decline")
     line = renewal_of(api, clock, sub["id"], lambda r: r["quote"]["status"] == "declined")
     assert (line["forecast"], line["reasons"]) == ("renew", [])
+
+
+def test_a_quote_that_could_not_be_carried_out_is_refused_and_nothing_is_stored(api: TenureClient):
+    basic, pro = plan(api, "Basic", 10000, interval="month"), plan(api, "Pro", 30000, interval="month")
+    _, sub = subscribed(api, basic)
+    cases = [
+        ({"plan_code": basic}, 422, "empty_change"),  # the subscription already is as asked
+        ({"plan_code": "no-such-plan"}, 404, "plan_not_found"),
+        ({"plan_code": pro, "coupon_code": "NO-SUCH-COUPON"}, 404, "coupon_not_found"),
+    ]
+    for change, status, code in cases:
+        refused = api.request("subscription", "POST", "/v1/quotes", json={"subscription_id": sub["id"], **change})
+        assert (refused.status_code, refused.json()["code"]) == (status, code), change
+    api.post("subscription", f"/v1/subscriptions/{sub['id']}/cancel", {"when": "now"})
+    cancelled = api.request("subscription", "POST", "/v1/quotes", json={"subscription_id": sub["id"], "plan_code": pro})
+    assert (cancelled.status_code, cancelled.json()["code"]) == (409, "subscription_not_changeable")
+    assert api.get("subscription", f"/v1/quotes?subscription_id={sub['id']}")["data"] == []

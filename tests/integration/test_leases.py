@@ -96,6 +96,24 @@ async def test_workers_split_the_leases_fairly_and_take_over_a_stalled_ones_shar
     assert len(first.held(PARTITION)) == 8, "given back on a clean stop: taken at once"
 
 
+async def test_workers_that_consume_different_topics_leave_no_partition_unowned(mechanism_db):
+    """A rolling deploy that adds a consumed topic: the old worker does not know `q`. With a fair
+    share counted over each worker's own list (10 + 12 of 24) two partitions stayed unowned."""
+    _, sessions = mechanism_db
+    old_names = [partition_resource(t, p) for t in "abcde" for p in range(4)]
+    new_names = old_names + [partition_resource("q", p) for p in range(4)]
+    old = LeaseKeeper(sessions, {PARTITION: old_names}, worker_id="old")
+    new = LeaseKeeper(sessions, {PARTITION: new_names}, worker_id="new")
+    await old.join()
+    await new.join()
+    for _ in range(3):
+        await old.renew()
+        await new.renew()
+    assert set(old.held(PARTITION)) | set(new.held(PARTITION)) == set(new_names)
+    assert not set(old.held(PARTITION)) & set(new.held(PARTITION))
+    assert min(len(old.held(PARTITION)), len(new.held(PARTITION))) >= 10  # both work
+
+
 async def test_a_worker_whose_partition_was_taken_cannot_commit_its_effect_or_offset(stack, mechanism_db, topic, effects_table):
     _, sessions = mechanism_db
     stale, thief = _keeper(sessions, topic, "stale"), _keeper(sessions, topic, "thief")

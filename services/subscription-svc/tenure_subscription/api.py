@@ -40,7 +40,6 @@ from tenure_subscription.schemas import (
     AddonOut,
     AddonRef,
     CancelIn,
-    CancellationDetailsOut,
     ChangeIn,
     ChangeOut,
     CouponIn,
@@ -157,11 +156,7 @@ def subscription_out(subscription: Subscription) -> SubscriptionOut:
         access=pausing.access(subscription),
         cancel_at_period_end=subscription.cancel_at_period_end,
         cancelled_at=subscription.cancelled_at,
-        cancellation_details=CancellationDetailsOut(
-            feedback=subscription.cancellation_feedback, comment=subscription.cancellation_comment
-        )
-        if subscription.cancellation_feedback or subscription.cancellation_comment
-        else None,
+        cancellation_details=subscription.cancellation_details(),
         on_free_plan=subscription.on_free_plan,
         last_paid_plan_code=subscription.last_paid_plan_code,
         unpaid=subscription.unpaid,

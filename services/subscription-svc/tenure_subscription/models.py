@@ -11,6 +11,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from tenure_shared.db import Base
+from tenure_shared.events import CancellationDetailsData
 from tenure_shared.states import move
 from tenure_subscription.statuses import (
     QUOTE_MOVES,
@@ -113,6 +114,12 @@ class Subscription(Base):
     created_at: Mapped[datetime] = mapped_column(TZ, server_default=func.now())
     # Every discount ever applied (running or ended), oldest first; loaded with the subscription.
     discounts: Mapped[list[Discount]] = relationship(lazy="selectin", order_by="Discount.created_seq")
+
+    def cancellation_details(self) -> CancellationDetailsData | None:
+        """What the customer said when cancelling (None if nothing, or after a reactivation)."""
+        if self.cancellation_feedback is None and self.cancellation_comment is None:
+            return None
+        return CancellationDetailsData(feedback=self.cancellation_feedback, comment=self.cancellation_comment)
 
     def move_to(self, status: SubscriptionStatus) -> None:
         self.status = move(self.status, status, SUBSCRIPTION_MOVES, what=f"Subscription {self.id}")

@@ -9,7 +9,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, EmailStr, Field, StrictBool, StrictInt, model_validator
 
 from tenure_shared.errors import coded_error
-from tenure_shared.events import ChargeLine, PauseWindow, SubscriptionData
+from tenure_shared.events import CancellationDetailsData, ChargeLine, PauseWindow, SubscriptionData
 from tenure_shared.fields import Timestamp
 from tenure_shared.money import Amount, CurrencyCode
 from tenure_shared.pagination import ListPage, filter_of
@@ -248,7 +248,7 @@ class SubscriptionOut(BaseModel):
     pause: PauseOut | None
     cancel_at_period_end: bool
     cancelled_at: datetime | None
-    cancellation_details: CancellationDetailsOut | None = None
+    cancellation_details: CancellationDetailsData | None = None
     on_free_plan: bool
     last_paid_plan_code: str | None
     unpaid: bool
@@ -340,11 +340,6 @@ class CancelIn(Strict):
     when: Literal["now", "end_of_term"] = "end_of_term"
     unused_amount: Literal["credit", "refund", "none"] = "none"
     cancellation_details: CancellationDetails | None = None
-
-
-class CancellationDetailsOut(BaseModel):
-    feedback: str | None
-    comment: str | None
 
 
 class RetentionOfferOut(BaseModel):

@@ -105,6 +105,7 @@ async def announce(
             plan_interval_count=plan.interval_count,
             next_renewal=await _next_renewal(session, subscription, plan),
             expected_amount=expected_amount,
+            cancellation_details=subscription.cancellation_details(),
         ),
         business_time=at,
         clock_id=subscription.clock_id,
