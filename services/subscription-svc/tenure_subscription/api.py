@@ -44,6 +44,7 @@ from tenure_subscription.schemas import (
     ChangeOut,
     CouponIn,
     CouponOut,
+    CouponTerms,
     CreditPreviewOut,
     CustomerIn,
     CustomerOut,
@@ -445,15 +446,7 @@ async def accept_retention_offer(subscription_id: str, session: DbSession) -> Su
 
 
 def retention_offer_out(coupon: Coupon) -> RetentionOfferOut:
-    return RetentionOfferOut(
-        coupon_code=coupon.code,
-        name=coupon.name,
-        percent_off=None if coupon.percent_off is None else float(coupon.percent_off),
-        amount_off=coupon.amount_off,
-        currency=coupon.currency,
-        duration=coupon.duration,
-        duration_in_periods=coupon.duration_in_periods,
-    )
+    return RetentionOfferOut(coupon_code=coupon.code, **coupon_terms(coupon).model_dump())
 
 
 @router.delete("/subscriptions/{subscription_id}/discounts/{discount_id}", tags=["discounts"], responses=problem_responses(409))
@@ -464,15 +457,21 @@ async def remove_discount(subscription_id: str, discount_id: str, session: DbSes
 # ---- coupons and promotion codes ----------------------------------------------------------------
 
 
-async def coupon_out(session: AsyncSession, coupon: Coupon) -> CouponOut:
-    return CouponOut(
-        code=coupon.code,
+def coupon_terms(coupon: Coupon) -> CouponTerms:
+    return CouponTerms(
         name=coupon.name,
         percent_off=None if coupon.percent_off is None else float(coupon.percent_off),
         amount_off=coupon.amount_off,
         currency=coupon.currency,
         duration=coupon.duration,
         duration_in_periods=coupon.duration_in_periods,
+    )
+
+
+async def coupon_out(session: AsyncSession, coupon: Coupon) -> CouponOut:
+    return CouponOut(
+        code=coupon.code,
+        **coupon_terms(coupon).model_dump(),
         applies_to=coupon.applies_to,
         max_redemptions=coupon.max_redemptions,
         redeem_by=coupon.redeem_by,

@@ -342,16 +342,21 @@ class CancelIn(Strict):
     cancellation_details: CancellationDetails | None = None
 
 
-class RetentionOfferOut(BaseModel):
-    """The account's retention coupon, offered to a customer about to cancel."""
+class CouponTerms(BaseModel):
+    """What a coupon takes off and for how long (shown with a coupon and with an offer of it)."""
 
-    coupon_code: str
     name: str
     percent_off: float | None
     amount_off: int | None
     currency: str | None
     duration: str
     duration_in_periods: int | None
+
+
+class RetentionOfferOut(CouponTerms):
+    """The account's retention coupon, offered to a customer about to cancel."""
+
+    coupon_code: str
 
 
 class ProrationOut(BaseModel):
