@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 from pathlib import Path
+from typing import get_args
 from urllib.parse import parse_qsl, quote
 
 from fastapi import APIRouter, Request, Response
@@ -17,6 +18,7 @@ from tenure_shared.errors import TenureError
 from tenure_shared.money import format_amount
 from tenure_subscription.access.portal_sessions import portal_credential, portal_principal
 from tenure_subscription.portal.client import PortalApiError, PortalClient
+from tenure_subscription.schemas import CancellationFeedback
 
 HERE = Path(__file__).parent
 templates = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=select_autoescape(default=True))
@@ -53,17 +55,19 @@ NOTICES = {
 }
 
 
-# The cancellation feedback answers (CancelIn.cancellation_details.feedback) as the form shows them.
-FEEDBACK_CHOICES = [
-    ("too_expensive", "It is too expensive"),
-    ("missing_features", "Features I need are missing"),
-    ("switched_service", "I switched to another service"),
-    ("unused", "I do not use it enough"),
-    ("customer_service", "Customer service was not good enough"),
-    ("too_complex", "It is too complicated"),
-    ("low_quality", "The quality was not good enough"),
-    ("other", "Another reason"),
-]
+# How the form words each cancellation feedback answer; the answers themselves are the API's
+# (CancellationFeedback), so one added there without words here fails at import.
+FEEDBACK_WORDS = {
+    "too_expensive": "It is too expensive",
+    "missing_features": "Features I need are missing",
+    "switched_service": "I switched to another service",
+    "unused": "I do not use it enough",
+    "customer_service": "Customer service was not good enough",
+    "too_complex": "It is too complicated",
+    "low_quality": "The quality was not good enough",
+    "other": "Another reason",
+}
+FEEDBACK_CHOICES = [(answer, FEEDBACK_WORDS[answer]) for answer in get_args(CancellationFeedback)]
 
 
 class CsrfRefused(TenureError):
@@ -331,15 +335,16 @@ async def change(request: Request) -> Response:
 
 @router.post("/portal/quotes/{quote_id}/accept")
 async def accept_quote(quote_id: str, request: Request) -> Response:
-    page = await portal(request)
-    await page.form()
-    path = f"/v1/quotes/{quote(quote_id, safe='')}/accept"
-    return await act(page, lambda: page.api.post("subscription", path), "quote_accepted")
+    return await quote_action(request, quote_id, "accept", "quote_accepted")
 
 
 @router.post("/portal/quotes/{quote_id}/decline")
 async def decline_quote(quote_id: str, request: Request) -> Response:
+    return await quote_action(request, quote_id, "decline", "quote_declined")
+
+
+async def quote_action(request: Request, quote_id: str, action: str, notice: str) -> Response:
     page = await portal(request)
     await page.form()
-    path = f"/v1/quotes/{quote(quote_id, safe='')}/decline"
-    return await act(page, lambda: page.api.post("subscription", path), "quote_declined")
+    path = f"/v1/quotes/{quote(quote_id, safe='')}/{action}"
+    return await act(page, lambda: page.api.post("subscription", path), notice)
