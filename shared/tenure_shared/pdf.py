@@ -46,7 +46,7 @@ def period_text(start: datetime | None, end: datetime | None) -> str:
 
 
 def line_detail(quantity: int, unit_amount: int, currency: str, start: datetime | None, end: datetime | None) -> str:
-    """What a line's amount is made of: "2 x $10.00, 2026-06-01 to 2026-07-01", or just the period."""
+    """What a line's amount is made of: "2 x 10.00 USD, 2026-06-01 to 2026-07-01", or just the period."""
     period = period_text(start, end)
     if quantity == 1:
         return period
