@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.support.client import TenureClient
+from tests.support.webhook_receiver import WebhookReceiver
 
 
 @pytest.fixture(autouse=True)
@@ -22,3 +23,11 @@ def catalog(api: TenureClient) -> dict[str, str]:
     api.post("subscription", "/v1/plans", {"code": free, "name": "Free", "currency": "USD", "amount": 0, "interval": "month"})
     api.patch("subscription", "/v1/settings", {"free_plan_code": free})
     return {"pro": pro, "free": free}
+
+
+@pytest.fixture
+def receiver():
+    """A real HTTP server in the test process that webhook endpoints deliver to."""
+    server = WebhookReceiver().start()
+    yield server
+    server.stop()

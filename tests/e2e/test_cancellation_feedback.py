@@ -3,24 +3,15 @@ account's retention coupon, once per subscription, from the next period on."""
 
 from __future__ import annotations
 
-import pytest
-
 from tests.support.client import TenureClient
 from tests.support.discounts import coupon, discount_lines
-from tests.support.lifecycle import account_settings, customer, plan, subscription
+from tests.support.lifecycle import account_settings, plan, subscribed, subscription
 from tests.support.webhook_receiver import WebhookReceiver, webhook_endpoint
 
 
 def refusal(response) -> tuple[int, str]:
     assert response.headers["content-type"].startswith("application/problem+json")
     return response.status_code, response.json()["code"]
-
-
-def subscribed(api: TenureClient, plan_code: str) -> tuple[str, dict]:
-    clock = api.create_clock("2026-06-01T00:00:00Z")
-    sub = api.post("subscription", "/v1/subscriptions", {"customer_id": customer(api, clock), "plan_code": plan_code})
-    api.wait_ready(clock)
-    return clock, sub
 
 
 def test_the_reason_for_cancelling_is_kept_until_a_reactivation(api: TenureClient):
@@ -75,13 +66,6 @@ def test_the_retention_offer_is_made_once_and_discounts_the_next_period(api: Ten
         api.post("subscription", f"/v1/subscriptions/{leaving['id']}/cancel", {"when": "end_of_term"})
         refused = api.request("subscription", "GET", f"/v1/subscriptions/{leaving['id']}/retention-offer")
         assert refusal(refused) == (404, "no_retention_offer")  # nothing running to keep
-
-
-@pytest.fixture
-def receiver():
-    server = WebhookReceiver().start()
-    yield server
-    server.stop()
 
 
 def test_the_reason_reaches_webhook_consumers_with_the_cancellation(api: TenureClient, receiver: WebhookReceiver):

@@ -13,14 +13,7 @@ from pypdf import PdfReader
 from tests.support.client import TenureClient
 from tests.support.discounts import coupon
 from tests.support.emails import wait_for_emails
-from tests.support.lifecycle import customer, lines, plan, subscription
-
-
-def subscribed(api: TenureClient, plan_code: str, start: str = "2026-06-01T00:00:00Z") -> tuple[str, dict]:
-    clock = api.create_clock(start)
-    sub = api.post("subscription", "/v1/subscriptions", {"customer_id": customer(api, clock), "plan_code": plan_code})
-    api.wait_ready(clock)
-    return clock, sub
+from tests.support.lifecycle import lines, plan, subscribed, subscription
 
 
 def quote(api: TenureClient, subscription_id: str, **change) -> dict:

@@ -9,19 +9,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-import pytest
 from standardwebhooks import Webhook
 
 from tests.support.client import TenureClient
 from tests.support.lifecycle import customer
 from tests.support.webhook_receiver import WebhookReceiver, deliveries, webhook_endpoint
-
-
-@pytest.fixture
-def receiver():
-    server = WebhookReceiver().start()
-    yield server
-    server.stop()
 
 
 def test_a_webhook_that_fails_once_is_delivered_again_5_s_later(api: TenureClient, catalog, receiver: WebhookReceiver):

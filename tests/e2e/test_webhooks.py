@@ -16,13 +16,6 @@ from tests.support.lifecycle import customer
 from tests.support.webhook_receiver import WebhookReceiver, webhook_endpoint
 
 
-@pytest.fixture
-def receiver():
-    server = WebhookReceiver().start()
-    yield server
-    server.stop()
-
-
 def _wait_for(check, timeout: float = 30.0):
     """Poll `check()` until it returns something truthy (webhooks run in real time)."""
     deadline = time.monotonic() + timeout

@@ -53,3 +53,11 @@ def lines(invoice: dict) -> list[tuple[str, int, str]]:
 
 def subscription(api: TenureClient, subscription_id: str) -> dict:
     return api.get("subscription", f"/v1/subscriptions/{subscription_id}")
+
+
+def subscribed(api: TenureClient, plan_code: str, start: str = "2026-06-01T00:00:00Z") -> tuple[str, dict]:
+    """A new customer on a fresh clock (frozen at `start`) subscribed to `plan_code`, settled: (clock, subscription)."""
+    clock = api.create_clock(start)
+    sub = api.post("subscription", "/v1/subscriptions", {"customer_id": customer(api, clock), "plan_code": plan_code})
+    api.wait_ready(clock)
+    return clock, sub
