@@ -195,6 +195,7 @@ class NextRenewalData(BaseModel):
 
     plan_code: str
     recurring_amount: int  # plan × quantity + recurring add-ons per period, before discounts
+    recurring_amount_after_discounts: int  # the same less the discounts that will cover that period
     interval: Literal["day", "week", "month", "year"]
     interval_count: int
 
@@ -237,6 +238,9 @@ class SubscriptionData(BaseModel):
     # For reporting (MRR): what the subscription renews every period before discounts (plan ×
     # quantity + recurring add-ons), and the plan's billing interval.
     recurring_amount: int | None = None
+    # The current period's recurring amount less the running discounts that cover it (fixed amounts
+    # in full), by subscription-svc's discount rule: what MRR counts, so no consumer re-implements it.
+    recurring_amount_after_discounts: int
     plan_interval: Literal["day", "week", "month", "year"] | None = None
     plan_interval_count: int | None = None
     # Set only while scheduled changes are pending: the next renewal with them in force.

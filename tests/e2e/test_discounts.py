@@ -3,6 +3,9 @@ discounts, removal, voided invoices giving periods back, and every refusal chang
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
+import httpx
 import pytest
 
 from tests.support.client import TenureClient
@@ -281,3 +284,45 @@ def test_a_cancellation_credits_the_discounted_unused_days(api: TenureClient):
     api.wait_ready(clock)
     [note] = credit_notes(api, customer_id=customer)
     assert (note["amount"], note["reason"]) == (12000, "cancellation_unused_period")  # 15/30 of 240.00, not of 300.00
+
+
+def test_mrr_after_discounts_is_what_the_invoices_charge(api: TenureClient):
+    # Fixed before percent, and a discount applied mid-term counts from the period it covers: the
+    # health service's MRR is subscription-svc's own figure, not a second rule of its own.
+    fixed = coupon(api, "TENOFF", amount_off=1000, currency="USD", duration="forever")
+    percent = coupon(api, "TENPCT", percent_off=10, duration="forever")
+    basic = plan(api, "basic", 10000)
+    clock = api.create_clock("2026-06-01T00:00:00Z")
+    customer, subscription = subscribe_with(api, clock, basic, coupon_code=fixed)
+    api.post("subscription", f"/v1/subscriptions/{subscription['id']}/discounts", {"coupon_code": percent})
+    api.advance(clock, "2026-07-15T00:00:00Z")
+    june, july = api.invoices(customer_id=customer)
+    assert (june["total"], july["total"]) == (9000, 8100)  # 100.00 - 10.00; then (100.00 - 10.00) less 10%
+    series = api.get(
+        "health-score",
+        "/v1/reports/mrr",
+        params={"test_clock_id": clock, "from": "2026-06-15T00:00:00Z", "to": "2026-07-15T00:00:00Z", "interval": "month"},
+    )
+    assert [point["mrr"] for point in series["data"]] == [9000, 8100]
+
+
+def test_concurrent_redemptions_never_exceed_max_redemptions(api: TenureClient):
+    # Twelve subscriptions race for three redemptions: the coupon row is locked while one is
+    # counted, so exactly three win and the others are refused with nothing half-made.
+    code = coupon(api, "RACE3", percent_off=10, duration="forever", max_redemptions=3)
+    basic = plan(api, "basic", 5000)
+    clock = api.create_clock("2026-06-01T00:00:00Z")
+    customers = [customer_on(api, clock) for _ in range(12)]
+
+    def subscribe(customer: str) -> httpx.Response:
+        body = {"customer_id": customer, "plan_code": basic, "coupon_code": code}
+        return api.request("subscription", "POST", "/v1/subscriptions", json=body)
+
+    with ThreadPoolExecutor(max_workers=12) as pool:
+        answers = list(pool.map(subscribe, customers))
+    assert sorted(a.status_code for a in answers) == [201] * 3 + [409] * 9
+    assert {a.json()["code"] for a in answers if a.status_code == 409} == {"coupon_max_redeemed"}
+    assert api.get("subscription", f"/v1/coupons/{code}")["times_redeemed"] == 3
+    refused = [c for c, a in zip(customers, answers, strict=True) if a.status_code == 409]
+    for customer in refused:
+        assert api.get("subscription", "/v1/subscriptions", params={"customer_id": customer})["data"] == []

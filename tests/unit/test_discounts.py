@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from tenure_shared.events import ChargeLine
 from tenure_subscription.charges import Item, change_lines, period_lines
-from tenure_subscription.discounts import DiscountTerms, discount_invoice, period_cost, share_of_cost
+from tenure_subscription.discounts import DiscountTerms, discount_invoice, period_cost, share_of_cost, whole_period_cost
 from tenure_subscription.proration import prorate
 
 JUNE, JULY, AUGUST = (datetime(2026, m, 1, tzinfo=UTC) for m in (6, 7, 8))
@@ -215,3 +215,28 @@ def test_period_cost_counts_a_fixed_amount_in_full_and_only_discounts_that_cover
     assert period_cost(june, [fixed(5000, used={AUGUST: 0})]) == 35000  # it covered July's period, not June's
     seats_only = percent("50", addon_codes=frozenset({"seats"}), used={JULY: 0})
     assert period_cost(june, [seats_only]) == 32500
+
+
+def test_the_recurring_amount_after_discounts_takes_fixed_before_percent_and_counts_a_fixed_amount_in_full():
+    lines = period_lines([PLAN, SEATS], start=JUNE, end=JULY)  # 300.00 + 50.00
+    # 350.00 - 50.00 = 300.00, then 10% of it: 270.00 (not 350.00 - 35.00 - 50.00 = 265.00).
+    assert whole_period_cost(lines, [fixed(5000), percent("10")]) == 27000
+    # A fixed amount an earlier invoice of the same period partly took still counts in full.
+    assert whole_period_cost(lines, [fixed(5000, used={JULY: 2000})]) == 30000
+    seats_only = percent("50", addon_codes=frozenset({"seats"}), plan_codes=frozenset())
+    assert whole_period_cost(lines, [seats_only]) == 32500  # half of the seats only
+
+
+def test_the_recurring_amount_after_discounts_leaves_out_a_spent_or_not_yet_started_discount():
+    lines = period_lines([PLAN], start=JULY, end=AUGUST)
+    spent = fixed(5000, periods_limit=1, used={JULY - (AUGUST - JULY): 5000})  # its one period was June
+    assert whole_period_cost(lines, [spent]) == 30000
+    later = DiscountTerms(id="di_l", label="LATER", starts_at=AUGUST, percent_off=Decimal("20"))
+    assert whole_period_cost(lines, [later]) == 30000
+
+
+@given(st.integers(0, 10**7), st.integers(0, 100), st.integers(0, 10**7))
+def test_the_recurring_amount_after_discounts_is_never_negative_nor_above_the_list_amount(amount, pct, off):
+    plan = Item(kind="subscription", code="p", name="P", unit_amount=amount, quantity=1)
+    lines = period_lines([plan], start=JUNE, end=JULY)
+    assert 0 <= whole_period_cost(lines, [fixed(off), percent(str(pct))]) <= amount

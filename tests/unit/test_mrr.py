@@ -2,22 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from fractions import Fraction
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tenure_health.mrr import WITHOUT_MRR, monthly, period_amount_after_discounts, subscription_mrr
-from tenure_shared.events import DiscountData
+from tenure_health.mrr import WITHOUT_MRR, monthly, subscription_mrr
 
 amounts = st.integers(min_value=0, max_value=10**9)
 counts = st.integers(min_value=1, max_value=365)
-
-
-def discount(**terms) -> DiscountData:
-    return DiscountData(id="d", coupon_code="C", duration="forever", starts_at=datetime(2026, 1, 1, tzinfo=UTC), **terms)
 
 
 @pytest.mark.parametrize(
@@ -52,21 +46,7 @@ def test_every_n_intervals_is_an_nth(amount, count, interval):
 
 @given(amounts, st.sampled_from(sorted(WITHOUT_MRR)))
 def test_no_recurring_revenue_without_a_paid_running_subscription(amount, status):
-    common = {"recurring_amount": amount, "discounts": [], "currency": "USD", "interval": "month", "interval_count": 1}
+    common = {"period_amount": amount, "interval": "month", "interval_count": 1}
     assert subscription_mrr(status=status, on_free_plan=False, **common) == 0
     assert subscription_mrr(status="active", on_free_plan=True, **common) == 0
     assert subscription_mrr(status="active", on_free_plan=False, **common) == amount
-
-
-@given(amounts, st.integers(min_value=0, max_value=100), st.integers(min_value=0, max_value=10**9))
-def test_discounts_lower_the_amount_never_below_zero(amount, percent, off):
-    after = period_amount_after_discounts(
-        amount, [discount(percent_off=str(percent)), discount(amount_off=off, currency="USD")], "USD"
-    )
-    assert 0 <= after <= amount
-    assert after == max(0, amount * Fraction(100 - percent, 100) - off)
-
-
-def test_a_percentage_with_decimals_is_exact_and_another_currency_does_not_apply():
-    assert period_amount_after_discounts(30000, [discount(percent_off="12.5")], "USD") == 26250
-    assert period_amount_after_discounts(30000, [discount(amount_off=500, currency="EUR")], "USD") == 30000

@@ -35,21 +35,14 @@ async def record_subscription_state(
         cancelling = False
     else:
         cancelling = bool(previous and previous.cancellation_scheduled)
-    recurring = data.recurring_amount if data.recurring_amount is not None else data.plan_amount * data.quantity
     interval, interval_count = data.plan_interval or "month", data.plan_interval_count or 1
-    period = mrr.period_amount_after_discounts(recurring, data.discounts, data.currency)
+    period = data.recurring_amount_after_discounts
     monthly = mrr.subscription_mrr(
-        status=data.status,
-        on_free_plan=data.on_free_plan,
-        recurring_amount=recurring,
-        discounts=data.discounts,
-        currency=data.currency,
-        interval=interval,
-        interval_count=interval_count,
+        status=data.status, on_free_plan=data.on_free_plan, period_amount=period, interval=interval, interval_count=interval_count
     )
     next_renewal = data.next_renewal
     if next_renewal is not None:
-        next_period = mrr.period_amount_after_discounts(next_renewal.recurring_amount, data.discounts, data.currency)
+        next_period = next_renewal.recurring_amount_after_discounts
         next_monthly = mrr.monthly(next_period, next_renewal.interval, next_renewal.interval_count)
     session.add(
         MrrState(
@@ -66,14 +59,14 @@ async def record_subscription_state(
             plan_code=data.plan_code,
             interval=interval,
             interval_count=interval_count,
-            period_amount=round_half_up(period),
+            period_amount=period,
             mrr_numerator=monthly.numerator,
             mrr_denominator=monthly.denominator,
             current_period_end=data.current_period_end,
             billing_reason=data.billing_reason,
             cancellation_scheduled=cancelling,
             next_plan_code=next_renewal.plan_code if next_renewal else None,
-            next_period_amount=round_half_up(next_period) if next_renewal else None,
+            next_period_amount=next_period if next_renewal else None,
             next_mrr_numerator=next_monthly.numerator if next_renewal else None,
             next_mrr_denominator=next_monthly.denominator if next_renewal else None,
         )

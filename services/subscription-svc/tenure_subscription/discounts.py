@@ -11,7 +11,7 @@ never exceed the invoice's own total.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from decimal import Decimal
 from fractions import Fraction
@@ -135,25 +135,19 @@ def discount_invoice(lines: Sequence[ChargeLine], discounts: Sequence[DiscountTe
     return Discounted(lines=out_lines, uses=uses)
 
 
-def period_cost(lines: Sequence[ChargeLine], discounts: Sequence[DiscountTerms]) -> int:
-    """What a whole period of `lines` costs after the discounts that covered it (each fixed amount in
-    full, as if the period were billed on one invoice): the base of credits for its unused days."""
+def whole_period_cost(lines: Sequence[ChargeLine], discounts: Sequence[DiscountTerms]) -> int:
+    """What one whole period of `lines` costs after the discounts that cover it, each fixed amount in
+    full (as if the period were billed on one invoice, whatever earlier invoices of it took)."""
     period_ends = {line.period_end for line in lines if line.period_end is not None}
-    fresh = [
-        DiscountTerms(
-            id=d.id,
-            label=d.label,
-            starts_at=d.starts_at,
-            percent_off=d.percent_off,
-            amount_off=d.amount_off,
-            plan_codes=d.plan_codes,
-            addon_codes=d.addon_codes,
-            used=dict.fromkeys(period_ends, 0),
-        )
-        for d in discounts
-        if period_ends & set(d.used)
-    ]
+    fresh = [replace(d, used={**d.used, **{end: 0 for end in period_ends if end in d.used}}) for d in discounts]
     return sum(line.amount for line in lines) + sum(line.amount for line in discount_invoice(lines, fresh).lines)
+
+
+def period_cost(lines: Sequence[ChargeLine], discounts: Sequence[DiscountTerms]) -> int:
+    """What a whole period of `lines` cost after the discounts that covered it: the base of credits
+    for its unused days (a discount that never covered the period does not lower its cost)."""
+    period_ends = {line.period_end for line in lines if line.period_end is not None}
+    return whole_period_cost(lines, [d for d in discounts if period_ends & set(d.used)])
 
 
 def share_of_cost(amount: int, *, list_amount: int, cost: int) -> int:

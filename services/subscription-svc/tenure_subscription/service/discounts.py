@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime
 
 from sqlalchemy import func, select
@@ -20,8 +21,8 @@ from tenure_shared.events import ChargeLine, DiscountData, InvoiceData
 from tenure_shared.ids import new_id
 from tenure_shared.pagination import Page, paginate
 from tenure_subscription import repository
-from tenure_subscription.charges import period_lines
-from tenure_subscription.discounts import DiscountTerms, DiscountUse, discount_invoice, period_cost
+from tenure_subscription.charges import Item, period_lines
+from tenure_subscription.discounts import DiscountTerms, DiscountUse, discount_invoice, period_cost, whole_period_cost
 from tenure_subscription.errors import (
     CouponAlreadyExists,
     CouponArchived,
@@ -208,6 +209,19 @@ async def period_amount(session: AsyncSession, subscription: Subscription, plan:
     of every credit for its unused days (pause, cancellation)."""
     lines = period_lines(await subscription_items(session, subscription, plan), start=start, end=end)
     return period_cost(lines, [terms(d) for d in subscription.discounts])
+
+
+def recurring_after_discounts(
+    subscription: Subscription, items: Sequence[Item], *, start: datetime, end: datetime, billing: Sequence[DiscountUse] = ()
+) -> int:
+    """One whole period [start, end) of `items` after the running discounts that cover it, counting the
+    periods `billing` (the invoice being issued) takes as used: what MRR counts. subscription-svc's
+    rule, carried in the events, so that no consumer re-implements it."""
+    taken: defaultdict[str, dict[datetime, int]] = defaultdict(dict)
+    for use in billing:
+        taken[use.discount_id][use.period_end] = use.amount
+    covering = [replace(t, used={**t.used, **taken[t.id]}) for t in (terms(d) for d in running(subscription))]
+    return whole_period_cost(period_lines(items, start=start, end=end), covering)
 
 
 async def give_back_voided(session: AsyncSession, invoice: InvoiceData) -> None:

@@ -20,8 +20,9 @@ from tenure_shared.ids import new_id
 from tenure_shared.outbox import add_event
 from tenure_subscription import repository
 from tenure_subscription.calendar import period_boundary
-from tenure_subscription.charges import one_time_lines, period_lines
+from tenure_subscription.charges import Item, one_time_lines, period_lines
 from tenure_subscription.config import SERVICE
+from tenure_subscription.discounts import DiscountUse
 from tenure_subscription.errors import CurrencyMismatch, PlanArchived
 from tenure_subscription.models import Customer, Plan, Subscription, TimelineEntry
 from tenure_subscription.schemas import SubscriptionIn
@@ -64,6 +65,7 @@ async def announce(
     # Every invoice a subscription event asks for carries its discounts (one line per discount).
     reductions, uses = discounts.discount_lines(subscription, bill_lines)
     bill_lines = [*bill_lines, *reductions]
+    items = await subscription_items(session, subscription, plan)
     session.add(
         TimelineEntry(
             subscription_id=subscription.id,
@@ -100,10 +102,11 @@ async def announce(
             discounts=[
                 discounts.discount_data(d) for d in discounts.running(subscription) if discounts.is_listed(d, subscription)
             ],
-            recurring_amount=sum(item.amount for item in await subscription_items(session, subscription, plan)),
+            recurring_amount=sum(item.amount for item in items),
+            recurring_amount_after_discounts=_current_period_after_discounts(subscription, items, uses),
             plan_interval=plan.interval,
             plan_interval_count=plan.interval_count,
-            next_renewal=await _next_renewal(session, subscription, plan),
+            next_renewal=await _next_renewal(session, subscription, plan, uses),
             expected_amount=expected_amount,
             cancellation_details=subscription.cancellation_details(),
         ),
@@ -113,7 +116,16 @@ async def announce(
     discounts.record_uses(subscription, uses, event_id=event.id)
 
 
-async def _next_renewal(session: AsyncSession, subscription: Subscription, plan: Plan) -> NextRenewalData | None:
+def _current_period_after_discounts(subscription: Subscription, items: Sequence[Item], billing: Sequence[DiscountUse]) -> int:
+    start, end = subscription.current_period_start, subscription.current_period_end
+    if start is None or end is None:  # no period in force: nothing a discount could cover
+        return sum(item.amount for item in items)
+    return discounts.recurring_after_discounts(subscription, items, start=start, end=end, billing=billing)
+
+
+async def _next_renewal(
+    session: AsyncSession, subscription: Subscription, plan: Plan, billing: Sequence[DiscountUse]
+) -> NextRenewalData | None:
     """The next renewal's recurring charges with the pending scheduled changes in force (None without any)."""
     change = scheduled_changes.merge(scheduled_changes.pending(subscription))
     if change is None:
@@ -122,9 +134,14 @@ async def _next_renewal(session: AsyncSession, subscription: Subscription, plan:
     quantity = change.get("quantity") or subscription.quantity
     addons = change["addons"] if change.get("addons") is not None else subscription.addons or []
     items = [plan_item(next_plan, quantity), *await addon_items(session, addons)]
+    start = subscription.current_period_end
+    assert start is not None  # changes are scheduled for the end of a period
+    end = period_boundary(start, next_plan.interval, next_plan.interval_count, 1, await _account_timezone(session))
+    after_discounts = discounts.recurring_after_discounts(subscription, items, start=start, end=end, billing=billing)
     return NextRenewalData(
         plan_code=next_plan.code,
         recurring_amount=sum(item.amount for item in items),
+        recurring_amount_after_discounts=after_discounts,
         interval=next_plan.interval,
         interval_count=next_plan.interval_count,
     )
