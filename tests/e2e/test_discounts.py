@@ -326,3 +326,23 @@ def test_concurrent_redemptions_never_exceed_max_redemptions(api: TenureClient):
     refused = [c for c, a in zip(customers, answers, strict=True) if a.status_code == 409]
     for customer in refused:
         assert api.get("subscription", "/v1/subscriptions", params={"customer_id": customer})["data"] == []
+
+
+def test_a_coupon_given_with_a_change_is_in_its_preview_its_reply_and_its_invoice(api: TenureClient):
+    code = coupon(api, "UPGRADE25", percent_off=25, duration="once")
+    basic, pro = plan(api, "basic", 10000), plan(api, "pro", 30000)
+    clock = api.create_clock("2026-06-01T00:00:00Z")
+    customer, subscription = subscribe_with(api, clock, basic)
+    api.advance(clock, "2026-06-16T00:00:00Z")
+    path = f"/v1/subscriptions/{subscription['id']}/changes"
+    body = {"plan_code": pro, "when": "now", "coupon_code": code}
+    preview = api.post("subscription", f"{path}/preview", body)
+    # 15 of 30 days at 300.00 less 15 at 100.00 = 100.00; 25% of it.
+    assert (preview["proration"]["net"], [line["amount"] for line in preview["invoice_now_discounts"]]) == (10000, [-2500])
+    refused = api.request("subscription", "POST", f"{path}/preview", json={**body, "coupon_code": "NO-SUCH"})
+    assert (refused.status_code, refused.json()["code"]) == (404, "coupon_not_found")
+    changed = api.post("subscription", path, body)
+    assert changed["invoice_now_discounts"] == preview["invoice_now_discounts"]
+    api.wait_ready(clock)
+    _, upgrade = api.invoices(customer_id=customer)
+    assert (discount_lines(upgrade), upgrade["total"]) == ([-2500], 7500)

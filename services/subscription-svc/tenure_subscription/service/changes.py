@@ -10,6 +10,7 @@ At end of term: the change waits on the subscription and the renewal applies it 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
@@ -24,7 +25,7 @@ from tenure_subscription.calendar import period_boundary
 from tenure_subscription.charges import Item, change_lines, one_time_lines, period_lines, settle
 from tenure_subscription.discounts import share_of_cost
 from tenure_subscription.errors import EmptyChange, SubscriptionNotChangeable
-from tenure_subscription.models import AccountSettings, Plan, Subscription
+from tenure_subscription.models import AccountSettings, Discount, Plan, Subscription
 from tenure_subscription.schemas import ChangeIn
 from tenure_subscription.service import discounts, lifecycle, scheduled_changes
 from tenure_subscription.service.addons import AddonSelection, addon_items, plan_item, select_addons, subscription_items
@@ -50,7 +51,7 @@ class ChangePlan:
     # The lines kept for the next invoice go on this change's invoice (a new period starts now).
     takes_pending: bool = False
     scheduled: dict[str, Any] | None = None
-    # The discount lines the invoice of `invoice_now` gets from the discounts running now.
+    # The discount lines the invoice of `invoice_now` gets: the running discounts and the change's coupon.
     invoice_now_discounts: list[ChargeLine] = field(default_factory=list)
 
 
@@ -110,7 +111,14 @@ async def _plan_change(session: AsyncSession, subscription: Subscription, change
             "addons": selection.recurring if selection.recurring != base_addons else None,
         }
         return await _plan_end_of_term(session, subscription, record, new_plan, quantity, selection, base, settings)
-    return await _plan_now(session, subscription, old_plan, new_plan, quantity, selection, settings, now)
+    coming: list[Discount] = []
+    if change.coupon_code or change.promotion_code:  # the coupon given with the change covers what it bills now
+        coming.append(
+            await discounts.redeemable(
+                session, subscription, coupon_code=change.coupon_code, promotion_code=change.promotion_code, starts_at=now, at=now
+            )
+        )
+    return await _plan_now(session, subscription, old_plan, new_plan, quantity, selection, settings, now, coming)
 
 
 async def _plan_end_of_term(
@@ -171,6 +179,7 @@ async def _plan_now(
     selection: AddonSelection,
     settings: AccountSettings,
     now: datetime,
+    coming: Sequence[Discount],
 ) -> ChangePlan:
     tz, mode = settings.timezone, settings.proration
     old_items = await subscription_items(session, subscription, old_plan)
@@ -195,7 +204,7 @@ async def _plan_now(
             new_period=True,
             lines=lines,
             invoice_now=invoice_now,
-            invoice_now_discounts=discounts.discount_lines(subscription, invoice_now)[0],
+            invoice_now_discounts=discounts.discount_lines(subscription, invoice_now, coming)[0],
             next_invoice=[],
             credit=credit,
             takes_pending=True,
@@ -213,7 +222,7 @@ async def _plan_now(
         new_period=False,
         lines=lines,
         invoice_now=invoice_now + one_time,
-        invoice_now_discounts=discounts.discount_lines(subscription, invoice_now + one_time)[0],
+        invoice_now_discounts=discounts.discount_lines(subscription, invoice_now + one_time, coming)[0],
         next_invoice=next_invoice,
         credit=credit,
         renewal_lines=renewal,

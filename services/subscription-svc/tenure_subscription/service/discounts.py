@@ -183,11 +183,14 @@ def discount_data(discount: Discount) -> DiscountData:
 # ---- billing ----------------------------------------------------------------------------------------
 
 
-def discount_lines(subscription: Subscription, lines: Sequence[ChargeLine]) -> tuple[list[ChargeLine], list[DiscountUse]]:
-    """The discount lines an invoice of `lines` gets, and the periods they cover (recorded once billed)."""
+def discount_lines(
+    subscription: Subscription, lines: Sequence[ChargeLine], coming: Sequence[Discount] = ()
+) -> tuple[list[ChargeLine], list[DiscountUse]]:
+    """The discount lines an invoice of `lines` gets, and the periods they cover (recorded once billed);
+    `coming`: discounts about to be redeemed with it (a change's coupon, priced before it is put on)."""
     if not lines:
         return [], []
-    result = discount_invoice(lines, [terms(d) for d in running(subscription)])
+    result = discount_invoice(lines, [terms(d) for d in [*running(subscription), *coming]])
     return result.lines, result.uses
 
 
