@@ -109,10 +109,9 @@ class ServiceUnderTest:
     def internal_token(self) -> str:
         return self.app.state.settings.internal_token
 
-    def caller(self, token: str | bytes | None) -> httpx.AsyncClient:
+    def caller(self, token: str | None) -> httpx.AsyncClient:
         """Another client of the same app: with this bearer token, or with no Authorization at all."""
-        headers = {"Authorization": b"Bearer " + token if isinstance(token, bytes) else f"Bearer {token}"} if token else {}
-        client = app_client(self.app, self.name, headers)
+        client = app_client(self.app, self.name, {"Authorization": f"Bearer {token}"} if token else {})
         self._callers.append(client)
         return client
 
