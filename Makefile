@@ -7,7 +7,7 @@ PACKAGES := shared services/subscription-svc services/invoicing-svc services/dun
             services/credit-svc services/health-score-svc services/notification-svc
 PYPROJECTS := $(addsuffix /pyproject.toml,$(PACKAGES)) tools/pyproject.toml requirements-dev.txt
 
-.PHONY: dev test test-unit test-integration test-e2e chaos bench install lint clean
+.PHONY: dev test test-unit test-service test-integration test-e2e chaos bench install lint clean
 
 $(STAMP): $(PYPROJECTS)
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Tenure needs Python 3.11 or newer")'
@@ -22,13 +22,24 @@ install: $(STAMP)
 dev: $(STAMP)
 	$(BIN)/tenure dev
 
-## Unit, integration and end-to-end tests against real PostgreSQL and a real broker.
+## Every layer: unit and service tests on every core (pytest-xdist), then the layers that run on the
+## real stack (integration, e2e, contract, browser) as one session. Fails if either part fails.
+## XDIST= (empty) runs the fast layers in one process.
+XDIST ?= -n auto
+STACK_LAYERS := --ignore=tests/unit --ignore=tests/service
 test: $(STAMP)
 	tools/ensure-chromium
-	$(BIN)/python -m pytest
+	status=0; \
+	$(BIN)/python -m pytest tests/unit tests/service $(XDIST) || status=$$?; \
+	$(BIN)/python -m pytest $(STACK_LAYERS) || status=$$?; \
+	exit $$status
 
 test-unit: $(STAMP)
-	$(BIN)/python -m pytest tests/unit
+	$(BIN)/python -m pytest tests/unit $(XDIST)
+
+## Each service's app in the test process on a rolled-back transaction: no broker, no peer services.
+test-service: $(STAMP)
+	$(BIN)/python -m pytest tests/service $(XDIST)
 
 test-integration: $(STAMP)
 	$(BIN)/python -m pytest tests/integration
