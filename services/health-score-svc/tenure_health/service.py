@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, time, timedelta
 from decimal import Decimal
-from fractions import Fraction
 from typing import Any
 
 from pydantic import ValidationError
@@ -40,7 +39,6 @@ from tenure_shared.events import (
 )
 from tenure_shared.ids import new_id
 from tenure_shared.internal_http import internal_client
-from tenure_shared.money import round_half_up
 from tenure_shared.outbox import add_event
 
 RECOMPUTE = "health.recompute"
@@ -260,10 +258,10 @@ async def load_facts(
         by_kind: dict[str, list[datetime]] = {}
         for fact in facts_of.get(cid, []):
             by_kind.setdefault(fact.kind, []).append(fact.at)
-        recent = Fraction(usage_recent.get(cid, 0))
+        recent = float(usage_recent.get(cid, 0))
         baseline = None
         if cid in first_usage and first_usage[cid] <= at - window and usage_earlier.get(cid):
-            baseline = Fraction(usage_earlier[cid]) / 2
+            baseline = float(usage_earlier[cid]) / 2
         included = sum(s.included_units for s in live) or None
         facts = scoring.Facts(
             now=at,
@@ -422,9 +420,9 @@ async def _apply(
 def _factor_json(line: scoring.FactorLine) -> dict[str, Any]:
     return {
         "name": line.name,
-        "score": None if line.score is None else round_half_up(line.score),
-        "weight": float(round_half_up(line.weight * 10000)) / 10000,
-        "contribution": float(round_half_up(line.contribution * 100)) / 100,
+        "score": None if line.score is None else scoring.half_up(line.score),
+        "weight": scoring.half_up(line.weight * 10000) / 10000,
+        "contribution": scoring.half_up(line.contribution * 100) / 100,
         "detail": line.detail,
     }
 
