@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import insert as sql_insert
-from sqlalchemy import update as sql_update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tenure_health import repository, scoring
@@ -20,7 +19,6 @@ from tenure_health.models import (
     HealthCustomer,
     HealthDunningCase,
     HealthInvoice,
-    HealthScore,
     HealthSubscription,
     UsageFact,
 )
@@ -318,21 +316,20 @@ async def recompute(session: AsyncSession, *, customer_id: str, at: datetime) ->
 
 
 async def recompute_many(session: AsyncSession, *, customer_ids: list[str], at: datetime) -> None:
-    """One query per kind of fact for all of them, the scores in pure code, then one bulk update of
-    the customers and one bulk insert of their history rows (no ORM object per row: a daily
+    """One query per kind of fact for all of them, the scores in pure code, then one statement
+    updating the customers and one adding their history rows (no ORM object per row: a daily
     recompute of a whole clock stays fast and small)."""
     model = await get_model(session)
     customers = await repository.customers_for_update(session, customer_ids)
     facts = await load_facts(session, customers, model, at)
     recent_scores = await repository.scores_between(session, customer_ids, at - timedelta(days=model.risk_drop_days), at)
-    updates, history = [], []
-    for customer in customers:
-        update, row = await _apply(session, customer, model, *facts[customer.id], recent_scores.get(customer.id, []), at)
-        updates.append(update)
-        history.append(row)
-    if updates:
-        await session.execute(sql_update(HealthCustomer), updates)
-        await session.execute(sql_insert(HealthScore), history)
+    rows = []
+    # The events' outbox rows then go in with the next statement, in one batch, not one INSERT per event.
+    with session.no_autoflush:
+        for customer in customers:
+            rows.append(await _apply(session, customer, model, *facts[customer.id], recent_scores.get(customer.id, []), at))
+    if rows:
+        await repository.set_health(session, rows, at)
         # A handler may hold this customer as an ORM object: it must see the new health, not its stale copy.
         for held in [o for o in session.identity_map.values() if isinstance(o, HealthCustomer) and o.id in customer_ids]:
             session.expire(held)
@@ -346,8 +343,9 @@ async def _apply(
     stage_facts: scoring.StageFacts,
     recent: list[int],
     at: datetime,
-) -> tuple[dict[str, Any], dict[str, Any]]:
-    """One customer's new health (its row's new values and its history row); writes the events its changes call for."""
+) -> dict[str, Any]:
+    """One customer's new health (its row's new values, the id of its history row, the factors as
+    JSON text for both); writes the events its changes call for."""
     health = scoring.compute_health(facts, model, started_at=customer.started_at)
     stage = scoring.lifecycle_stage(stage_facts, model)
     drop = scoring.score_drop(health.score, recent)
@@ -355,23 +353,14 @@ async def _apply(
     previous_status, previous_stage = customer.status, customer.stage
     update = {
         "id": customer.id,
+        "history_id": new_id("hsc"),
         "first_value_at": stage_facts.first_value_at,
         "score": health.score,
         "status": health.status,
         "stage": stage,
         "profile": health.profile,
-        "factors": factors,
-        "computed_at": at,
+        "factors": json.dumps(factors),
         "risk_episode_open": customer.risk_episode_open,
-    }
-    row = {
-        "id": new_id("hsc"),
-        "customer_id": customer.id,
-        "score": health.score,
-        "status": health.status,
-        "stage": stage,
-        "computed_at": at,
-        "factors": factors,
     }
 
     async def announce(verb: str, reasons: list[str]) -> None:
@@ -414,7 +403,7 @@ async def _apply(
         await announce("stage_changed", [f"lifecycle stage {previous_stage} -> {stage}"])
         if stage == "expansion":
             await announce("expansion_signal", scoring.expansion_reasons(stage_facts, model))
-    return update, row
+    return update
 
 
 def _factor_json(line: scoring.FactorLine) -> dict[str, Any]:
