@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -173,8 +173,16 @@ async def surveys(session: AsyncSession, ids: list[str], since: datetime) -> dic
 
 
 async def scores_between(session: AsyncSession, ids: list[str], start: datetime, end: datetime) -> dict[str, list[int]]:
+    """The customers' scores computed in [start, end], by customer id.
+
+    The window is compared as an expression (`computed_at + 0`), so the planner goes through the
+    customer index: yesterday's 100,000 history rows lie past the statistics' last bucket, the
+    planner takes the window for a few rows and, on the computed_at index, read every row of the
+    window for each chunk (43 of 89 s at 30,000 customers). An index on (customer_id, computed_at)
+    would serve it better; this needs no migration."""
+    computed_at = HealthScore.computed_at + timedelta(0)
     statement = select(HealthScore.customer_id, HealthScore.score).where(
-        _among(HealthScore.customer_id, ids), HealthScore.computed_at >= start, HealthScore.computed_at <= end
+        _among(HealthScore.customer_id, ids), computed_at >= start, computed_at <= end
     )
     return _grouped((await session.execute(statement)).all())
 
