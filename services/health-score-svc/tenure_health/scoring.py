@@ -1,27 +1,28 @@
 """The health model as pure functions: a customer's facts and the model in force -> a score that explains itself.
 
-Each factor maps facts to a score in [0, 100] (a `Fraction`) and a sentence with the numbers, or to
-None when the customer has no data for it; a missing factor's weight is spread over the others.
-The weighted mean is exact and rounded half-up once, to a whole point.
+Each factor maps facts to a score in [0, 100] and a sentence with the numbers, or to None when the
+customer has no data for it; a missing factor's weight is spread over the others. The weighted mean
+is rounded half-up once, to a whole point.
+
+Scores are not money: they are floats (ints where the arithmetic stays whole), which a daily
+recompute of 100,000 customers needs (exact Fractions cost more than the database work). Rounding
+half-up gives a float a hair of slack (`_half_up`), so a tie that binary arithmetic lands just below
+(72.5 as 72.49999999999999) rounds as the exact value would.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from fractions import Fraction
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PositiveInt, model_validator
-
-from tenure_shared.money import round_half_up
 
 FACTORS = ("payment", "adoption", "engagement", "support", "sentiment", "billing_friction")
 Status = Literal["healthy", "at_risk", "critical"]
 Stage = Literal["onboarding", "adoption", "renewal", "expansion", "churned"]
 Severity = Literal["low", "normal", "high", "urgent"]
-HUNDRED = Fraction(100)
-ZERO = Fraction(0)
 
 
 # ---- the model (GET/PUT /v1/health-model) ------------------------------------------------------
@@ -177,8 +178,8 @@ class Facts:
     failed_payments: tuple[datetime, ...] = ()
     open_dunning_since: tuple[datetime, ...] = ()
     past_due_since: datetime | None = None
-    usage_recent: Fraction | None = None  # usage over the adoption window
-    usage_baseline: Fraction | None = None  # mean usage per window over the two windows before
+    usage_recent: float | None = None  # usage over the adoption window
+    usage_baseline: float | None = None  # mean usage per window over the two windows before
     included_units: int | None = None
     active_users: int | None = None
     seats: int | None = None
@@ -193,21 +194,21 @@ class Facts:
     cancellation_scheduled: bool = False
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class FactorScore:
     name: str
-    score: Fraction
+    score: float
     detail: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class FactorLine:
     """A factor as the API shows it: score None when left out for want of data."""
 
     name: str
-    score: Fraction | None
-    weight: Fraction
-    contribution: Fraction
+    score: float | None
+    weight: float
+    contribution: float
     detail: str
 
 
@@ -219,31 +220,39 @@ class Health:
     profile: Literal["standard", "onboarding"] = "standard"
 
     def reasons(self, below: int = 70) -> list[str]:
-        """The details of the factors scoring below `below`, weakest first."""
-        weak = sorted((f for f in self.factors if f.score is not None and f.score < below), key=lambda f: f.score or 0)
-        return [f"{f.name}: {f.detail}" for f in weak]
+        """The details of the factors scoring below `below`, weakest first (equal scores in FACTORS order)."""
+        # Rounded to 9 places, two scores equal in exact arithmetic compare equal as floats too (100/3 and 50 - 50/3).
+        scored = [(round(f.score, 9), f) for f in self.factors if f.score is not None]
+        weak = sorted(((key, f) for key, f in scored if key < below), key=lambda pair: pair[0])
+        return [f"{f.name}: {f.detail}" for _, f in weak]
 
 
-def _clamp(value: Fraction) -> Fraction:
+def half_up(value: float) -> int:
+    """`value` (>= 0) rounded half-up to a whole number, a float's tie included (see the module's docstring).
+    The slack, 1e-12 of the value (at least 1e-9), is far above a score's float error (~1e-15 of it)
+    and far below the distance of any value the factors produce from a tie."""
+    return math.floor(value + 0.5 + max(1e-9, value * 1e-12))
+
+
+def _clamp(value: float) -> float:
     if value < 0:
-        return ZERO
-    return HUNDRED if value > 100 else value
+        return 0
+    return 100 if value > 100 else value
 
 
-def _days(delta: timedelta) -> Fraction:
-    return Fraction(delta.days) + Fraction(delta.seconds, 86400)
+def _days(delta: timedelta) -> float:
+    return delta.days + delta.seconds / 86400
 
 
-def _plural(n: int | Fraction, word: str) -> str:
+def _plural(n: int, word: str) -> str:
     return f"{n} {word}" if n == 1 else f"{n} {word}s"
 
 
-def _fmt(value: Fraction) -> str:
+def _fmt(value: float) -> str:
     """A number for a sentence: whole, or one decimal."""
-    value = Fraction(value)
     if value < 0:
         return "-" + _fmt(-value)
-    rounded = (20 * value.numerator + value.denominator) // (2 * value.denominator)
+    rounded = half_up(value * 10)
     return str(rounded // 10) if rounded % 10 == 0 else f"{rounded / 10:.1f}"
 
 
@@ -275,23 +284,23 @@ def payment_factor(facts: Facts, t: PaymentThresholds) -> FactorScore | None:
         parts.append("no open dunning case")
     if past_due:
         parts.append(f"{_plural(past_due, 'day')} past due")
-    return FactorScore("payment", _clamp(HUNDRED - points), "; ".join(parts) + ".")
+    return FactorScore("payment", _clamp(100 - points), "; ".join(parts) + ".")
 
 
 def adoption_factor(facts: Facts, t: AdoptionThresholds) -> FactorScore | None:
     """The mean of what is known: usage against the customer's own baseline, against the plan's
     included units, and active users against seats."""
-    parts: list[tuple[Fraction, str]] = []
-    usage = facts.usage_recent or Fraction(0)
+    parts: list[tuple[float, str]] = []
+    usage = facts.usage_recent or 0
     if facts.usage_baseline:
         parts.append(
             (
-                _clamp(HUNDRED * usage / facts.usage_baseline),
+                _clamp(100 * usage / facts.usage_baseline),
                 f"usage {_fmt(usage)} in the last {t.window_days} days against a baseline of {_fmt(facts.usage_baseline)}",
             )
         )
     if facts.included_units:
-        share = HUNDRED * usage / facts.included_units
+        share = 100 * usage / facts.included_units
         parts.append(
             (
                 _clamp(share * 100 / t.target_utilisation_percent),
@@ -301,13 +310,13 @@ def adoption_factor(facts: Facts, t: AdoptionThresholds) -> FactorScore | None:
     if facts.seats and facts.active_users is not None:
         parts.append(
             (
-                _clamp(HUNDRED * facts.active_users / facts.seats),
+                _clamp(100 * facts.active_users / facts.seats),
                 f"{_plural(facts.active_users, 'active user')} on {_plural(facts.seats, 'seat')}",
             )
         )
     if not parts:
         return None
-    score = sum((p[0] for p in parts), Fraction(0)) / len(parts)
+    score = sum(p[0] for p in parts) / len(parts)
     return FactorScore("adoption", score, "; ".join(p[1] for p in parts).capitalize() + ".")
 
 
@@ -315,14 +324,14 @@ def engagement_factor(facts: Facts, t: EngagementThresholds) -> FactorScore | No
     """Half recency of the last activity, half the number of active days in the window."""
     if facts.last_activity_at is None:
         return None
-    since = max(Fraction(0), _days(facts.now - facts.last_activity_at))
+    since = max(0, _days(facts.now - facts.last_activity_at))
     if since <= t.recency_full_days:
-        recency = HUNDRED
+        recency: float = 100
     else:
-        recency = _clamp(HUNDRED * (t.recency_zero_days - since) / (t.recency_zero_days - t.recency_full_days))
+        recency = _clamp(100 * (t.recency_zero_days - since) / (t.recency_zero_days - t.recency_full_days))
     window_from = (facts.now - timedelta(days=t.window_days)).date()
     active = sum(1 for day in facts.activity_days if window_from < day <= facts.now.date())
-    frequency = _clamp(HUNDRED * active / t.active_days_target)
+    frequency = _clamp(100 * active / t.active_days_target)
     detail = (
         f"Last activity {_fmt(since)} days ago; active on {_plural(active, 'day')} of the last {t.window_days} "
         f"(target {t.active_days_target})."
@@ -341,15 +350,15 @@ def support_factor(facts: Facts, t: SupportThresholds) -> FactorScore | None:
     open_points = sum(t.severity_points[x.severity] for x in open_tickets)
     recent = sum(1 for x in known if x.opened_at >= window_from)
     earlier = sum(1 for x in known if baseline_from <= x.opened_at < window_from)
-    baseline = Fraction(earlier * t.window_days, t.baseline_days - t.window_days)
-    over = max(Fraction(0), recent - baseline)
+    baseline = earlier * t.window_days / (t.baseline_days - t.window_days)
+    over = max(0, recent - baseline)
     close_times = [
         x.closed_at - x.opened_at for x in known if x.closed_at is not None and baseline_from <= x.closed_at <= facts.now
     ]
-    mean_close = sum((_days(d) for d in close_times), Fraction(0)) / len(close_times) if close_times else None
-    slow = Fraction(0)
+    mean_close = sum(_days(d) for d in close_times) / len(close_times) if close_times else None
+    slow: float = 0
     if mean_close is not None:
-        slow = min(Fraction(t.max_slow_points), max(Fraction(0), (mean_close - t.close_target_days) * t.points_per_slow_day))
+        slow = min(t.max_slow_points, max(0, (mean_close - t.close_target_days) * t.points_per_slow_day))
     points = open_points + over * t.points_per_ticket_over_baseline + slow
     by_severity: dict[Severity, int] = {}
     for x in open_tickets:
@@ -361,14 +370,14 @@ def support_factor(facts: Facts, t: SupportThresholds) -> FactorScore | None:
     )
     if mean_close is not None:
         detail += f"; closed in {_fmt(mean_close)} days on average (target {t.close_target_days})"
-    return FactorScore("support", _clamp(HUNDRED - points), detail + ".")
+    return FactorScore("support", _clamp(100 - points), detail + ".")
 
 
-def normalised_survey_score(survey: Survey) -> Fraction:
+def normalised_survey_score(survey: Survey) -> int:
     """NPS 0-10 and CSAT 1-5 on one 0-100 scale."""
     if survey.kind == "nps":
-        return Fraction(survey.score * 10)
-    return Fraction((survey.score - 1) * 25)
+        return survey.score * 10
+    return (survey.score - 1) * 25
 
 
 def sentiment_factor(facts: Facts, t: SentimentThresholds) -> FactorScore | None:
@@ -378,7 +387,7 @@ def sentiment_factor(facts: Facts, t: SentimentThresholds) -> FactorScore | None
     if not answers:
         return None
     latest = answers[-1]
-    score = normalised_survey_score(latest)
+    score: float = normalised_survey_score(latest)
     detail = f"Latest {latest.kind.upper()} {latest.score} on {latest.answered_at.date().isoformat()}"
     if len(answers) > 1:
         previous = answers[-2]
@@ -409,7 +418,7 @@ def billing_friction_factor(facts: Facts, t: FrictionThresholds) -> FactorScore 
         f"{_plural(downgrades, 'downgrade')}, {_plural(pauses, 'pause')} and {_plural(moves, 'free-plan move')} "
         f"in the last {t.window_days} days; {'a' if facts.cancellation_scheduled else 'no'} cancellation scheduled."
     )
-    return FactorScore("billing_friction", _clamp(HUNDRED - points), detail)
+    return FactorScore("billing_friction", _clamp(100 - points), detail)
 
 
 def factor_scores(facts: Facts, model: HealthModel) -> dict[str, FactorScore | None]:
@@ -426,10 +435,10 @@ def factor_scores(facts: Facts, model: HealthModel) -> dict[str, FactorScore | N
 # ---- combining -----------------------------------------------------------------------------------
 
 
-def normalised_weights(weights: Weights, present: list[str]) -> dict[str, Fraction]:
-    """The weights of the factors with data, scaled to sum to exactly 1."""
+def normalised_weights(weights: Weights, present: list[str]) -> dict[str, float]:
+    """The weights of the factors with data, scaled to sum to 1."""
     total = sum(getattr(weights, name) for name in present)
-    return {name: Fraction(getattr(weights, name), total) for name in present}
+    return {name: getattr(weights, name) / total for name in present}
 
 
 def status_for(score: int, bands: Bands) -> Status:
@@ -439,27 +448,25 @@ def status_for(score: int, bands: Bands) -> Status:
 
 
 def combine(scores: dict[str, FactorScore | None], weights: Weights, bands: Bands) -> Health:
-    """The exact weighted mean over the factors with data, rounded once; no data at all scores 100
+    """The weighted mean over the factors with data, rounded once; no data at all scores 100
     (nothing is known against the customer)."""
-    present = {name: found for name in FACTORS if (found := scores.get(name)) is not None}
-    shares = normalised_weights(weights, list(present)) if present else {}
-    exact = sum((shares[name] * found.score for name, found in present.items()), Fraction(0)) if present else HUNDRED
+    relative = {name: getattr(weights, name) for name in FACTORS}
+    total = sum(relative[name] for name in FACTORS if scores.get(name) is not None)
+    weighted: float = 0
     lines = []
     for name in FACTORS:
         found = scores.get(name)
         if found is None:
             lines.append(
-                FactorLine(
-                    name,
-                    None,
-                    Fraction(0),
-                    Fraction(0),
-                    f"No data; its weight ({getattr(weights, name)}) is spread over the other factors.",
-                )
+                FactorLine(name, None, 0, 0, f"No data; its weight ({relative[name]}) is spread over the other factors.")
             )
         else:
-            lines.append(FactorLine(name, found.score, shares[name], shares[name] * found.score, found.detail))
-    score = round_half_up(exact)
+            # One division per figure (weight x score / total), not a product of two rounded ones.
+            weighted += relative[name] * found.score
+            lines.append(
+                FactorLine(name, found.score, relative[name] / total, relative[name] * found.score / total, found.detail)
+            )
+    score = half_up(weighted / total) if total else 100
     return Health(score=score, status=status_for(score, bands), factors=lines)
 
 
@@ -484,7 +491,7 @@ class StageFacts:
     first_value_at: datetime | None = None
     renews_at: datetime | None = None
     yearly_term: bool = False
-    usage_recent: Fraction | None = None
+    usage_recent: float | None = None
     included_units: int | None = None
     seats_grew_at: datetime | None = None
     upgraded_at: datetime | None = None
@@ -494,8 +501,8 @@ def expansion_reasons(facts: StageFacts, model: HealthModel) -> list[str]:
     """Why the customer looks ready to expand, if it does (recent = within the adoption window)."""
     reasons = []
     if facts.included_units and facts.usage_recent is not None:
-        share = HUNDRED * facts.usage_recent / facts.included_units
-        if share >= model.expansion_usage_percent:
+        share = 100 * facts.usage_recent / facts.included_units
+        if round(share, 9) >= model.expansion_usage_percent:  # 5.6 of 7 units is 80%, not 79.99999999999999
             reasons.append(f"usage at {_fmt(share)}% of the {facts.included_units} included units")
     recent_from = facts.now - timedelta(days=model.adoption.window_days)
     if facts.seats_grew_at and facts.seats_grew_at >= recent_from:

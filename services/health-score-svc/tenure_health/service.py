@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, time, timedelta
 from decimal import Decimal
-from fractions import Fraction
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import insert as sql_insert
-from sqlalchemy import update as sql_update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tenure_health import repository, scoring
@@ -21,7 +19,6 @@ from tenure_health.models import (
     HealthCustomer,
     HealthDunningCase,
     HealthInvoice,
-    HealthScore,
     HealthSubscription,
     UsageFact,
 )
@@ -40,7 +37,6 @@ from tenure_shared.events import (
 )
 from tenure_shared.ids import new_id
 from tenure_shared.internal_http import internal_client
-from tenure_shared.money import round_half_up
 from tenure_shared.outbox import add_event
 
 RECOMPUTE = "health.recompute"
@@ -260,10 +256,10 @@ async def load_facts(
         by_kind: dict[str, list[datetime]] = {}
         for fact in facts_of.get(cid, []):
             by_kind.setdefault(fact.kind, []).append(fact.at)
-        recent = Fraction(usage_recent.get(cid, 0))
+        recent = float(usage_recent.get(cid, 0))
         baseline = None
         if cid in first_usage and first_usage[cid] <= at - window and usage_earlier.get(cid):
-            baseline = Fraction(usage_earlier[cid]) / 2
+            baseline = float(usage_earlier[cid]) / 2
         included = sum(s.included_units for s in live) or None
         facts = scoring.Facts(
             now=at,
@@ -320,21 +316,20 @@ async def recompute(session: AsyncSession, *, customer_id: str, at: datetime) ->
 
 
 async def recompute_many(session: AsyncSession, *, customer_ids: list[str], at: datetime) -> None:
-    """One query per kind of fact for all of them, the scores in pure code, then one bulk update of
-    the customers and one bulk insert of their history rows (no ORM object per row: a daily
+    """One query per kind of fact for all of them, the scores in pure code, then one statement
+    updating the customers and one adding their history rows (no ORM object per row: a daily
     recompute of a whole clock stays fast and small)."""
     model = await get_model(session)
     customers = await repository.customers_for_update(session, customer_ids)
     facts = await load_facts(session, customers, model, at)
     recent_scores = await repository.scores_between(session, customer_ids, at - timedelta(days=model.risk_drop_days), at)
-    updates, history = [], []
-    for customer in customers:
-        update, row = await _apply(session, customer, model, *facts[customer.id], recent_scores.get(customer.id, []), at)
-        updates.append(update)
-        history.append(row)
-    if updates:
-        await session.execute(sql_update(HealthCustomer), updates)
-        await session.execute(sql_insert(HealthScore), history)
+    rows = []
+    # The events' outbox rows then go in with the next statement, in one batch, not one INSERT per event.
+    with session.no_autoflush:
+        for customer in customers:
+            rows.append(await _apply(session, customer, model, *facts[customer.id], recent_scores.get(customer.id, []), at))
+    if rows:
+        await repository.set_health(session, rows, at)
         # A handler may hold this customer as an ORM object: it must see the new health, not its stale copy.
         for held in [o for o in session.identity_map.values() if isinstance(o, HealthCustomer) and o.id in customer_ids]:
             session.expire(held)
@@ -348,8 +343,9 @@ async def _apply(
     stage_facts: scoring.StageFacts,
     recent: list[int],
     at: datetime,
-) -> tuple[dict[str, Any], dict[str, Any]]:
-    """One customer's new health (its row's new values and its history row); writes the events its changes call for."""
+) -> dict[str, Any]:
+    """One customer's new health (its row's new values, the id of its history row, the factors as
+    JSON text for both); writes the events its changes call for."""
     health = scoring.compute_health(facts, model, started_at=customer.started_at)
     stage = scoring.lifecycle_stage(stage_facts, model)
     drop = scoring.score_drop(health.score, recent)
@@ -357,23 +353,14 @@ async def _apply(
     previous_status, previous_stage = customer.status, customer.stage
     update = {
         "id": customer.id,
+        "history_id": new_id("hsc"),
         "first_value_at": stage_facts.first_value_at,
         "score": health.score,
         "status": health.status,
         "stage": stage,
         "profile": health.profile,
-        "factors": factors,
-        "computed_at": at,
+        "factors": json.dumps(factors),
         "risk_episode_open": customer.risk_episode_open,
-    }
-    row = {
-        "id": new_id("hsc"),
-        "customer_id": customer.id,
-        "score": health.score,
-        "status": health.status,
-        "stage": stage,
-        "computed_at": at,
-        "factors": factors,
     }
 
     async def announce(verb: str, reasons: list[str]) -> None:
@@ -416,15 +403,15 @@ async def _apply(
         await announce("stage_changed", [f"lifecycle stage {previous_stage} -> {stage}"])
         if stage == "expansion":
             await announce("expansion_signal", scoring.expansion_reasons(stage_facts, model))
-    return update, row
+    return update
 
 
 def _factor_json(line: scoring.FactorLine) -> dict[str, Any]:
     return {
         "name": line.name,
-        "score": None if line.score is None else round_half_up(line.score),
-        "weight": float(round_half_up(line.weight * 10000)) / 10000,
-        "contribution": float(round_half_up(line.contribution * 100)) / 100,
+        "score": None if line.score is None else scoring.half_up(line.score),
+        "weight": scoring.half_up(line.weight * 10000) / 10000,
+        "contribution": scoring.half_up(line.contribution * 100) / 100,
         "detail": line.detail,
     }
 
