@@ -8,16 +8,8 @@ import time
 import httpx
 
 from tests.support.client import TenureClient
+from tests.support.routes import READ_ROUTES
 
-# A read route of each of the six services.
-READ_ROUTES = {
-    "subscription": "/v1/plans",
-    "invoicing": "/v1/invoices",
-    "dunning": "/v1/dunning-cases",
-    "credit": "/v1/credit-notes",
-    "health-score": "/v1/health/summary",
-    "notification": "/v1/emails",
-}
 REVOCATION_SECONDS = 2.0
 
 

@@ -8,16 +8,7 @@ from sqlalchemy import text
 
 from tests.conftest import READ_ONLY_API_KEY
 from tests.service.checks import created, problem
-
-# A read route of each of the six services.
-READ_ROUTES = {
-    "subscription": "/v1/plans",
-    "invoicing": "/v1/invoices",
-    "dunning": "/v1/dunning-cases",
-    "credit": "/v1/credit-notes",
-    "health-score": "/v1/health/summary",
-    "notification": "/v1/emails",
-}
+from tests.support.routes import READ_ROUTES
 
 
 async def create_key(subscription, *scopes: str) -> dict:
