@@ -9,12 +9,13 @@ import asyncio
 from datetime import UTC, datetime
 
 import pytest
-from aiokafka import AIOKafkaProducer
+from aiokafka import AIOKafkaProducer, TopicPartition
 from sqlalchemy import func, select, text
 
 from tenure_shared.consumer import ConsumerOffset, EventConsumer, InboxEvent
 from tenure_shared.events import CloudEvent
 from tenure_shared.internal_http import DependencyUnavailable
+from tenure_shared.leases import PARTITION, LeaseKeeper, partition_resource
 from tenure_shared.outbox import OutboxMessage
 
 AT = datetime(2026, 3, 1, tzinfo=UTC)
@@ -173,3 +174,40 @@ async def test_a_transient_failure_in_a_batch_keeps_the_events_before_it_and_wai
     assert rows[2][1] != rows[3][1]
     assert len(failures) == 2
     assert await _dead_letter_copies(sessions, topic) == []
+
+
+async def test_a_batch_under_a_lease_taken_meanwhile_commits_nothing_and_drops_the_partition(stack, mechanism_db, topic, effects):
+    _, sessions = mechanism_db
+    partitions = {PARTITION: [partition_resource(topic, p) for p in range(4)]}
+    stale, thief = LeaseKeeper(sessions, partitions, worker_id="stale"), LeaseKeeper(sessions, partitions, worker_id="thief")
+    await stale.join()
+    consumer = EventConsumer(
+        service="itest",
+        bootstrap_servers=stack.kafka_bootstrap,
+        session_factory=sessions,
+        topics=(topic,),
+        handlers={"thing.happened": _record},
+        leases=stale,
+    )
+    await consumer.start()  # assigned every partition at epoch 1
+    try:
+        async with sessions() as session, session.begin():  # as if "stale" stalled past its TTL
+            await session.execute(text("UPDATE workers SET expires_at = now() - interval '1 second' WHERE id = 'stale'"))
+            await session.execute(text("UPDATE leases SET expires_at = now() - interval '1 second' WHERE owner = 'stale'"))
+        await thief.join()
+        await _send_batch(stack.kafka_bootstrap, topic, [_event(f"evt_{n}") for n in range(5)])
+        stop = asyncio.Event()
+        task = asyncio.create_task(consumer.run(stop))  # still believes it holds partition 0 at epoch 1
+        for _ in range(400):
+            if TopicPartition(topic, 0) not in consumer._assigned:
+                break
+            await asyncio.sleep(0.05)
+        stop.set()
+        await task
+    finally:
+        await consumer.stop()
+    assert TopicPartition(topic, 0) not in consumer._assigned, "the partition was dropped"
+    assert await effects() == []
+    async with sessions() as session:
+        assert await session.get(ConsumerOffset, (topic, 0)) is None
+        assert await session.scalar(select(func.count()).select_from(InboxEvent)) == 0
