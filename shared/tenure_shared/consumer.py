@@ -7,6 +7,13 @@ beside the inbox; an effect, its inbox row and its offset commit together. The c
 its transaction first locks the partition's lease FOR SHARE and checks owner and epoch, so a worker
 whose partition moved to another cannot commit late (the effect rolls back, the partition is
 dropped). Restarts and takeovers resume at once from the stored offsets, without a group rebalance.
+
+A partition's fetched records are handled as a batch, up to BATCH_LIMIT in one transaction: one
+fence, one inbox statement for all of them, the handlers in record order, one offset write. The
+per-event fence, inbox insert, offset write and transaction start were most of a trivial handler's
+cost. If anything in a batch fails, the whole batch rolls back and its records are handled one per
+transaction, as below, so failures stay per event.
+
 Failures come in two classes (`tenure_shared.failures`):
 - transient (a peer or the database away): the event stays unconsumed, no inbox row, offset not
   advanced; its partition alone is paused and the record tried again after 1 s, 2 s, 4 s … 5 min,
@@ -103,25 +110,50 @@ async def _record_offset(session: AsyncSession, record: ConsumerRecord) -> None:
     )
 
 
+def _inbox_row(event: CloudEvent, topic: str, outcome: str, error: str | None = None) -> dict[str, Any]:
+    dead = outcome == "dead_lettered"
+    return {
+        "event_id": event.id,
+        "topic": topic,
+        "event_type": event.type,
+        "clock_id": event.tenureclock,
+        "outcome": outcome,
+        "error": error,
+        "envelope": event.model_dump(mode="json", exclude_none=True) if dead else None,
+        "dead_lettered_at": real_now() if dead else None,
+    }
+
+
+async def _claim_rows(session: AsyncSession, rows: list[dict[str, Any]]) -> set[str]:
+    """Record events in the inbox, in one statement. The ids recorded now: the others (and the
+    repeats of an id among `rows`) were processed before."""
+    statement = insert(InboxEvent).values(rows).on_conflict_do_nothing(index_elements=[InboxEvent.event_id])
+    return set(await session.scalars(statement.returning(InboxEvent.event_id)))
+
+
 async def _claim(session: AsyncSession, event: CloudEvent, topic: str, outcome: str, error: str | None = None) -> bool:
     """Record the event in the inbox. False when it was processed before (a duplicate)."""
-    dead = outcome == "dead_lettered"
-    statement = (
-        insert(InboxEvent)
-        .values(
-            event_id=event.id,
-            topic=topic,
-            event_type=event.type,
-            clock_id=event.tenureclock,
-            outcome=outcome,
-            error=error,
-            envelope=event.model_dump(mode="json", exclude_none=True) if dead else None,
-            dead_lettered_at=real_now() if dead else None,
-        )
-        .on_conflict_do_nothing(index_elements=[InboxEvent.event_id])
-        .returning(InboxEvent.event_id)
-    )
-    return (await session.execute(statement)).first() is not None
+    return bool(await _claim_rows(session, [_inbox_row(event, topic, outcome, error)]))
+
+
+def _read(record: ConsumerRecord) -> CloudEvent | str:
+    """The record's event, or why it is unreadable."""
+    try:
+        return CloudEvent.model_validate(json.loads(record.value))
+    except (ValueError, TypeError, ValidationError) as exc:  # TypeError: a record without a value
+        return repr(exc)
+
+
+# The most records of one partition handled in one transaction: the batch holds its inbox rows and
+# its handlers' locks until it commits.
+BATCH_LIMIT = 200
+
+
+@dataclass(frozen=True)
+class _BatchOutcome:
+    committed: bool
+    # Rolled back because this record's handler failed deterministically (not transiently, not the fence).
+    failed_offset: int | None = None
 
 
 @dataclass
@@ -248,9 +280,7 @@ class EventConsumer:
                 await asyncio.sleep(0.5)
                 continue
             for tp, records in batches.items():
-                for record in records:
-                    if tp not in self._assigned or not await self.process(record):
-                        break  # the partition waits or moved; the rest of its batch comes again after the seek
+                await self._consume_partition(tp, records)
 
     async def _record_high_water(self) -> None:
         """Every few seconds, store the high-water marks fetch responses gave for our partitions."""
@@ -279,12 +309,86 @@ class EventConsumer:
         if due:
             self._consumer.resume(*due)
 
-    async def process(self, record: ConsumerRecord) -> bool:
+    async def _consume_partition(self, tp: TopicPartition, records: list[ConsumerRecord]) -> None:
+        """Handle a partition's fetched records in order, up to BATCH_LIMIT of them per transaction.
+        A batch that fails is rolled back whole and its records are handled one per transaction, so
+        that a poison event is dead-lettered alone and a transient failure waits on its own record.
+        Stops at a record that must wait, or when the partition moved: the rest comes again after
+        the seek."""
+        waiting = self._waiting.get(tp)
+        if waiting is not None and records and records[0].offset == waiting.offset:
+            # Back from a transient failure's wait: that record alone first, it may well fail again.
+            if tp not in self._assigned or not await self.process(records[0]):
+                return
+            records = records[1:]
+        for start in range(0, len(records), BATCH_LIMIT):
+            batch = records[start : start + BATCH_LIMIT]
+            if tp not in self._assigned:
+                return
+            outcome = await self._process_batch(tp, batch) if len(batch) > 1 else _BatchOutcome(committed=False)
+            if outcome.committed:
+                continue
+            for record in batch:
+                tried = 1 if record.offset == outcome.failed_offset else 0
+                if tp not in self._assigned or not await self.process(record, tried=tried):
+                    return
+
+    async def _process_batch(self, tp: TopicPartition, records: list[ConsumerRecord]) -> _BatchOutcome:
+        """Effects, inbox rows and the offset of consecutive records of one partition in one
+        transaction: one fence, one inbox statement for all, the handlers in record order (so one
+        customer's events stay in order), one offset write. Rolled back whole if anything fails."""
+        events = [_read(record) for record in records]
+        rows = [
+            _inbox_row(event, record.topic, "handled" if event.type in self._handlers else "ignored")
+            for record, event in zip(records, events, strict=True)
+            if isinstance(event, CloudEvent)
+        ]
+        running: ConsumerRecord | None = None
+        try:
+            async with self._sessions() as session, session.begin():
+                await self._fence(session, records[0])
+                claimed = await _claim_rows(session, rows) if rows else set()
+                for record, event in zip(records, events, strict=True):
+                    if isinstance(event, str):
+                        await self._queue_unreadable(session, record, event)
+                        continue
+                    handler = self._handlers.get(event.type)
+                    if handler is None or event.id not in claimed:
+                        continue  # ignored, or processed before (or earlier in this batch)
+                    claimed.discard(event.id)
+                    running = record
+                    await handler(session, event)
+                    # Each handler sees the database, not objects an earlier handler left in the session.
+                    await session.flush()
+                    session.expunge_all()
+                running = None
+                await _record_offset(session, records[-1])
+        except LeaseLost:
+            self._drop(tp)
+            return _BatchOutcome(committed=False)
+        except Exception as exc:
+            log.info(
+                "event_batch_rolled_back",
+                topic=tp.topic,
+                partition=tp.partition,
+                first_offset=records[0].offset,
+                records=len(records),
+                failed_offset=running and running.offset,
+                error=repr(exc),
+            )
+            # A deterministic failure of a handler counts as that event's first attempt.
+            deterministic = running is not None and not is_transient(exc)
+            return _BatchOutcome(committed=False, failed_offset=running.offset if running and deterministic else None)
+        self._waiting.pop(tp, None)
+        return _BatchOutcome(committed=True)
+
+    async def process(self, record: ConsumerRecord, *, tried: int = 0) -> bool:
         """Handle one record: effect + inbox row + offset in one transaction, or dead-letter it.
-        False when it failed transiently: its partition is paused and sought back to it."""
+        False when it failed transiently: its partition is paused and sought back to it. `tried`:
+        attempts its handler already failed deterministically (in a batch)."""
         tp = TopicPartition(record.topic, record.partition)
         try:
-            await self._process(record)
+            await self._process(record, tried)
         except LeaseLost:
             self._drop(tp)
             return False
@@ -331,17 +435,17 @@ class EventConsumer:
             error=repr(exc),
         )
 
-    async def _process(self, record: ConsumerRecord) -> None:
-        try:
-            event = CloudEvent.model_validate(json.loads(record.value))
-        except (ValueError, ValidationError) as exc:
-            await self._dead_letter_unreadable(record, repr(exc))
+    async def _process(self, record: ConsumerRecord, tried: int) -> None:
+        event = _read(record)
+        if isinstance(event, str):
+            await self._dead_letter_unreadable(record, event)
             return
         handler = self._handlers.get(event.type)
         try:
             async for attempt in AsyncRetrying(
                 retry=retry_if_exception(lambda exc: not is_transient(exc) and not isinstance(exc, LeaseLost)),
-                stop=stop_after_attempt(self._max_attempts),
+                # At least one attempt alone: a failure in a batch might have come from the batch.
+                stop=stop_after_attempt(max(1, self._max_attempts - tried)),
                 wait=wait_exponential(multiplier=0.1, max=2),
                 reraise=True,
             ):
@@ -374,18 +478,22 @@ class EventConsumer:
             await _record_offset(session, record)
 
     async def _dead_letter_unreadable(self, record: ConsumerRecord, error: str) -> None:
-        log.error("unreadable_event", topic=record.topic, offset=record.offset, error=error)
         async with self._sessions() as session, session.begin():
             await self._fence(session, record)
-            raw: Any = record.value.decode(errors="replace") if record.value else None
-            await add_event(
-                session,
-                source=self._service,
-                topic=dead_letter_topic(record.topic),
-                event_type="tenure.unreadable",
-                customer_id=(record.key or b"unknown").decode(errors="replace"),
-                data={"raw": raw, "error": error, "consumer": self._service},
-                business_time=real_now(),
-                clock_id=None,
-            )
+            await self._queue_unreadable(session, record, error)
             await _record_offset(session, record)
+
+    async def _queue_unreadable(self, session: AsyncSession, record: ConsumerRecord, error: str) -> None:
+        """Copy a record that is no event to `<topic>.dlq`, in the caller's transaction."""
+        log.error("unreadable_event", topic=record.topic, offset=record.offset, error=error)
+        raw: Any = record.value.decode(errors="replace") if record.value else None
+        await add_event(
+            session,
+            source=self._service,
+            topic=dead_letter_topic(record.topic),
+            event_type="tenure.unreadable",
+            customer_id=(record.key or b"unknown").decode(errors="replace"),
+            data={"raw": raw, "error": error, "consumer": self._service},
+            business_time=real_now(),
+            clock_id=None,
+        )

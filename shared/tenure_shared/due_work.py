@@ -171,14 +171,16 @@ class DueWorkRunner:
         async with self._sessions() as session:
             try:
                 async with session.begin():
-                    job = await session.scalar(
-                        select(ScheduledJob)
-                        .where(ScheduledJob.id == job_id, *_runnable(), ScheduledJob.due_at <= until)
-                        .with_for_update(skip_locked=True)
-                    )
-                    if job is None:
+                    found = (
+                        await session.execute(
+                            select(ScheduledJob, ORDER_GROUP)
+                            .where(ScheduledJob.id == job_id, *_runnable(), ScheduledJob.due_at <= until)
+                            .with_for_update(skip_locked=True, of=ScheduledJob)
+                        )
+                    ).first()
+                    if found is None:
                         return False
-                    group = await session.scalar(select(ORDER_GROUP).where(ScheduledJob.id == job_id))
+                    job, group = found
                     if not await session.scalar(select(func.pg_try_advisory_xact_lock(func.hashtext(f"tenure-job:{group}")))):
                         return False  # another runner is running this group's job
                     if await self._earlier_in_group(session, job, group, clock_id):
