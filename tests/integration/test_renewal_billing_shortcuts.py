@@ -88,7 +88,12 @@ async def _credit_note_event(sessions, customer: str, remaining: int) -> None:
         issued_at=MARCH,
     )
     envelope = CloudEvent(
-        id=new_id("evt"), type="credit_note.issued", source="credit", subject=customer, time=MARCH, data=note.model_dump(mode="json")
+        id=new_id("evt"),
+        type="credit_note.issued",
+        source="credit",
+        subject=customer,
+        time=MARCH,
+        data=note.model_dump(mode="json"),
     )
     async with sessions() as session, session.begin():
         await on_credit_note_changed(session, envelope)
