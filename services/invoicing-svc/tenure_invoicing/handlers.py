@@ -49,11 +49,14 @@ async def on_dunning_exhausted(session: AsyncSession, event: CloudEvent) -> None
 
 
 async def on_credit_note_changed(session: AsyncSession, event: CloudEvent) -> None:
-    """Keep what is left on the note, so billing knows when the customer has no credit to spend."""
+    """Keep what is left on the note, so billing knows when the customer has no credit to spend, and
+    which invoices credits were spent on."""
     note = CreditNoteData.model_validate(event.data)
     await repository.record_credit_note_balance(
         session, credit_note_id=note.id, customer_id=note.customer_id, currency=note.currency, remaining=note.remaining
     )
+    if event.type == "credit_note.applied" and note.application is not None:
+        await repository.record_credit_spent_on(session, note.application.invoice_id)
 
 
 async def on_refund_settled(session: AsyncSession, event: CloudEvent) -> None:

@@ -135,3 +135,13 @@ class CreditNoteBalance(Base):
     customer_id: Mapped[str] = mapped_column(String)
     currency: Mapped[str] = mapped_column(String(3))
     remaining: Mapped[int] = mapped_column(BigInteger)
+
+
+class CreditSpentOnInvoice(Base):
+    """An invoice credit-svc spent credits on (credit_note.applied): a billing event redelivered
+    after a crash asks credit-svc again for that invoice's applications, even once the balance
+    those credits came from reads zero."""
+
+    __tablename__ = "credit_spent_on_invoices"
+
+    invoice_id: Mapped[str] = mapped_column(String, primary_key=True)

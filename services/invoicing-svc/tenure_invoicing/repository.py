@@ -7,7 +7,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tenure_invoicing.errors import CustomerNotFound, InvoiceNotFound
-from tenure_invoicing.models import CreditNoteBalance, CustomerAccount, Invoice, Payment
+from tenure_invoicing.models import CreditNoteBalance, CreditSpentOnInvoice, CustomerAccount, Invoice, Payment
 from tenure_invoicing.statuses import InvoiceStatus
 from tenure_shared.customer_copies import upsert_customer_copy
 from tenure_shared.events import CustomerData
@@ -77,6 +77,15 @@ async def record_credit_note_balance(
     await session.execute(
         statement.on_conflict_do_update(index_elements=[CreditNoteBalance.credit_note_id], set_={"remaining": remaining})
     )
+
+
+async def record_credit_spent_on(session: AsyncSession, invoice_id: str) -> None:
+    statement = insert(CreditSpentOnInvoice).values(invoice_id=invoice_id)
+    await session.execute(statement.on_conflict_do_nothing(index_elements=[CreditSpentOnInvoice.invoice_id]))
+
+
+async def credit_spent_on(session: AsyncSession, invoice_id: str) -> bool:
+    return await session.get(CreditSpentOnInvoice, invoice_id) is not None
 
 
 async def has_credit_balance(session: AsyncSession, *, customer_id: str, currency: str) -> bool:

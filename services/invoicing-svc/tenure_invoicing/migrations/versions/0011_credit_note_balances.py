@@ -1,5 +1,5 @@
 """invoicing-svc: the remainders of credit notes, kept from credit-svc's credit events, so billing
-asks credit-svc only when the customer has credit to spend.
+asks credit-svc only when the customer has credit to spend (or credits were spent on the invoice).
 
 Revision ID: 0011_credit_note_balances
 
@@ -31,6 +31,7 @@ def upgrade() -> None:
         ["customer_id", "currency"],
         postgresql_where=sa.text("remaining > 0"),
     )
+    op.create_table("credit_spent_on_invoices", sa.Column("invoice_id", sa.String, primary_key=True))
     op.execute(
         "INSERT INTO credit_note_balances (credit_note_id, customer_id, currency, remaining)"
         " SELECT 'unknown:' || id, id, currency, 1 FROM customer_accounts"
