@@ -360,6 +360,8 @@ class RefundData(BaseModel):
     status: Literal["succeeded", "failed"]
     failure_code: str | None = None
     refunded_at: datetime
+    # What is left on the note after the refund (a failed one gives its amount back).
+    credit_note_remaining: int | None = None
 
 
 class UsageMetricTotal(BaseModel):

@@ -158,3 +158,78 @@ def add_worker_wants() -> None:
     the same assignment (`tenure_shared.leases.assign`)."""
     op.add_column("workers", sa.Column("wants", JSONB))
 
+
+def add_test_clock_counters() -> None:
+    """Per-clock counters of produced, sent and consumed events (`tenure_shared.test_clock_sync`):
+    statement-level triggers on the outbox and the inbox write a delta per clock and topic in the
+    writing transaction; the counts route folds them into the totals. Seeded from the rows already
+    there: the triggers exist first, so a row committed after the seed's snapshot is counted by them
+    (creating a trigger waits for the writers in flight, and later writers wait for this migration)."""
+    from tenure_shared.test_clock_sync import CONSUMED, PRODUCED, SENT
+
+    op.create_table(
+        "test_clock_event_counts",
+        sa.Column("clock_id", sa.String, primary_key=True),
+        sa.Column("kind", sa.String, primary_key=True),
+        sa.Column("topic", sa.String, primary_key=True),
+        sa.Column("n", sa.BigInteger, nullable=False),
+    )
+    op.create_table(
+        "test_clock_count_deltas",
+        sa.Column("id", sa.BigInteger, sa.Identity(), primary_key=True),
+        sa.Column("clock_id", sa.String, nullable=False, index=True),
+        sa.Column("kind", sa.String, nullable=False),
+        sa.Column("topic", sa.String, nullable=False),
+        sa.Column("n", sa.BigInteger, nullable=False),
+    )
+    deltas = "INSERT INTO test_clock_count_deltas (clock_id, kind, topic, n)"
+    op.execute(f"""
+        CREATE FUNCTION tenure_count_outbox_inserts() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+            {deltas}
+            SELECT clock_id, '{PRODUCED}', topic, count(*) FROM written WHERE clock_id IS NOT NULL GROUP BY clock_id, topic
+            UNION ALL
+            SELECT clock_id, '{SENT}', topic, count(*) FROM written
+            WHERE clock_id IS NOT NULL AND published_at IS NOT NULL GROUP BY clock_id, topic;
+            RETURN NULL;
+        END $$""")
+    # Sent when published_at is set (the relay), unsent again when it is cleared (a republish).
+    op.execute(f"""
+        CREATE FUNCTION tenure_count_outbox_updates() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+            {deltas}
+            SELECT new_rows.clock_id, '{SENT}', new_rows.topic, sum(CASE WHEN old_rows.published_at IS NULL THEN 1 ELSE -1 END)
+            FROM old_rows JOIN new_rows ON new_rows.id = old_rows.id
+            WHERE new_rows.clock_id IS NOT NULL AND (old_rows.published_at IS NULL) <> (new_rows.published_at IS NULL)
+            GROUP BY new_rows.clock_id, new_rows.topic;
+            RETURN NULL;
+        END $$""")
+    # Only the rows an INSERT wrote are in its transition table: a duplicate's ON CONFLICT DO NOTHING counts nothing.
+    op.execute(f"""
+        CREATE FUNCTION tenure_count_inbox_inserts() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+            {deltas}
+            SELECT clock_id, '{CONSUMED}', topic, count(*) FROM written WHERE clock_id IS NOT NULL GROUP BY clock_id, topic;
+            RETURN NULL;
+        END $$""")
+    op.execute(
+        "CREATE TRIGGER tenure_count_outbox_inserts AFTER INSERT ON outbox_messages"
+        " REFERENCING NEW TABLE AS written FOR EACH STATEMENT EXECUTE FUNCTION tenure_count_outbox_inserts()"
+    )
+    op.execute(
+        "CREATE TRIGGER tenure_count_outbox_updates AFTER UPDATE ON outbox_messages"
+        " REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows"
+        " FOR EACH STATEMENT EXECUTE FUNCTION tenure_count_outbox_updates()"
+    )
+    op.execute(
+        "CREATE TRIGGER tenure_count_inbox_inserts AFTER INSERT ON inbox_events"
+        " REFERENCING NEW TABLE AS written FOR EACH STATEMENT EXECUTE FUNCTION tenure_count_inbox_inserts()"
+    )
+    op.execute(f"""
+        INSERT INTO test_clock_event_counts (clock_id, kind, topic, n)
+        SELECT clock_id, '{PRODUCED}', topic, count(*) FROM outbox_messages WHERE clock_id IS NOT NULL GROUP BY clock_id, topic
+        UNION ALL
+        SELECT clock_id, '{SENT}', topic, count(*) FROM outbox_messages
+        WHERE clock_id IS NOT NULL AND published_at IS NOT NULL GROUP BY clock_id, topic
+        UNION ALL
+        SELECT clock_id, '{CONSUMED}', topic, count(*) FROM inbox_events WHERE clock_id IS NOT NULL GROUP BY clock_id, topic""")

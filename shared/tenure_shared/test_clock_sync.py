@@ -6,6 +6,14 @@
                                              is waiting out a back-off
 - GET  /internal/test-clocks/{id}/counts     events produced and consumed for the clock, by topic
 The coordinator compares the counts of all services to know a cascade has settled.
+
+The counts are counters, not count(*) over the clock's outbox and inbox rows (whose cost grew with
+the clock's history, polled many times a second while a clock advances). Triggers on
+`outbox_messages` and `inbox_events` (`tenure_shared.migrations.add_test_clock_counters`) add a
+delta row per statement and clock/topic in the transaction that writes the rows, so a count moves
+exactly when its rows commit, and nothing written by other code (the consumer's claim, the relay,
+a replay) can forget it. Deltas are inserts only, so concurrent writers never wait on a counter
+row; a read folds the clock's deltas into its totals.
 """
 
 from __future__ import annotations
@@ -14,12 +22,68 @@ from datetime import datetime
 
 from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel
-from sqlalchemy import func, literal, select, union_all
+from sqlalchemy import BigInteger, Identity, String, text
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Mapped, mapped_column
 
 from tenure_shared.auth import require_internal_token
 from tenure_shared.clock import set_clock_time
-from tenure_shared.consumer import InboxEvent
-from tenure_shared.outbox import OutboxMessage
+from tenure_shared.db import Base
+
+# Kinds of count: outbox rows written and marked sent, inbox rows written (handled, ignored or dead-lettered).
+PRODUCED, SENT, CONSUMED = "produced", "sent", "consumed"
+
+
+class ClockEventCount(Base):
+    """A clock's running total of one kind of count on one topic in this service (deltas folded in)."""
+
+    __tablename__ = "test_clock_event_counts"
+
+    clock_id: Mapped[str] = mapped_column(String, primary_key=True)
+    kind: Mapped[str] = mapped_column(String, primary_key=True)
+    topic: Mapped[str] = mapped_column(String, primary_key=True)
+    n: Mapped[int] = mapped_column(BigInteger)
+
+
+class ClockEventCountDelta(Base):
+    """What one statement added to (or, republishing, took from) a count; written by the triggers only."""
+
+    __tablename__ = "test_clock_count_deltas"
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    clock_id: Mapped[str] = mapped_column(String, index=True)
+    kind: Mapped[str] = mapped_column(String)
+    topic: Mapped[str] = mapped_column(String)
+    n: Mapped[int] = mapped_column(BigInteger)
+
+
+# One statement, so totals and deltas are read in one snapshot, and a delta is counted either as
+# folded or as still pending, never both nor neither.
+_FOLD_AND_READ = text(
+    "WITH folded AS (DELETE FROM test_clock_count_deltas WHERE clock_id = :clock_id RETURNING kind, topic, n),"
+    " moved AS (SELECT kind, topic, sum(n) AS n FROM folded GROUP BY kind, topic),"
+    " kept AS (INSERT INTO test_clock_event_counts AS c (clock_id, kind, topic, n)"
+    "   SELECT :clock_id, kind, topic, n FROM moved"
+    "   ON CONFLICT (clock_id, kind, topic) DO UPDATE SET n = c.n + excluded.n)"
+    " SELECT kind, topic, sum(n) FROM ("
+    "   SELECT kind, topic, n FROM test_clock_event_counts WHERE clock_id = :clock_id"
+    "   UNION ALL SELECT kind, topic, n FROM moved) AS counted"
+    " GROUP BY kind, topic"
+)
+
+
+async def read_clock_counts(session: AsyncSession, clock_id: str) -> dict[str, dict[str, int]]:
+    """kind -> topic -> count for the clock, as of one snapshot; folds the pending deltas into the
+    totals (the caller commits). Two readers of one clock take turns: the second must see the
+    totals the first folded, which its statement's snapshot would miss if it started before the
+    first committed."""
+    await session.execute(
+        text("SELECT pg_advisory_xact_lock(hashtextextended('tenure_clock_counts:' || :clock_id, 0))"), {"clock_id": clock_id}
+    )
+    found: dict[str, dict[str, int]] = {}
+    for kind, topic, n in (await session.execute(_FOLD_AND_READ, {"clock_id": clock_id})).all():
+        found.setdefault(kind, {})[topic] = int(n)
+    return found
 
 
 class ClockTime(BaseModel):
@@ -64,23 +128,15 @@ async def next_due(clock_id: str, request: Request) -> dict:
 
 @router.get("/{clock_id}/counts")
 async def counts(clock_id: str, request: Request) -> ClockCounts:
-    """Produced, unsent and consumed counts from ONE statement, so they share one snapshot: with
-    separate queries a relay could send (and a consumer take) an event between them, and the
-    coordinator would see its effect without its cause and call the cascade settled too early."""
-    produced = select(literal("produced"), OutboxMessage.topic, func.count()).where(OutboxMessage.clock_id == clock_id)
-    unsent = select(literal("unsent"), literal(""), func.count()).where(
-        OutboxMessage.clock_id == clock_id, OutboxMessage.published_at.is_(None)
-    )
-    consumed = select(literal("consumed"), InboxEvent.topic, func.count()).where(InboxEvent.clock_id == clock_id)
-    statement = union_all(produced.group_by(OutboxMessage.topic), unsent, consumed.group_by(InboxEvent.topic))
-    found: dict[str, dict[str, int]] = {"produced": {}, "unsent": {}, "consumed": {}}
-    async with request.app.state.session_factory() as session:
-        for kind, topic, n in (await session.execute(statement)).all():
-            found[kind][topic] = n
+    """The clock's produced, sent and consumed counts, read from its counter rows (a few per topic,
+    however long the clock's history)."""
+    async with request.app.state.session_factory() as session, session.begin():
+        found = await read_clock_counts(session, clock_id)
+    produced = found.get(PRODUCED, {})
     return ClockCounts(
-        produced=found["produced"],
-        consumed=found["consumed"],
-        unsent=found["unsent"].get("", 0),
+        produced=produced,
+        consumed=found.get(CONSUMED, {}),
+        unsent=sum(produced.values()) - sum(found.get(SENT, {}).values()),
         consumes=list(request.app.state.consumed_topics),
     )
 

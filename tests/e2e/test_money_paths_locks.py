@@ -57,6 +57,7 @@ async def test_invoicing_holds_no_usage_row_and_no_invoice_number_while_credits_
     clock = api.create_clock("2026-06-01T00:00:00Z")
     customer, subscription = subscribe(api, clock, plan(api, "lock-credits", 1000))
     manual_note(api, customer, 300)
+    api.wait_ready(clock)  # invoicing has the note's credit_note.issued: it asks credit-svc only then
     event = await a_new_event_like(stack, event_type="subscription.activated", subject=customer)
     credit_svc = peer({"applications": [], "amount_applied": 0})
     use_service_settings(monkeypatch, stack, "invoicing", invoicing_config, CREDIT_SVC_URL=credit_svc.url)

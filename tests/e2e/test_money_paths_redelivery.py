@@ -29,6 +29,7 @@ async def test_redelivered_billing_event_after_a_crash_makes_one_invoice_and_spe
     clock = api.create_clock("2026-06-01T00:00:00Z")
     customer, subscription = subscribe(api, clock, plan(api, "redelivery", 1000))
     note = manual_note(api, customer, 300)
+    api.wait_ready(clock)  # invoicing has the note's credit_note.issued: it asks credit-svc only then
     event = await a_new_event_like(stack, event_type="subscription.activated", subject=customer)
 
     use_service_settings(monkeypatch, stack, "invoicing", invoicing_config)

@@ -151,19 +151,28 @@ def bench(
     report: Annotated[Path, typer.Option(help="Where the JSON report goes.")] = DEFAULT_REPORT,
     profile: Annotated[Path | None, typer.Option(help="py-spy the workers in the 1-worker renewal run, to here.")] = None,
     keep: bool = typer.Option(False, help="Keep the stacks' state directories (logs, data) afterwards."),
+    only: str = typer.Option(
+        "", help="Run only these parts, comma-separated: ceilings, a, b, c (runs a too), d, e, f, health. Default: all."
+    ),
+    renewals: int | None = typer.Option(None, help="Subscriptions in the renewal run (a), instead of the size's."),
 ) -> None:
     """Every figure beside its ceiling, measured in the same run on a fresh stack: see docs/benchmarks/README.md."""
     from tenure_tools.bench.report import table, write_report
-    from tenure_tools.bench.run import SIZES, run_bench
+    from tenure_tools.bench.run import PARTS, SIZES, run_bench
 
     if size not in SIZES:
         raise typer.BadParameter(f"one of {', '.join(SIZES)}", param_hint="--size")
+    parts = frozenset(p.strip() for p in only.split(",") if p.strip()) or frozenset(PARTS)
+    if unknown := parts - set(PARTS):
+        raise typer.BadParameter(f"{', '.join(sorted(unknown))}: choose from {', '.join(PARTS)}", param_hint="--only")
     result = run_bench(
         size,
         worker_counts=tuple(int(n) for n in workers.split(",")),
         profile_dir=profile,
         keep=keep,
+        overrides={"renewal_subscriptions": renewals} if renewals else None,
         checkpoint=lambda partial: write_report(partial, report),
+        only=parts,
     )
     write_report(result, report)
     typer.echo(table(result))

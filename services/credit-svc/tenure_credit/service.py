@@ -411,6 +411,7 @@ async def _settle_refund(session: AsyncSession, *, refund: Refund, note: CreditN
             status=refund.status,
             failure_code=refund.failure_code,
             refunded_at=refund.refunded_at,
+            credit_note_remaining=note.remaining,
         ),
         business_time=refund.refunded_at,
         clock_id=note.clock_id,

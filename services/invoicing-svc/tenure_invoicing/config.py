@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from tenure_shared.events import DUNNING, SUBSCRIPTIONS
+from tenure_shared.events import CREDITS, DUNNING, SUBSCRIPTIONS
 from tenure_shared.settings import ServiceSettings
 
 SERVICE = "invoicing"
-CONSUMED_TOPICS = (SUBSCRIPTIONS, DUNNING)
+CONSUMED_TOPICS = (SUBSCRIPTIONS, DUNNING, CREDITS)  # credits: what is left on each note (service._may_spend_credits)
 
 
 @lru_cache(maxsize=1)

@@ -8,7 +8,15 @@ from tenure_invoicing import repository, service
 from tenure_invoicing.config import get_settings
 from tenure_invoicing.usage.handlers import on_metric_created, on_subscription_tracked
 from tenure_shared.consumer import EventHandler
-from tenure_shared.events import SUBSCRIPTION_EVENT_TYPES, CloudEvent, CustomerData, DunningData, SubscriptionData
+from tenure_shared.events import (
+    SUBSCRIPTION_EVENT_TYPES,
+    CloudEvent,
+    CreditNoteData,
+    CustomerData,
+    DunningData,
+    RefundData,
+    SubscriptionData,
+)
 from tenure_shared.internal_http import internal_client
 
 
@@ -40,6 +48,30 @@ async def on_dunning_exhausted(session: AsyncSession, event: CloudEvent) -> None
         await service.void_invoice(session, invoice_id=case.invoice_id, reason="dunning_exhausted", at=event.time)
 
 
+async def on_credit_note_changed(session: AsyncSession, event: CloudEvent) -> None:
+    """Keep what is left on the note, so billing knows when the customer has no credit to spend, and
+    which invoices credits were spent on."""
+    note = CreditNoteData.model_validate(event.data)
+    await repository.record_credit_note_balance(
+        session, credit_note_id=note.id, customer_id=note.customer_id, currency=note.currency, remaining=note.remaining
+    )
+    if event.type == "credit_note.applied" and note.application is not None:
+        await repository.record_credit_spent_on(session, note.application.invoice_id)
+
+
+async def on_refund_settled(session: AsyncSession, event: CloudEvent) -> None:
+    """A refund takes money off its note (a failed one gives it back) without a credit_note event."""
+    refund = RefundData.model_validate(event.data)
+    if refund.credit_note_remaining is not None:  # announced before the field existed: a later event will tell
+        await repository.record_credit_note_balance(
+            session,
+            credit_note_id=refund.credit_note_id,
+            customer_id=refund.customer_id,
+            currency=refund.currency,
+            remaining=refund.credit_note_remaining,
+        )
+
+
 HANDLERS: dict[str, EventHandler] = {
     "customer.created": on_customer_changed,
     "customer.updated": on_customer_changed,
@@ -53,6 +85,11 @@ HANDLERS: dict[str, EventHandler] = {
     "subscription.reactivated": on_subscription_billed,
     "dunning.exhausted": on_dunning_exhausted,
     "metric.created": on_metric_created,
+    **dict.fromkeys(
+        ("credit_note.issued", "credit_note.applied", "credit_note.restored", "credit_note.voided"), on_credit_note_changed
+    ),
+    "refund.issued": on_refund_settled,
+    "refund.failed": on_refund_settled,
 }
 for _event_type in SUBSCRIPTION_EVENT_TYPES:  # the rest of the lifecycle keeps usage billing's plan intervals
     HANDLERS.setdefault(_event_type, on_subscription_tracked)

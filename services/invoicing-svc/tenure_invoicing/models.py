@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, DateTime, ForeignKey, Identity, Integer, String, func
+from sqlalchemy import BigInteger, DateTime, ForeignKey, Identity, Index, Integer, String, func, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -120,3 +120,28 @@ class SandboxRefund(Base):
     currency: Mapped[str] = mapped_column(String(3))
     succeeded: Mapped[bool]
     failure_code: Mapped[str | None] = mapped_column(String)
+
+
+class CreditNoteBalance(Base):
+    """What is left on a customer's credit note, as credit-svc's credit events last said. The ledger
+    is credit-svc's; this copy only tells billing when there is nothing to spend, so it need not ask."""
+
+    __tablename__ = "credit_note_balances"
+    __table_args__ = (
+        Index("ix_credit_note_balances_spendable", "customer_id", "currency", postgresql_where=text("remaining > 0")),
+    )
+
+    credit_note_id: Mapped[str] = mapped_column(String, primary_key=True)
+    customer_id: Mapped[str] = mapped_column(String)
+    currency: Mapped[str] = mapped_column(String(3))
+    remaining: Mapped[int] = mapped_column(BigInteger)
+
+
+class CreditSpentOnInvoice(Base):
+    """An invoice credit-svc spent credits on (credit_note.applied): a billing event redelivered
+    after a crash asks credit-svc again for that invoice's applications, even once the balance
+    those credits came from reads zero."""
+
+    __tablename__ = "credit_spent_on_invoices"
+
+    invoice_id: Mapped[str] = mapped_column(String, primary_key=True)

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import delete, exists, select
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tenure_invoicing.errors import CustomerNotFound, InvoiceNotFound
-from tenure_invoicing.models import CustomerAccount, Invoice, Payment
+from tenure_invoicing.models import CreditNoteBalance, CreditSpentOnInvoice, CustomerAccount, Invoice, Payment
 from tenure_invoicing.statuses import InvoiceStatus
 from tenure_shared.customer_copies import upsert_customer_copy
 from tenure_shared.events import CustomerData
@@ -65,3 +66,42 @@ async def open_invoices_of_subscription(session: AsyncSession, subscription_id: 
         .with_for_update()
     )
     return list((await session.scalars(statement)).all())
+
+
+async def record_credit_note_balance(
+    session: AsyncSession, *, credit_note_id: str, customer_id: str, currency: str, remaining: int
+) -> None:
+    """The note's remainder as of the latest of its events (one customer's events arrive in order)."""
+    values = dict(credit_note_id=credit_note_id, customer_id=customer_id, currency=currency, remaining=remaining)
+    statement = insert(CreditNoteBalance).values(**values)
+    await session.execute(
+        statement.on_conflict_do_update(index_elements=[CreditNoteBalance.credit_note_id], set_={"remaining": remaining})
+    )
+
+
+async def record_credit_spent_on(session: AsyncSession, invoice_id: str) -> None:
+    statement = insert(CreditSpentOnInvoice).values(invoice_id=invoice_id)
+    await session.execute(statement.on_conflict_do_nothing(index_elements=[CreditSpentOnInvoice.invoice_id]))
+
+
+async def credit_spent_on(session: AsyncSession, invoice_id: str) -> bool:
+    return await session.get(CreditSpentOnInvoice, invoice_id) is not None
+
+
+async def has_credit_balance(session: AsyncSession, *, customer_id: str, currency: str) -> bool:
+    """Whether any of the customer's credit notes in this currency had something left, as far as
+    credit-svc's events have told."""
+    spendable = select(CreditNoteBalance.credit_note_id).where(
+        CreditNoteBalance.customer_id == customer_id, CreditNoteBalance.currency == currency, CreditNoteBalance.remaining > 0
+    )
+    return bool(await session.scalar(select(exists(spendable))))
+
+
+async def forget_unknown_balance(session: AsyncSession, *, customer_id: str, currency: str) -> None:
+    """credit-svc spent less than it was asked, so the customer has nothing left there: the row of
+    unknown balance a customer older than this copy got (migration 0011) has served."""
+    await session.execute(
+        delete(CreditNoteBalance).where(
+            CreditNoteBalance.credit_note_id == f"unknown:{customer_id}", CreditNoteBalance.currency == currency
+        )
+    )

@@ -206,8 +206,20 @@ def invoice_id_for_event(event_id: str) -> str:
     return f"inv_{time_part}{digest[:12]}"
 
 
-def _may_spend_credits(subscription: SubscriptionData) -> bool:
-    return subscription.redeem_credits or any(not r.refund for r in subscription.credit_requests)
+async def _may_spend_credits(session: AsyncSession, subscription: SubscriptionData, invoice_id: str | None) -> bool:
+    """Whether credit-svc must be asked: the event owes credits of its own, or it spends the open
+    credits and the customer has some in its currency as far as credit-svc's events have told, or
+    credits were spent on this invoice already (a redelivery after a crash gets those applications
+    back: the credit_note.applied that took the balance to zero names the invoice). A credit whose
+    event is still on its way is not spent on this invoice; it stays open in credit-svc and goes on
+    the next (docs/contract-deviations.md)."""
+    if any(not r.refund for r in subscription.credit_requests):
+        return True
+    if not subscription.redeem_credits:
+        return False
+    if await repository.has_credit_balance(session, customer_id=subscription.customer_id, currency=subscription.currency):
+        return True
+    return invoice_id is not None and await repository.credit_spent_on(session, invoice_id)
 
 
 async def _spend_credits(
@@ -265,9 +277,12 @@ async def _credits_before_any_lock(
         await preview.rollback()
     if total <= 0:
         return []
-    return await _spend_credits(
+    credits = await _spend_credits(
         internal, invoice_id=invoice_id, subscription=subscription, clock_id=clock_id, amount=total, at=at
     )
+    if subscription.redeem_credits and sum(c["amount"] for c in credits) < total:  # every credit was eligible
+        await repository.forget_unknown_balance(session, customer_id=subscription.customer_id, currency=subscription.currency)
+    return credits
 
 
 async def bill_event(
@@ -289,7 +304,7 @@ async def bill_event(
     """
     invoice_id = invoice_id_for_event(event_id)
     credits: list[dict] = []
-    if _may_spend_credits(subscription) and await session.get(Invoice, invoice_id) is None:
+    if await session.get(Invoice, invoice_id) is None and await _may_spend_credits(session, subscription, invoice_id):
         credits = await _credits_before_any_lock(
             session,
             invoice_id=invoice_id,
@@ -337,7 +352,7 @@ async def upcoming_invoice(session: AsyncSession, *, subscription_id: str, inter
         await preview.rollback()
     total = sum(line.amount for line in lines)
     credits: list[dict] = []
-    if _may_spend_credits(subscription) and total > 0:
+    if total > 0 and await _may_spend_credits(session, subscription, None):
         credits = await _spend_credits(
             internal,
             invoice_id=f"upcoming:{subscription_id}",

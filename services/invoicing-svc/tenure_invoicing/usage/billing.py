@@ -193,7 +193,7 @@ async def track_subscription(
     if state is None:
         started = min(at, subscription.current_period_start or at)
         state = UsageSubscription(
-            id=subscription.id, customer_id=subscription.customer_id, started_at=started, billed_until=started
+            id=subscription.id, customer_id=subscription.customer_id, started_at=started, billed_until=started, ever_metered=False
         )
         session.add(state)
     state.clock_id = clock_id
@@ -203,6 +203,7 @@ async def track_subscription(
     state.current_period_start = subscription.current_period_start
     state.current_period_end = subscription.current_period_end
     charges = [charge.model_dump(mode="json") for charge in subscription.metered_charges]
+    state.ever_metered = state.ever_metered or bool(charges)
     current = await repository.open_interval(session, subscription.id)
     now_in_force = (subscription.status, subscription.plan_code, charges)
     if current is not None and (current.status, current.plan_code, current.charges) == now_in_force:
@@ -313,7 +314,8 @@ async def bill_usage(session: AsyncSession, *, subscription: SubscriptionData, a
     end = at if ended else (subscription.current_period_start or at)
     if end <= state.billed_until:
         return UsageBill(state=state, currency=subscription.currency)
-    items = await usage_until(session, state=state, end=end, at=at, with_late=True)
+    # A plan that never had metered charges (the flat renewal) has nothing to bill: no window, no late usage.
+    items = await usage_until(session, state=state, end=end, at=at, with_late=True) if state.ever_metered else []
     state.billed_until = end
     return UsageBill(state=state, currency=subscription.currency, items=items)
 

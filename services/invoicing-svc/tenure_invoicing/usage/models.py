@@ -61,6 +61,9 @@ class UsageSubscription(Base):
     started_at: Mapped[datetime] = mapped_column(TZ)
     # Usage before this instant has been billed (late events for it go on later invoices).
     billed_until: Mapped[datetime] = mapped_column(TZ)
+    # False while no plan of the subscription has had a metered charge: then no usage is billable,
+    # now or late, and billing skips the usage queries.
+    ever_metered: Mapped[bool] = mapped_column(Boolean, server_default="false")
 
 
 class UsagePlanInterval(Base):
