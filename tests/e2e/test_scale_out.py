@@ -102,7 +102,10 @@ def _assert_each_event_consumed_once(stack, api: TenureClient, clock: str) -> in
 
 
 def _assert_per_customer_order(stack, clock: str) -> None:
-    """invoicing consumed each customer's subscription events in the order subscription-svc wrote them."""
+    """invoicing consumed each customer's subscription events in the order subscription-svc wrote them.
+    `received_at` is the consuming transaction's time: events handled in one batch share it (their
+    order inside a batch is tests/integration/test_consumer_batches.py's), so the times only never
+    go back."""
     sent = _query(
         stack,
         "subscription",
@@ -118,7 +121,7 @@ def _assert_per_customer_order(stack, clock: str) -> None:
     assert len(per_customer) == CUSTOMERS
     for customer, times in per_customer.items():
         assert len(times) >= 4
-        assert times == sorted(times) and len(set(times)) == len(times), f"{customer}'s events out of order"
+        assert times == sorted(times), f"{customer}'s events out of order"
 
 
 def _assert_invoiced_once_per_period(api: TenureClient, subscriptions: list[dict], periods: int) -> None:

@@ -40,6 +40,7 @@ def _subscription(customer: str, start: datetime, end: datetime, charges: list[M
         status="active",
         plan_code="metered" if charges else "flat",
         plan_amount=1000,
+        recurring_amount_after_discounts=1000,
         currency="USD",
         quantity=1,
         current_period_start=start,
