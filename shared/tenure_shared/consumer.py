@@ -46,7 +46,7 @@ from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait
 
 from tenure_shared.clock import real_now
 from tenure_shared.db import Base
-from tenure_shared.events import CloudEvent, dead_letter_topic
+from tenure_shared.events import UNREADABLE_EVENT_TYPE, CloudEvent, DeadLetterData, UnreadableRecordData, dead_letter_topic
 from tenure_shared.failures import consumer_retry_delay, is_transient
 from tenure_shared.leases import PARTITION, LeaseKeeper, LeaseLost, hold, partition_resource
 from tenure_shared.outbox import add_event
@@ -471,7 +471,7 @@ class EventConsumer:
                     topic=dead_letter_topic(record.topic),
                     event_type=event.type,
                     customer_id=event.subject,
-                    data={"event": event.model_dump(mode="json"), "error": error, "consumer": self._service},
+                    data=DeadLetterData(event=event.model_dump(mode="json"), error=error, consumer=self._service),
                     business_time=event.time,
                     clock_id=event.tenureclock,
                 )
@@ -486,14 +486,14 @@ class EventConsumer:
     async def _queue_unreadable(self, session: AsyncSession, record: ConsumerRecord, error: str) -> None:
         """Copy a record that is no event to `<topic>.dlq`, in the caller's transaction."""
         log.error("unreadable_event", topic=record.topic, offset=record.offset, error=error)
-        raw: Any = record.value.decode(errors="replace") if record.value else None
+        raw = record.value.decode(errors="replace") if record.value else None
         await add_event(
             session,
             source=self._service,
             topic=dead_letter_topic(record.topic),
-            event_type="tenure.unreadable",
+            event_type=UNREADABLE_EVENT_TYPE,
             customer_id=(record.key or b"unknown").decode(errors="replace"),
-            data={"raw": raw, "error": error, "consumer": self._service},
+            data=UnreadableRecordData(raw=raw, error=error, consumer=self._service),
             business_time=real_now(),
             clock_id=None,
         )

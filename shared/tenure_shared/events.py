@@ -6,6 +6,7 @@ is keyed by customer id (its `subject`), so one customer's events stay in order 
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from typing import Any, Literal
 
@@ -54,9 +55,16 @@ SUBSCRIPTION_EVENT_TYPES = tuple(f"subscription.{verb}" for verb in SUBSCRIPTION
 QUOTE_VERBS = ("created", "finalized", "approved", "accepted", "declined", "cancelled", "expired")
 QUOTE_EVENT_TYPES = tuple(f"quote.{verb}" for verb in QUOTE_VERBS)
 
+# Every `customer.<verb>` health-score-svc publishes on HEALTH, each with a CustomerHealthData.
+HEALTH_VERBS = ("health_changed", "churn_risk_raised", "expansion_signal", "stage_changed")
+HEALTH_EVENT_TYPES = tuple(f"customer.{verb}" for verb in HEALTH_VERBS)
+
+
+DEAD_LETTER_SUFFIX = ".dlq"
+
 
 def dead_letter_topic(topic: str) -> str:
-    return f"{topic}.dlq"
+    return f"{topic}{DEAD_LETTER_SUFFIX}"
 
 
 ALL_TOPICS = TOPICS + tuple(dead_letter_topic(t) for t in TOPICS)
@@ -404,3 +412,94 @@ class CustomerHealthData(BaseModel):
     score_drop: int = 0
     factors: list[HealthFactorData] = Field(default_factory=list)
     computed_at: datetime
+
+
+# Every event type Tenure publishes, with its payload model: the one place the event schema lives.
+# `add_event` refuses a type missing here, or a payload of another model.
+EVENT_PAYLOADS: dict[str, type[BaseModel]] = {
+    "customer.created": CustomerData,
+    "customer.updated": CustomerData,
+    **dict.fromkeys(SUBSCRIPTION_EVENT_TYPES, SubscriptionData),
+    **dict.fromkeys(QUOTE_EVENT_TYPES, QuoteData),
+    "metric.created": MetricData,
+    **{f"invoice.{verb}": InvoiceData for verb in ("created", "paid", "voided")},
+    **{f"payment.{verb}": PaymentData for verb in ("succeeded", "failed")},
+    **{f"dunning.{verb}": DunningData for verb in ("started", "retry_scheduled", "recovered", "exhausted", "cancelled")},
+    **{f"credit_note.{verb}": CreditNoteData for verb in ("issued", "applied", "restored", "voided")},
+    **{f"refund.{verb}": RefundData for verb in ("issued", "failed")},
+    "usage.recorded": UsageRecordedData,
+    **dict.fromkeys(HEALTH_EVENT_TYPES, CustomerHealthData),
+}
+
+# The public, versioned schema (Kafka and webhooks): every type above but the internal instructions,
+# each payload without the fields that only tell another service what to do.
+# Bumped when a payload changes incompatibly; added fields keep the version.
+SCHEMA_VERSION = "2026-12-01"
+INTERNAL_EVENT_TYPES = frozenset({"metric.created"})
+INTERNAL_FIELDS: dict[type[BaseModel], frozenset[str]] = {
+    SubscriptionData: frozenset({"bill_lines", "credit_requests", "redeem_credits"}),
+}
+PUBLIC_EVENT_PAYLOADS: dict[str, type[BaseModel]] = {
+    event_type: model for event_type, model in EVENT_PAYLOADS.items() if event_type not in INTERNAL_EVENT_TYPES
+}
+
+
+class DeadLetterData(BaseModel):
+    """A `<topic>.dlq` copy of an event a consumer gave up on; it keeps the event's own type."""
+
+    event: dict[str, Any]
+    error: str
+    consumer: str
+
+
+UNREADABLE_EVENT_TYPE = "tenure.unreadable"
+
+
+class UnreadableRecordData(BaseModel):
+    """tenure.unreadable on `<topic>.dlq`: a record that was no event, as text."""
+
+    raw: str | None
+    error: str
+    consumer: str
+
+
+class UnregisteredEvent(TypeError):
+    """A bug in a producer: an event type missing from EVENT_PAYLOADS, or a payload of another model."""
+
+
+def check_payload(topic: str, event_type: str, data: BaseModel) -> None:
+    if topic.endswith(DEAD_LETTER_SUFFIX):
+        model: type[BaseModel] | None = UnreadableRecordData if event_type == UNREADABLE_EVENT_TYPE else DeadLetterData
+    else:
+        model = EVENT_PAYLOADS.get(event_type)
+    if model is None:
+        raise UnregisteredEvent(f"{event_type} is not in tenure_shared.events.EVENT_PAYLOADS")
+    if type(data) is not model:
+        raise UnregisteredEvent(f"{event_type} carries {model.__name__}, not {type(data).__name__}")
+
+
+def public_data(model: type[BaseModel], data: dict[str, Any]) -> dict[str, Any]:
+    """A payload as it leaves Tenure: without the model's internal fields."""
+    hidden = INTERNAL_FIELDS.get(model, frozenset())
+    return {name: value for name, value in data.items() if name not in hidden}
+
+
+def public_schema(model: type[BaseModel]) -> dict[str, Any]:
+    """The JSON schema of a public payload: the model's, without its internal fields (nor the
+    definitions only those used)."""
+    schema = model.model_json_schema()
+    hidden = INTERNAL_FIELDS.get(model, frozenset())
+    schema["properties"] = {name: field for name, field in schema["properties"].items() if name not in hidden}
+    schema["required"] = [name for name in schema.get("required", []) if name not in hidden]
+    definitions = schema.pop("$defs", {})
+    kept: dict[str, Any] = {}
+    pending = [schema]
+    while pending:  # keep the definitions still referenced, directly or through another kept one
+        text = json.dumps(pending.pop())
+        for name, definition in definitions.items():
+            if name not in kept and f'"#/$defs/{name}"' in text:
+                kept[name] = definition
+                pending.append(definition)
+    if kept:
+        schema["$defs"] = kept
+    return schema

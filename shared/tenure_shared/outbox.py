@@ -27,7 +27,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from tenure_shared.clock import real_now
 from tenure_shared.db import Base
-from tenure_shared.events import CloudEvent
+from tenure_shared.events import CloudEvent, check_payload
 from tenure_shared.ids import new_id
 from tenure_shared.leases import OUTBOX, LeaseKeeper, held_now, outbox_resource
 
@@ -68,12 +68,15 @@ async def add_event(
     topic: str,
     event_type: str,
     customer_id: str,
-    data: BaseModel | dict[str, Any],
+    data: BaseModel,
     business_time: datetime,
     clock_id: str | None,
 ) -> CloudEvent:
-    """Queue an event in the caller's transaction; it leaves only if that transaction commits."""
-    payload = data.model_dump(mode="json") if isinstance(data, BaseModel) else data
+    """Queue an event in the caller's transaction; it leaves only if that transaction commits.
+    `data` must be the payload model `EVENT_PAYLOADS` names for `event_type` (on a dead-letter
+    topic: `DeadLetterData` or `UnreadableRecordData`)."""
+    check_payload(topic, event_type, data)
+    payload = data.model_dump(mode="json")
     event = CloudEvent(
         id=new_id("evt"),
         type=event_type,

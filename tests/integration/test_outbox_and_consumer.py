@@ -11,7 +11,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from sqlalchemy import func, select, text
 
 from tenure_shared.consumer import ConsumerOffset, EventConsumer, InboxEvent
-from tenure_shared.events import CloudEvent
+from tenure_shared.events import CloudEvent, CustomerData
 from tenure_shared.outbox import OutboxMessage, OutboxRelay, add_event
 
 AT = datetime(2026, 3, 1, tzinfo=UTC)
@@ -25,9 +25,9 @@ async def _queue(sessions, topic: str, customer: str, n: int) -> list[str]:
                 session,
                 source="itest",
                 topic=topic,
-                event_type="thing.happened",
+                event_type="customer.updated",
                 customer_id=customer,
-                data={"n": i},
+                data=CustomerData(id=customer, email=f"{customer}@example.com", name=customer, currency="USD", version=i),
                 business_time=AT,
                 clock_id=None,
             )

@@ -12,10 +12,12 @@ from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert
 
 from tenure_shared.consumer import InboxEvent
+from tenure_shared.events import CustomerData
 from tenure_shared.outbox import OutboxRelay, add_event, republish_cutoff
 from tenure_shared.test_clock_sync import CONSUMED, PRODUCED, SENT, ClockEventCountDelta, read_clock_counts
 
 AT = datetime(2026, 3, 1, tzinfo=UTC)
+CUSTOMER = CustomerData(id="cus_1", email="a@example.com", name="A", currency="USD")
 
 
 async def _produce(sessions, topic: str, clock_id: str | None, n: int) -> list[str]:
@@ -26,9 +28,9 @@ async def _produce(sessions, topic: str, clock_id: str | None, n: int) -> list[s
                     session,
                     source="itest",
                     topic=topic,
-                    event_type="thing.happened",
+                    event_type="customer.updated",
                     customer_id="cus_1",
-                    data={"n": i},
+                    data=CUSTOMER.model_copy(update={"version": i}),
                     business_time=AT,
                     clock_id=clock_id,
                 )
@@ -63,9 +65,9 @@ async def test_counts_follow_outbox_relay_and_inbox(mechanism_db, stack, topic):
                 session,
                 source="itest",
                 topic=topic,
-                event_type="thing.happened",
+                event_type="customer.updated",
                 customer_id="cus_1",
-                data={},
+                data=CUSTOMER,
                 business_time=AT,
                 clock_id="clk_a",
             )
@@ -106,9 +108,9 @@ async def test_concurrent_writers_of_one_clock_never_wait_on_each_other(mechanis
             open_session,
             source="itest",
             topic=topic,
-            event_type="thing.happened",
+            event_type="customer.updated",
             customer_id="cus_1",
-            data={},
+            data=CUSTOMER,
             business_time=AT,
             clock_id="clk_a",
         )

@@ -7,10 +7,10 @@ from datetime import UTC, datetime
 import pytest
 from standardwebhooks import Webhook
 
-from tenure_notification.event_catalog import PUBLIC_EVENT_TYPES, TEST_EVENT_TYPE, public_data, public_schema, subscribed
+from tenure_notification.event_catalog import PUBLIC_EVENT_TYPES, TEST_EVENT_TYPE, public_data, subscribed
 from tenure_notification.signing import new_secret, signed_headers
 from tenure_notification.webhook_targets import address_problem, url_problem
-from tenure_shared.events import ALL_TOPICS, SUBSCRIPTION_EVENT_TYPES
+from tenure_shared.events import ALL_TOPICS, SUBSCRIPTION_EVENT_TYPES, public_schema
 
 
 @pytest.mark.parametrize(

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Depends, Query
 
 from tenure_notification import repository, service
 from tenure_notification.config import get_settings
-from tenure_notification.event_catalog import PUBLIC_EVENT_TYPES, SCHEMA_VERSION, public_schema
+from tenure_notification.event_catalog import PUBLIC_EVENT_TYPES
 from tenure_notification.models import Email, WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from tenure_notification.schemas import (
     AttemptOut,
@@ -22,6 +22,7 @@ from tenure_notification.schemas import (
 )
 from tenure_shared.app import DbSession
 from tenure_shared.auth import require_admin
+from tenure_shared.events import SCHEMA_VERSION, public_schema
 from tenure_shared.pagination import Page, page_params
 
 router = APIRouter()
