@@ -15,6 +15,7 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.types import ASGIApp
 
 from tenure_shared import ops, test_clock_sync
 from tenure_shared.auth import (
@@ -49,7 +50,7 @@ async def db_session(request: Request) -> AsyncIterator[AsyncSession]:
 
 
 class TenureApp(FastAPI):
-    def build_middleware_stack(self):
+    def build_middleware_stack(self) -> ASGIApp:
         # Outside Starlette's ServerErrorMiddleware, so a 500 too carries Request-Id and ends cleanly.
         return RequestIdMiddleware(UnhandledErrorGuard(super().build_middleware_stack()))
 
@@ -76,7 +77,7 @@ def create_app(
     configure_logging(service=settings.service_name, log_format=settings.log_format, level=settings.log_level)
 
     @asynccontextmanager
-    async def lifespan(app: FastAPI):
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         engine = make_engine(settings.service_database_url())
         app.state.session_factory = make_session_factory(engine)
         app.state.due_work = DueWorkRunner(app.state.session_factory, job_handlers or {})
@@ -112,7 +113,7 @@ def create_app(
         app.include_router(router, prefix="/internal", include_in_schema=False)
 
     @app.get("/healthz", include_in_schema=False)
-    async def healthz() -> dict:
+    async def healthz() -> dict[str, str]:
         return {"status": "ok", "service": settings.service_name}
 
     @app.get("/readyz", include_in_schema=False)
@@ -140,11 +141,15 @@ def create_app(
 def install_offline_docs(app: FastAPI) -> None:
     """`/docs` served with Swagger UI from the fastapi-offline wheel, not a CDN: operators read the
     docs on machines without internet access."""
-    assets = Path(importlib.util.find_spec("fastapi_offline").origin).parent / "static"
+    spec = importlib.util.find_spec("fastapi_offline")
+    # A dependency of tenure-shared, installed as a regular package (a module file, not a namespace).
+    assert spec is not None and spec.origin is not None
+    assets = Path(spec.origin).parent / "static"
     app.mount("/docs/assets", StaticFiles(directory=assets), name="docs-assets")
 
     @app.get("/docs", include_in_schema=False)
     async def swagger_ui() -> HTMLResponse:
+        assert app.openapi_url is not None  # create_app keeps the schema route on
         return get_swagger_ui_html(
             openapi_url=app.openapi_url,
             title=f"{app.title} — API docs",

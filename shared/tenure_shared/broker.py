@@ -38,4 +38,5 @@ async def ensure_topics(admin: AIOKafkaAdminClient, topics: tuple[str, ...] = AL
 
 async def cluster_id(admin: AIOKafkaAdminClient) -> str:
     """The broker cluster's id. A new id means a new, empty log (see worker's broker watch)."""
-    return (await admin.describe_cluster())["cluster_id"]
+    found: str = (await admin.describe_cluster())["cluster_id"]
+    return found

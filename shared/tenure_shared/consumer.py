@@ -214,7 +214,7 @@ class EventConsumer:
         if self._leases is None:
             partitions = {topic: sorted(self._consumer.partitions_for_topic(topic) or ()) for topic in self._topics}
             return {TopicPartition(topic, p): None for topic, numbers in partitions.items() for p in numbers}
-        wanted = {}
+        wanted: dict[TopicPartition, int | None] = {}
         for resource, epoch in self._leases.held(PARTITION).items():
             topic, partition = resource.rsplit(":", 1)
             wanted[TopicPartition(topic, int(partition))] = epoch
@@ -304,6 +304,7 @@ class EventConsumer:
                 )
 
     def _resume_waited_partitions(self) -> None:
+        assert self._consumer is not None  # called from run(), after start() made it
         now = time.monotonic()
         due = [tp for tp, waiting in self._waiting.items() if waiting.resume_at <= now and tp in self._consumer.paused()]
         if due:

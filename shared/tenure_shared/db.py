@@ -7,11 +7,12 @@ session with `session.begin()`; use cases only `flush()`.
 from __future__ import annotations
 
 from importlib import resources
+from typing import Any
 
 import asyncpg
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import MetaData
+from sqlalchemy import Connection, MetaData
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase
@@ -49,7 +50,7 @@ def make_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession
     return async_sessionmaker(engine, expire_on_commit=False)
 
 
-def _asyncpg_dsn(url: str) -> tuple[str, dict]:
+def _asyncpg_dsn(url: str) -> tuple[str, dict[str, Any]]:
     """Turn an SQLAlchemy URL into asyncpg.connect() arguments (handles ?host=/socket/dir)."""
     parsed = make_url(url)
     kwargs = {
@@ -62,7 +63,7 @@ def _asyncpg_dsn(url: str) -> tuple[str, dict]:
     return "", {k: v for k, v in kwargs.items() if v is not None}
 
 
-def asyncpg_connect_kwargs(url: str) -> dict:
+def asyncpg_connect_kwargs(url: str) -> dict[str, Any]:
     """asyncpg.connect() / create_pool() arguments for an SQLAlchemy URL."""
     return _asyncpg_dsn(url)[1]
 
@@ -102,7 +103,7 @@ def run_alembic_env(target_metadata: MetaData) -> None:
 
     url = context.config.attributes["connection_url"]
 
-    def do_run(connection) -> None:
+    def do_run(connection: Connection) -> None:
         context.configure(connection=connection, target_metadata=target_metadata)
         with context.begin_transaction():
             context.run_migrations()

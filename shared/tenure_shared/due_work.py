@@ -24,7 +24,21 @@ from datetime import datetime
 from typing import Any
 
 import structlog
-from sqlalchemy import BigInteger, DateTime, Identity, Index, Integer, String, Text, func, or_, select, text, update
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    DateTime,
+    Identity,
+    Index,
+    Integer,
+    String,
+    Text,
+    func,
+    or_,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Mapped, mapped_column
@@ -91,11 +105,11 @@ async def pending_job(session: AsyncSession, *, key: str) -> ScheduledJob | None
     return await session.scalar(select(ScheduledJob).where(ScheduledJob.key == key, ScheduledJob.status == "pending"))
 
 
-def _for_clock(clock_id: str | None):
+def _for_clock(clock_id: str | None) -> ColumnElement[bool]:
     return ScheduledJob.clock_id.is_(None) if clock_id is None else ScheduledJob.clock_id == clock_id
 
 
-def _runnable():
+def _runnable() -> tuple[ColumnElement[bool], ColumnElement[bool]]:
     """Pending and not waiting out a back-off."""
     not_waiting = or_(ScheduledJob.next_attempt_at.is_(None), ScheduledJob.next_attempt_at <= real_now())
     return ScheduledJob.status == "pending", not_waiting
@@ -211,6 +225,8 @@ class DueWorkRunner:
         transient = is_transient(exc)
         async with self._sessions() as session, session.begin():
             job = await session.get(ScheduledJob, job_id, with_for_update=True)
+            # The job was claimed from this table a moment ago and rows are never deleted.
+            assert job is not None
             job.attempts += 1
             job.last_error = repr(exc)
             if transient or job.attempts < MAX_JOB_ATTEMPTS:

@@ -19,6 +19,7 @@ import uuid
 from urllib.parse import unquote_to_bytes
 
 import structlog
+from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from tenure_shared.auth import is_service_token, parse_bearer
@@ -71,8 +72,9 @@ def sane_request_id(value: str | None) -> str:
 def logged_path(scope: Scope) -> str:
     """The path as the client sent it, still percent-encoded and ASCII only: a decoded `%0A` (or a
     NEL byte) in the log would start a forged line."""
-    raw = scope.get("raw_path")
-    return raw.decode("ascii", "backslashreplace") if raw else scope["path"]
+    raw: bytes | None = scope.get("raw_path")
+    path: str = scope["path"]
+    return raw.decode("ascii", "backslashreplace") if raw else path
 
 
 class RequestIdMiddleware:
@@ -163,7 +165,7 @@ def request_line_problem(scope: Scope) -> str | None:
     return None
 
 
-def _invalid_characters(where: str):
+def _invalid_characters(where: str) -> JSONResponse:
     return problem_response(
         422,
         "invalid_characters",

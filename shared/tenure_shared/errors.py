@@ -6,6 +6,7 @@ nothing because the request's transaction is rolled back when the error propagat
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -72,14 +73,14 @@ class ServiceUnavailable(TenureError):
 
 
 def problem_response(
-    status: int, code: str, title: str, detail: str, *, headers: dict[str, str] | None = None, **extra: Any
+    status: int, code: str, title: str, detail: str, *, headers: Mapping[str, str] | None = None, **extra: Any
 ) -> JSONResponse:
     body = {"type": PROBLEM_TYPE_BASE + code, "title": title, "status": status, "detail": detail, "code": code}
     body.update(extra)
-    headers = dict(headers or {})
+    sent_headers = dict(headers or {})
     if status == 401:
-        headers.setdefault("WWW-Authenticate", "Bearer")  # RFC 9110: a 401 names the scheme to use
-    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+        sent_headers.setdefault("WWW-Authenticate", "Bearer")  # RFC 9110: a 401 names the scheme to use
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=sent_headers)
 
 
 def install_error_handlers(app: FastAPI) -> None:

@@ -14,8 +14,9 @@ from __future__ import annotations
 import hashlib
 import json
 from datetime import datetime, timedelta
+from typing import Any, cast
 
-from sqlalchemy import DateTime, Integer, LargeBinary, String, delete, func, select, update
+from sqlalchemy import CursorResult, DateTime, Integer, LargeBinary, String, delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Mapped, mapped_column
@@ -72,7 +73,7 @@ async def mark_effect_committed(session: AsyncSession, scope: Scope) -> None:
 
 async def delete_expired_keys(session: AsyncSession, *, older_than: datetime) -> int:
     result = await session.execute(delete(IdempotencyKey).where(IdempotencyKey.created_at < older_than))
-    return result.rowcount or 0
+    return cast(CursorResult[Any], result).rowcount or 0  # a DELETE's result is a CursorResult
 
 
 class IdempotencyMiddleware:
@@ -112,7 +113,7 @@ class IdempotencyMiddleware:
             return await early(scope, receive, send)
         scope.setdefault("state", {})["idempotency_key"] = storage_key
 
-        captured: dict = {"status": 500, "headers": [], "body": b""}
+        captured: dict[str, Any] = {"status": 500, "headers": [], "body": b""}
 
         async def replay_body() -> Message:
             nonlocal body
@@ -138,7 +139,7 @@ class IdempotencyMiddleware:
         for message in held:
             await send(message)
 
-    async def _claim(self, sessions, storage_key: str, request_hash: str):
+    async def _claim(self, sessions: async_sessionmaker[AsyncSession], storage_key: str, request_hash: str) -> Response | None:
         """Take the key, or return the response owed to a repeat."""
         now = real_now()
         async with sessions() as session, session.begin():
@@ -182,6 +183,8 @@ class IdempotencyMiddleware:
             if row.status == "in_progress":
                 row.locked_at = now  # the first request died before its effect committed: this one takes over
                 return None
+            # completed: _finish recorded the response together with the status
+            assert row.response_status is not None
             return Response(
                 content=row.response_body,
                 status_code=row.response_status,
@@ -189,7 +192,7 @@ class IdempotencyMiddleware:
                 headers={"Idempotent-Replayed": "true"},
             )
 
-    async def _finish(self, sessions, storage_key: str, captured: dict) -> None:
+    async def _finish(self, sessions: async_sessionmaker[AsyncSession], storage_key: str, captured: dict[str, Any]) -> None:
         async with sessions() as session, session.begin():
             row = await session.get(IdempotencyKey, storage_key, with_for_update=True)
             if row is None:

@@ -101,7 +101,7 @@ class InternalClient:
         return model.model_validate(await self.request(service, "GET", path))
 
 
-def _problem(response: httpx.Response) -> dict:
+def _problem(response: httpx.Response) -> dict[str, Any]:
     if not response.headers.get("content-type", "").endswith("json"):
         return {}
     try:

@@ -224,7 +224,9 @@ class LeaseKeeper:
             )
             live = await session.execute(text("SELECT id, wants FROM workers WHERE expires_at > now()"))
             owners = assign({worker: wanted or {} for worker, wanted in live.all()})
-            held = dict((await session.execute(text("SELECT resource, epoch FROM leases WHERE owner = :me"), {"me": me})).all())
+            held: dict[str, int] = dict(
+                (await session.execute(text("SELECT resource, epoch FROM leases WHERE owner = :me"), {"me": me})).all()
+            )
             theirs = [resource for resource in held if owners.get(resource, me) != me]
             if theirs:
                 await session.execute(

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Mapping, MutableMapping
 from typing import Any
 
 import structlog
@@ -44,9 +45,9 @@ def redact_value(value: Any) -> Any:
     return value
 
 
-def redact_secrets(_logger: Any, _method: str, event_dict: dict[str, Any]) -> dict[str, Any]:
+def redact_secrets(_logger: Any, _method: str, event_dict: MutableMapping[str, Any]) -> Mapping[str, Any]:
     """The structlog processor (after the exception is formatted, before rendering)."""
-    return redact_value(event_dict)
+    return {k: REDACTED if is_secret_key(k) else redact_value(v) for k, v in event_dict.items()}
 
 
 class RedactingFilter(logging.Filter):

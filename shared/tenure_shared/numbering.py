@@ -24,7 +24,8 @@ class NumberSequence(Base):
 async def lock_sequence(session: AsyncSession, name: str) -> int:
     """Hold the sequence's row lock until the transaction ends; returns the last number issued."""
     await session.execute(insert(NumberSequence).values(name=name, last_value=0).on_conflict_do_nothing())
-    return await session.scalar(select(NumberSequence.last_value).where(NumberSequence.name == name).with_for_update())
+    result = await session.execute(select(NumberSequence.last_value).where(NumberSequence.name == name).with_for_update())
+    return result.scalar_one()  # the row exists: inserted just above unless it was there already
 
 
 async def next_number(session: AsyncSession, name: str, prefix: str) -> str:

@@ -17,8 +17,9 @@ from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Request
 from pydantic import BaseModel
-from sqlalchemy import DateTime, and_, cast, func, literal, null, select, union_all
+from sqlalchemy import CompoundSelect, DateTime, Select, and_, cast, func, literal, null, select, union_all
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from tenure_shared import dead_letters
 from tenure_shared.auth import require_admin, require_internal_token
@@ -102,8 +103,9 @@ class JobSuperseded(Conflict):
     code = "job_superseded"
 
 
-def _sessions(request: Request):
-    return request.app.state.session_factory()
+def _sessions(request: Request) -> AsyncSession:
+    factory: async_sessionmaker[AsyncSession] = request.app.state.session_factory
+    return factory()
 
 
 @public_router.get("/dead-letters", responses=ADMIN_ONLY)
@@ -114,7 +116,7 @@ async def list_dead_letters(
     topic: str | None = None,
     status: DeadLetterStatus | None = None,
     limit: int = Query(100, ge=1, le=1000),
-) -> dict:
+) -> dict[str, Any]:
     async with _sessions(request) as session:
         rows = await dead_letters.list_dead_letters(session, event_type=event_type, topic=topic, status=status, limit=limit)
     return {"data": [DeadLetterOut.of(r) for r in rows]}
@@ -146,7 +148,7 @@ async def discard_dead_letter(event_id: str, request: Request) -> DeadLetterOut:
 @router.get("/jobs")
 async def list_jobs(
     request: Request, status: JobStatus | None = None, kind: str | None = None, limit: int = Query(100, ge=1, le=1000)
-) -> dict:
+) -> dict[str, Any]:
     query = select(ScheduledJob)
     if status:
         query = query.where(ScheduledJob.status == status)
@@ -175,11 +177,11 @@ async def retry_job(request: Request, job_id: int = Path(ge=1, le=2**63 - 1)) ->
 
 @public_router.get("/ops", responses=ADMIN_ONLY)
 @router.get("/ops")
-async def ops_view(request: Request) -> dict:
+async def ops_view(request: Request) -> dict[str, Any]:
     """Where work is stuck or late, from this service's own tables in one statement."""
     now = real_now()
     no_time = cast(null(), DateTime(timezone=True))
-    counts = union_all(
+    counts: CompoundSelect[str, str, int, datetime | None] = union_all(
         select(literal("dead_letters"), InboxEvent.outcome, func.count(), no_time)
         .where(InboxEvent.dead_lettered_at.is_not(None))
         .group_by(InboxEvent.outcome),
@@ -220,7 +222,7 @@ async def ops_view(request: Request) -> dict:
     }
 
 
-def consumer_lag_by_topic():
+def consumer_lag_by_topic() -> Select[str, str, int, datetime]:
     """(`consumer_lag`, topic, records behind, oldest high-water sighting) per topic."""
     offsets = ConsumerOffset
     behind = func.greatest(PartitionHighWater.high_water - func.coalesce(offsets.next_offset, 0), 0)

@@ -15,12 +15,12 @@ import asyncio
 import json
 import zlib
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 import structlog
 from aiokafka import AIOKafkaProducer
 from pydantic import BaseModel
-from sqlalchemy import BigInteger, DateTime, Identity, Index, SmallInteger, String, func, select, text, update
+from sqlalchemy import BigInteger, CursorResult, DateTime, Identity, Index, SmallInteger, String, func, select, text, update
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Mapped, mapped_column
@@ -174,7 +174,7 @@ class OutboxRelay:
             result = await session.execute(
                 update(OutboxMessage).where(OutboxMessage.published_at >= cutoff).values(published_at=None)
             )
-            return result.rowcount or 0
+            return cast(CursorResult[Any], result).rowcount or 0  # an UPDATE's result is a CursorResult
 
 
 async def first_of(*events: asyncio.Event, timeout: float) -> None:

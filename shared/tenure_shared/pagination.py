@@ -51,7 +51,12 @@ def page_params(limit: int = Query(20, ge=1, le=100), starting_after: str | None
 
 
 async def paginate(
-    session: AsyncSession, statement: Select, id_column: Any, page: Page, *, filters: dict[Any, Any] | None = None
+    session: AsyncSession,
+    statement: Select[*tuple[Any, ...]],
+    id_column: Any,
+    page: Page,
+    *,
+    filters: dict[Any, Any] | None = None,
 ) -> tuple[list[Any], bool]:
     """Rows after the cursor, and whether more follow. `filters` maps columns to wanted values;
     None or an empty string (`?status=`) means "any"."""

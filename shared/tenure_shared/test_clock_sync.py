@@ -19,6 +19,7 @@ row; a read folds the clock's deltas into its totals.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel
@@ -110,7 +111,7 @@ async def put_clock_time(clock_id: str, body: ClockTime, request: Request) -> Cl
 
 
 @router.post("/{clock_id}/run-due")
-async def run_due(clock_id: str, body: ClockTime, request: Request) -> dict:
+async def run_due(clock_id: str, body: ClockTime, request: Request) -> dict[str, Any]:
     """Runs jobs for at most RUN_DUE_BUDGET_SECONDS (the caller's call times out at 5 s); what is
     left shows in `next_due_at`, and the coordinator asks again."""
     await put_clock_time(clock_id, body, request)
@@ -119,7 +120,7 @@ async def run_due(clock_id: str, body: ClockTime, request: Request) -> dict:
 
 
 @router.get("/{clock_id}/next-due")
-async def next_due(clock_id: str, request: Request) -> dict:
+async def next_due(clock_id: str, request: Request) -> dict[str, Any]:
     """`next_due_at`: the earliest job that may run now; `waiting_until`: the earliest real time a
     job that failed may be tried again (the clock must not move on while one waits)."""
     due_work = request.app.state.due_work

@@ -46,7 +46,9 @@ class BrokerState(Base):
     cluster_id: Mapped[str] = mapped_column(String)
 
 
-async def _every(stop: asyncio.Event, seconds: float, work, name: str, woken: asyncio.Event | None = None) -> None:
+async def _every(
+    stop: asyncio.Event, seconds: float, work: Callable[[], Awaitable[object]], name: str, woken: asyncio.Event | None = None
+) -> None:
     """Run `work` every `seconds`, and at once when `woken` is set."""
     woken = woken or asyncio.Event()
     while not stop.is_set():
@@ -124,7 +126,8 @@ async def run_worker(
         first_look, seen_cluster[0] = seen_cluster[0] is None, current
         async with sessions() as session, session.begin():
             known = await session.get(BrokerState, "kafka", with_for_update=True)
-            reset = known is not None and known.cluster_id != current
+            old = known.cluster_id if known is not None else None
+            reset = old is not None and old != current
             statement = insert(BrokerState).values(name="kafka", cluster_id=current)
             await session.execute(
                 statement.on_conflict_do_update(index_elements=[BrokerState.name], set_={"cluster_id": current})
@@ -132,7 +135,7 @@ async def run_worker(
             if reset:
                 await session.execute(delete(ConsumerOffset))
         if reset:
-            log.warning("broker_reset_detected", old=known.cluster_id, new=current)
+            log.warning("broker_reset_detected", old=old, new=current)
             await ensure_topics(admin)
             resent = await relay.republish_since(republish_cutoff(settings.republish_window_hours))
             log.warning("outbox_republished", rows=resent)
@@ -189,13 +192,18 @@ async def run_worker(
     await listener.close()
 
 
-async def _if_held(leases: LeaseKeeper, resource: str, body, sessions) -> None:
+async def _if_held(
+    leases: LeaseKeeper,
+    resource: str,
+    body: Callable[[async_sessionmaker[AsyncSession]], Awaitable[None]],
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
     """Run a singleton loop's body only in the worker holding its lease."""
     if leases.holds(resource):
         await body(sessions)
 
 
-async def _connection_guard(stop: asyncio.Event, check) -> None:
+async def _connection_guard(stop: asyncio.Event, check: Callable[[], Awaitable[object]]) -> None:
     """Stop the worker if its LISTEN connection is lost: it would miss notifications."""
     while not stop.is_set():
         try:
@@ -207,7 +215,7 @@ async def _connection_guard(stop: asyncio.Event, check) -> None:
         await asyncio.sleep(2.0)
 
 
-async def _start_with_retry(start, what: str) -> None:
+async def _start_with_retry(start: Callable[[], Awaitable[object]], what: str) -> None:
     """Wait for the broker: a worker may start before it."""
     delay = 0.2
     while True:

@@ -6,6 +6,7 @@ from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
+from typing import Any
 
 from tenure_health.scoring import Bands, status_for
 
@@ -34,14 +35,18 @@ def auc(outcomes: list[Outcome]) -> Fraction | None:
     renewers.sort()
     # Per churner: renewers scoring higher count 1, equal ones 1/2 (the Mann-Whitney U statistic).
     wins = sum(
-        Fraction(2 * (len(renewers) - bisect_right(renewers, c)) + (bisect_right(renewers, c) - bisect_left(renewers, c)), 2)
-        for c in churners
+        (
+            Fraction(2 * (len(renewers) - bisect_right(renewers, c)) + (bisect_right(renewers, c) - bisect_left(renewers, c)), 2)
+            for c in churners
+        ),
+        Fraction(0),
     )
     return wins / (len(churners) * len(renewers))
 
 
-def summarise(outcomes: list[Outcome], bands: Bands) -> dict:
-    by_band = {}
+def summarise(outcomes: list[Outcome], bands: Bands) -> dict[str, Any]:
+    """The backtest's JSON body: counts, churn rate per band and the AUC."""
+    by_band: dict[str, dict[str, int | Decimal | None]] = {}
     for band in ("healthy", "at_risk", "critical"):
         members = [o for o in outcomes if status_for(o.score, bands) == band]
         churned = sum(1 for o in members if o.churned)
