@@ -423,6 +423,8 @@ async def settle_pending_refund(session: AsyncSession, *, refund_id: str, intern
     """Ask the gateway (again, with the refund's own key) and settle a pending refund. Nothing is
     locked while the gateway is asked; the rows are locked only to record its answer."""
     refund = await session.get(Refund, refund_id)
+    # The id is of a refund this service wrote (refund() or its sweep job), and refunds are never deleted.
+    assert refund is not None
     if refund.status != RefundStatus.PENDING:
         return refund
     try:
