@@ -157,6 +157,7 @@ async def send_test_event(session: AsyncSession, *, endpoint_id: str) -> Webhook
         data=WebhookTestData(endpoint_id=endpoint.id, message="A test event from Tenure.").model_dump(),
     )
     delivery_id = await _queue_delivery(session, endpoint_id=endpoint.id, event=event)
+    assert delivery_id is not None  # a fresh event id: no delivery of it to this endpoint exists yet
     return await repository.get_delivery(session, delivery_id)
 
 
@@ -192,6 +193,7 @@ async def attempt_delivery(
     endpoint (410), retry later (in real time: test clocks do not speed webhooks up) or give up."""
     # Not locked: an edit of the endpoint must not wait for a slow receiver.
     endpoint = await session.get(WebhookEndpoint, delivery.endpoint_id)
+    assert endpoint is not None  # a foreign key, and endpoints are only ever marked deleted
     if endpoint.status != EndpointStatus.ENABLED:
         delivery.status, delivery.next_attempt_at = "cancelled", None
         return
@@ -224,7 +226,7 @@ async def attempt_delivery(
         endpoint.move_to(EndpointStatus.DISABLED, reason="the endpoint answered 410 Gone")
     else:
         retry_after = None
-        if response is not None and (status_code == 429 or status_code >= 500):
+        if response is not None and (response.status_code == 429 or response.status_code >= 500):
             retry_after = parse_retry_after(response.headers.get("retry-after"), real_now())
         delay = webhook_retry_delay(delivery.attempt_count, retry_after)
         if delay is None:
@@ -241,7 +243,9 @@ async def customer_account(session: AsyncSession, customer_id: str, internal: In
     """The customer's address; asks subscription-svc when its customer events have not arrived yet
     (an invoice's events travel on another topic and may come first)."""
     await ensure_customer_copy(session, CustomerAccount, customer_id, internal=internal, store=repository.upsert_customer)
-    return await session.get(CustomerAccount, customer_id)
+    account = await session.get(CustomerAccount, customer_id)
+    assert account is not None  # there already, or just stored by ensure_customer_copy (which raises otherwise)
+    return account
 
 
 async def email_settings(session: AsyncSession) -> dict[str, bool]:

@@ -42,7 +42,8 @@ async def resolve(url: str) -> list[str]:
         infos = await asyncio.get_running_loop().getaddrinfo(parts.hostname, parts.port or 443, type=socket.SOCK_STREAM)
     except (socket.gaierror, UnicodeError):
         return []
-    return sorted({info[4][0] for info in infos})
+    # An IPv4 or IPv6 sockaddr starts with the address as text.
+    return sorted({address for info in infos if isinstance(address := info[4][0], str)})
 
 
 async def target_problem(url: str, *, allow_private: bool) -> str | None:
