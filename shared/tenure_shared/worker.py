@@ -66,7 +66,7 @@ async def run_worker(
     handlers: dict[str, EventHandler],
     consumed_topics: Sequence[str],
     job_handlers: dict[str, JobHandler],
-    extra_loops: dict[str, Callable[[async_sessionmaker[AsyncSession]], Awaitable[None]]] | None = None,
+    extra_loops: dict[str, Callable[[async_sessionmaker[AsyncSession]], Awaitable[object]]] | None = None,
     extra_loop_seconds: float = 1.0,
 ) -> None:
     """Run the worker until SIGTERM/SIGINT. Each of `extra_loops` is keyed by a PostgreSQL NOTIFY
@@ -195,7 +195,7 @@ async def run_worker(
 async def _if_held(
     leases: LeaseKeeper,
     resource: str,
-    body: Callable[[async_sessionmaker[AsyncSession]], Awaitable[None]],
+    body: Callable[[async_sessionmaker[AsyncSession]], Awaitable[object]],
     sessions: async_sessionmaker[AsyncSession],
 ) -> None:
     """Run a singleton loop's body only in the worker holding its lease."""

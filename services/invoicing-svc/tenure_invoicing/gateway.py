@@ -9,14 +9,18 @@ sandbox is part of the product, like a gateway's test mode:
 from __future__ import annotations
 
 import re
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol, TypeVar
 
 from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tenure_invoicing.models import SandboxCharge, SandboxRefund
+
+# The sandbox's two ledgers, keyed by idempotency key, with the outcome recorded under it.
+GatewayRecord = TypeVar("GatewayRecord", SandboxCharge, SandboxRefund)
 
 FAIL_FIRST = re.compile(r"^pm_test_fail_first_(\d+)$")
 
@@ -86,7 +90,13 @@ class SandboxGateway:
             currency=currency,
         )
 
-    async def _once(self, record_type, idempotency_key: str, decide, **fields) -> ChargeResult:
+    async def _once(
+        self,
+        record_type: type[GatewayRecord],
+        idempotency_key: str,
+        decide: Callable[[], Awaitable[ChargeResult]],
+        **fields: Any,
+    ) -> ChargeResult:
         """The outcome recorded for this key, or a new decision recorded under it."""
         earlier = await self._session.get(record_type, idempotency_key)
         if earlier is not None:
@@ -100,6 +110,7 @@ class SandboxGateway:
         )
         if recorded is None:  # a concurrent twin with this key got there first: its outcome stands
             earlier = await self._session.scalar(select(record_type).where(record_type.idempotency_key == idempotency_key))
+            assert earlier is not None  # the insert stopped at this key's committed row
             return ChargeResult(earlier.succeeded, earlier.failure_code)
         return result
 
@@ -110,11 +121,13 @@ class SandboxGateway:
             return ChargeResult(False, "card_declined")
         match = FAIL_FIRST.match(payment_method)
         if match:
-            earlier_attempts = await self._session.scalar(
-                select(func.count()).where(
-                    SandboxCharge.customer_id == customer_id, SandboxCharge.payment_method == payment_method
+            earlier_attempts = (
+                await self._session.execute(
+                    select(func.count()).where(
+                        SandboxCharge.customer_id == customer_id, SandboxCharge.payment_method == payment_method
+                    )
                 )
-            )
+            ).scalar_one()
             return ChargeResult(True) if earlier_attempts >= int(match.group(1)) else ChargeResult(False, "card_declined")
         return ChargeResult(False, "invalid_payment_method")
 

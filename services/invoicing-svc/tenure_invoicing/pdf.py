@@ -7,7 +7,8 @@ from tenure_shared.pdf import Document, DocumentLine, day_text, line_detail, per
 
 
 def invoice_document(invoice: Invoice) -> Document:
-    lines, discounts = [], []
+    lines: list[DocumentLine] = []
+    discounts: list[DocumentLine] = []
     for line in invoice.lines:
         detail = line_detail(line.quantity, line.unit_amount, invoice.currency, line.period_start, line.period_end)
         (discounts if line.kind == "discount" else lines).append(DocumentLine(line.description, line.amount, detail))

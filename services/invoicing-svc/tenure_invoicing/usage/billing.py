@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from tenure_invoicing.models import Invoice
 from tenure_invoicing.pricing import MeteredPrice, Tier, UsageCharge, price_usage
 from tenure_invoicing.usage import periods, repository
-from tenure_invoicing.usage.models import UsageBilling, UsagePlanInterval, UsageSubscription
+from tenure_invoicing.usage.models import UsageBilling, UsageMetric, UsagePlanInterval, UsageSubscription
 from tenure_shared.events import ChargeLine, SubscriptionData
 from tenure_shared.money import format_amount, round_half_up
 
@@ -253,7 +253,7 @@ async def usage_until(
     """Unbilled usage of [billed_until, end), and (with_late) the late usage of windows billed before."""
     items: list[UsageItem] = []
     start = state.billed_until
-    names = {}
+    names: dict[str, UsageMetric] = {}
     if end > start:
         own = await repository.intervals(session, state.id, start, end)
         for metric_code in periods.metrics_charged(own):
