@@ -37,6 +37,7 @@ async def _scored(session: DbSession, customer_id: str) -> HealthCustomer:
 async def get_health(customer_id: str, session: DbSession) -> HealthOut:
     customer = await _scored(session, customer_id)
     ttfv = customer.first_value_at - customer.started_at if customer.first_value_at and customer.started_at else None
+    assert customer.factors is not None  # written in the same UPDATE as the score
     factors = sorted(customer.factors, key=lambda f: FACTORS.index(f["name"]))
     return HealthOut(
         customer_id=customer.id,
@@ -198,6 +199,7 @@ async def get_retention_report(
     test_clock_id: str | None = Query(None, description="Only this clock's customers; without it, real-time customers only"),
 ) -> Any:
     """MRR at both ends of [from, to), its movements, GRR, NRR, logo churn, renewal rate, average deal value."""
+    start, end = reports.check_window(start, end)
     report = await reports.retention_report(session, start=start, end=end, currency=currency, clock_id=test_clock_id or None)
     return csv_response([report]) if wants_csv(request) else report
 
@@ -213,6 +215,7 @@ async def get_mrr_series(
     test_clock_id: str | None = Query(None),
 ) -> Any:
     """MRR at `from`, at every `interval` after it, and at `to`."""
+    start, end = reports.check_window(start, end)
     series = await reports.mrr_series(
         session, start=start, end=end, interval=interval, currency=currency, clock_id=test_clock_id or None
     )

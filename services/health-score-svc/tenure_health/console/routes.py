@@ -115,9 +115,9 @@ async def sign_in(request: Request) -> Response:
     if seen.status_code != 200:
         return _page(request, "sign_in.html", error="That API key was refused. Check it and try again.")
     response = RedirectResponse("/console", status_code=303)
-    cookie = {"httponly": True, "samesite": "strict", "path": "/console", "secure": request.url.scheme == "https"}
-    response.set_cookie(KEY_COOKIE, key, **cookie)
-    response.set_cookie(ADMIN_COOKIE, "1" if admin is not None and admin.status_code == 200 else "0", **cookie)
+    secure = request.url.scheme == "https"
+    for name, value in ((KEY_COOKIE, key), (ADMIN_COOKIE, "1" if admin is not None and admin.status_code == 200 else "0")):
+        response.set_cookie(name, value, httponly=True, samesite="strict", path="/console", secure=secure)
     return response
 
 
@@ -159,7 +159,7 @@ async def customers(request: Request, status: str = "", sort: str = "score") -> 
 async def customer(request: Request, customer_id: str) -> HTMLResponse:
     services = Services(request)
     health = await services.get_or_refusal("health-score", f"/v1/customers/{quote(customer_id, safe='')}/health")
-    lists = {
+    lists: dict[tuple[str, str], tuple[str, dict[str, str | int]]] = {
         ("subscription", "subscription"): ("/v1/subscriptions", {"customer_id": customer_id}),
         ("invoicing", "invoice"): ("/v1/invoices", {"customer_id": customer_id, "limit": 100}),
         ("dunning", "dunning case"): ("/v1/dunning-cases", {"customer_id": customer_id, "limit": 100}),
@@ -172,7 +172,7 @@ async def customer(request: Request, customer_id: str) -> HTMLResponse:
     for (service, kind), answer in zip(lists, answers, strict=True):
         timeline += [{"service": service, "kind": kind, "at": _when(item), "item": item} for item in answer["data"]]
     # Per-item lists: each subscription's timeline and each invoice's payments.
-    per_item = [
+    per_item: list[tuple[str, str, str, dict[str, str | int]]] = [
         ("subscription", "event", f"/v1/subscriptions/{quote(e['item']['id'], safe='')}/timeline", {})
         for e in timeline
         if e["kind"] == "subscription"
