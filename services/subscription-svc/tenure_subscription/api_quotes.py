@@ -8,17 +8,16 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from tenure_shared.app import DbSession
 from tenure_shared.auth import caller_customer_id, customer_scoped, ensure_customer_access, require_admin, scoped_customer_id
 from tenure_shared.openapi import problem_responses
-from tenure_shared.pagination import ListPage, Page, filter_of, page_params
+from tenure_shared.pagination import ListPage, Page, page_params
 from tenure_shared.pdf import pdf_response
 from tenure_subscription.errors import QuoteNotFinalized, QuoteNotFound
 from tenure_subscription.models import Quote
 from tenure_subscription.pdf import quote_pdf
-from tenure_subscription.schemas import QuoteIn, QuoteOut
+from tenure_subscription.schemas import QuoteIn, QuoteOut, QuoteStatusFilter
 from tenure_subscription.service import quotes
 from tenure_subscription.statuses import QuoteStatus
 
 router = APIRouter(tags=["quotes"])
-QuoteStatusFilter = filter_of(QuoteStatus)
 
 
 def quote_out(quote: Quote) -> QuoteOut:

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from tenure_shared.db import Base
 from tenure_shared.events import CancellationDetailsData
 from tenure_shared.states import move
+from tenure_subscription.calendar import Interval
 from tenure_subscription.statuses import (
     QUOTE_MOVES,
     SUBSCRIPTION_MOVES,
@@ -32,7 +33,7 @@ class Plan(Base):
     name: Mapped[str] = mapped_column(String)
     currency: Mapped[str] = mapped_column(String(3))
     amount: Mapped[int] = mapped_column(BigInteger)
-    interval: Mapped[str] = mapped_column(String)
+    interval: Mapped[Interval] = mapped_column(String)
     interval_count: Mapped[int] = mapped_column(Integer)
     trial_days: Mapped[int] = mapped_column(Integer)
     features: Mapped[list[str]] = mapped_column(JSONB)
@@ -124,6 +125,13 @@ class Subscription(Base):
     def move_to(self, status: SubscriptionStatus) -> None:
         self.status = move(self.status, status, SUBSCRIPTION_MOVES, what=f"Subscription {self.id}")
 
+    def current_period(self) -> tuple[datetime, datetime]:
+        """The period in force, [start, end). The columns are NULL only inside create_subscription, between
+        the INSERT and the first period (the trial or a paid one) it starts in the same transaction."""
+        start, end = self.current_period_start, self.current_period_end
+        assert start is not None and end is not None, f"subscription {self.id} has no period yet"
+        return start, end
+
 
 class Addon(Base):
     """A catalog add-on: recurring with the plan's interval, or bought once."""
@@ -134,7 +142,7 @@ class Addon(Base):
     name: Mapped[str] = mapped_column(String)
     currency: Mapped[str] = mapped_column(String(3))
     amount: Mapped[int] = mapped_column(BigInteger)
-    interval: Mapped[str | None] = mapped_column(String)  # None: one-time
+    interval: Mapped[Interval | None] = mapped_column(String)  # None: one-time
     interval_count: Mapped[int] = mapped_column(Integer, default=1)
     archived: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(TZ, server_default=func.now())

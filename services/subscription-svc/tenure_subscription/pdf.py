@@ -13,7 +13,8 @@ def _moment(text: str | None) -> datetime | None:
 
 
 def quote_document(quote: Quote) -> Document:
-    lines, discounts = [], []
+    lines: list[DocumentLine] = []
+    discounts: list[DocumentLine] = []
     for line in quote.lines:
         period = _moment(line.get("period_start")), _moment(line.get("period_end"))
         detail = line_detail(line["quantity"], line["unit_amount"], quote.currency, *period)

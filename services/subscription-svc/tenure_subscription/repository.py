@@ -88,6 +88,7 @@ async def get_settings(session: AsyncSession, *, for_update: bool = False) -> Ac
         # Concurrent first requests may all find no row: only one insert wins, every one reads it.
         await session.execute(insert(AccountSettings).values(id=1, **DEFAULT_SETTINGS).on_conflict_do_nothing())
         settings = await session.get(AccountSettings, 1, with_for_update=for_update)
+        assert settings is not None  # inserted just above, or by the concurrent request whose insert won
     return settings
 
 

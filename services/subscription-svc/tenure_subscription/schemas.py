@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
+from itertools import pairwise
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, EmailStr, Field, StrictBool, StrictInt, model_validator
@@ -13,7 +14,7 @@ from tenure_shared.events import CancellationDetailsData, ChargeLine, PauseWindo
 from tenure_shared.fields import Timestamp
 from tenure_shared.money import Amount, CurrencyCode
 from tenure_shared.pagination import ListPage, filter_of
-from tenure_subscription.statuses import SubscriptionStatus
+from tenure_subscription.statuses import QuoteStatus, SubscriptionStatus
 
 Code = Field(pattern=r"^[a-z0-9][a-z0-9_\-]{0,63}$", description="lower-case letters, digits, - and _")
 
@@ -33,6 +34,7 @@ class Strict(BaseModel):
 
 
 SubscriptionStatusFilter = filter_of(SubscriptionStatus)
+QuoteStatusFilter = filter_of(QuoteStatus)
 
 
 class TierIn(Strict):
@@ -60,10 +62,11 @@ class MeteredChargeIn(Strict):
             return self
         if not tiers:
             raise coded_error("invalid_tiers", f"A {self.model} charge needs tiers.")
-        bounds = [t.up_to for t in tiers]
-        if bounds[-1] is not None or None in bounds[:-1]:
+        *inner, last = (t.up_to for t in tiers)
+        finite = [b for b in inner if b is not None]
+        if last is not None or len(finite) != len(inner):
             raise coded_error("invalid_tiers", "Only the last tier is open-ended (up_to null), and it must be.")
-        if any(b <= a for a, b in zip(bounds[:-2], bounds[1:-1], strict=True)):
+        if any(b <= a for a, b in pairwise(finite)):
             raise coded_error("invalid_tiers", "Tier bounds (up_to) must be strictly increasing.")
         return self
 
@@ -105,12 +108,14 @@ class CustomerIn(Strict):
 
 
 # In the patches, a field left out stays as it is; `null` is refused where the field cannot be empty
-# (typed without None: the None default is never validated, an explicit null is).
+# (typed without None: the None default is never validated, an explicit null is). Typing has no way
+# to say "may be left out, may not be null", so each such None default carries a type: ignore; the
+# services read the patches through model_dump(exclude_unset=True), never the defaults.
 class CustomerPatch(Strict):
-    email: EmailStr = None
-    name: str = Field(None, min_length=1, max_length=200)
+    email: EmailStr = None  # type: ignore[assignment]  # None: left out
+    name: str = Field(None, min_length=1, max_length=200)  # type: ignore[assignment]  # None: left out
     payment_method: str | None = None  # null removes the payment method
-    metadata: dict[str, Any] = None
+    metadata: dict[str, Any] = None  # type: ignore[assignment]  # None: left out
 
 
 class CustomerOut(BaseModel):
@@ -126,13 +131,13 @@ class CustomerOut(BaseModel):
 
 class SettingsPatch(Strict):
     free_plan_code: str | None = None  # null: no free plan
-    trial_end_action: Literal["move_to_free_plan", "cancel"] = None
-    proration: Literal["immediate", "next_invoice", "none"] = None
-    redeem_credits: StrictBool = None
-    reactivation_requires_payment: StrictBool = None
-    timezone: str = None
+    trial_end_action: Literal["move_to_free_plan", "cancel"] = None  # type: ignore[assignment]  # None: left out
+    proration: Literal["immediate", "next_invoice", "none"] = None  # type: ignore[assignment]  # None: left out
+    redeem_credits: StrictBool = None  # type: ignore[assignment]  # None: left out
+    reactivation_requires_payment: StrictBool = None  # type: ignore[assignment]  # None: left out
+    timezone: str = None  # type: ignore[assignment]  # None: left out
     # Days before a renewal (of subscriptions billed less often than monthly) to remind the customer.
-    renewal_reminder_days: list[Annotated[StrictInt, Field(ge=1, le=366)]] = Field(None, max_length=10)
+    renewal_reminder_days: list[Annotated[StrictInt, Field(ge=1, le=366)]] = Field(None, max_length=10)  # type: ignore[arg-type]  # None: left out
     # A quote whose discount is more than this % of its subtotal needs an admin's approval; null: never.
     quote_approval_percent_off: Annotated[StrictInt, Field(ge=0, le=100)] | None = None
     # The coupon offered to a customer about to cancel (once per subscription); null: no offer.

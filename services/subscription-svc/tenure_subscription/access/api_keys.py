@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import select
@@ -20,7 +21,7 @@ class ApiKeyNotFound(NotFound):
     code = "api_key_not_found"
 
 
-async def create_api_key(session: AsyncSession, *, name: str, scopes: list[str], live: bool) -> tuple[ApiKey, str]:
+async def create_api_key(session: AsyncSession, *, name: str, scopes: Sequence[str], live: bool) -> tuple[ApiKey, str]:
     """The stored key and the key itself (the only time it exists outside the caller's hands)."""
     key = new_api_key(live=live)
     row = ApiKey(

@@ -10,6 +10,7 @@ The prefixes also let the log processor (tenure_shared.logging) mask any credent
 from __future__ import annotations
 
 import secrets
+from collections.abc import Sequence
 from datetime import timedelta
 
 from tenure_shared.auth import KEY_SCOPES
@@ -39,6 +40,6 @@ def new_portal_session_credential() -> str:
     return "tk_sess_" + secrets.token_urlsafe(RANDOM_BYTES)
 
 
-def normalised_scopes(scopes: list[str]) -> list[str]:
+def normalised_scopes(scopes: Sequence[str]) -> list[str]:
     """Each scope once, in the canonical order."""
     return [scope for scope in KEY_SCOPES if scope in scopes]

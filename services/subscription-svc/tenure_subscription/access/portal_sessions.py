@@ -103,6 +103,7 @@ async def session_principal(session: AsyncSession, key_hash: str, now: datetime)
     )
     if row is None:
         return None
+    assert row.last_seen_at is not None  # the query compared it, so it is not NULL
     if now - row.last_seen_at >= LAST_USED_RESOLUTION:
         row.last_seen_at = now
     return Principal(key_id=row.id, scopes=frozenset({PORTAL_SCOPE}), customer_id=row.customer_id)

@@ -97,7 +97,8 @@ class Portal:
 
     async def plans(self) -> dict[str, dict]:
         """The catalog's plans on sale, by code (every page of the list)."""
-        plans, cursor = {}, None
+        plans: dict[str, dict] = {}
+        cursor: str | None = None
         while True:
             params = {"limit": "100"} | ({"starting_after": cursor} if cursor else {})
             answer = await self.api.get("subscription", "/v1/plans", **params)
@@ -115,7 +116,10 @@ class Portal:
 
 async def portal(request: Request) -> Portal:
     principal = await portal_principal(request)
-    return Portal(request, principal.customer_id, portal_credential(request))
+    credential = portal_credential(request)
+    # portal_principal authenticated this very credential as a customer-scoped principal.
+    assert principal.customer_id is not None and credential is not None
+    return Portal(request, principal.customer_id, credential)
 
 
 def sub_path(subscription: dict, action: str = "") -> str:
@@ -254,6 +258,8 @@ async def pause(request: Request) -> Response:
     page = await portal(request)
     resume_at = (await page.form()).get("resume_at", "")
     subscription = await page.subscription()
+    if subscription is None:  # no form shows without one; a stray post just sees the page
+        return await render_overview(page)
     body = {"resume_at": resume_at} if resume_at else {}
     return await act(page, lambda: page.api.post("subscription", sub_path(subscription, "/pause"), body), "paused")
 
@@ -263,6 +269,8 @@ async def resume(request: Request) -> Response:
     page = await portal(request)
     await page.form()
     subscription = await page.subscription()
+    if subscription is None:  # no form shows without one; a stray post just sees the page
+        return await render_overview(page)
     return await act(page, lambda: page.api.post("subscription", sub_path(subscription, "/resume"), {}), "resumed")
 
 
@@ -275,6 +283,8 @@ async def cancel(request: Request) -> Response:
     if feedback or comment:
         body["cancellation_details"] = {"feedback": feedback or None, "comment": comment or None}
     subscription = await page.subscription()
+    if subscription is None:  # no form shows without one; a stray post just sees the page
+        return await render_overview(page)
     return await act(page, lambda: page.api.post("subscription", sub_path(subscription, "/cancel"), body), "cancelled")
 
 
@@ -283,6 +293,8 @@ async def accept_retention_offer(request: Request) -> Response:
     page = await portal(request)
     await page.form()
     subscription = await page.subscription()
+    if subscription is None:  # no form shows without one; a stray post just sees the page
+        return await render_overview(page)
     path = sub_path(subscription, "/retention-offer/accept")
     return await act(page, lambda: page.api.post("subscription", path), "offer_accepted")
 
@@ -292,7 +304,9 @@ async def reactivate(request: Request) -> Response:
     page = await portal(request)
     await page.form()
     subscriptions = (await page.api.get("subscription", "/v1/subscriptions"))["data"]
-    subscription = subscriptions[0] if subscriptions else None
+    if not subscriptions:  # no form shows without one; a stray post just sees the page
+        return await render_overview(page)
+    subscription = subscriptions[0]
     return await act(page, lambda: page.api.post("subscription", sub_path(subscription, "/reactivate"), {}), "reactivated")
 
 
@@ -301,6 +315,8 @@ async def change_request(page: Portal) -> tuple[dict, dict]:
     the customer chose otherwise."""
     fields = await page.form()
     subscription = await page.subscription()
+    if subscription is None:  # no form shows without one
+        raise PortalApiError("You have no subscription to change.", status=404, code="subscription_not_found")
     plans = await page.plans()
     wanted, current = plans.get(fields.get("plan_code", "")), plans.get(subscription["plan_code"])
     when = fields.get("when", "")

@@ -47,7 +47,7 @@ async def cancel_subscription(session: AsyncSession, *, subscription_id: str, da
             now,
             plan=plan,
             customer=customer,
-            details={"cancel_at": subscription.current_period_end.isoformat(), "dropped_scheduled_changes": dropped},
+            details={"cancel_at": subscription.current_period()[1].isoformat(), "dropped_scheduled_changes": dropped},
         )
         return subscription
     _record_details(subscription, data)
@@ -55,7 +55,9 @@ async def cancel_subscription(session: AsyncSession, *, subscription_id: str, da
     refund = data.unused_amount == "refund"
     if data.unused_amount != "none" and subscription.status == "paused" and not subscription.unpaid:
         # Paused: the unused paid days run from the pause day to the period end; credit-svc prices the window.
-        plan_window = await pausing.pause_window(session, subscription, pause_at=subscription.pause_at, resume_at=None)
+        plan_window = await pausing.pause_window(
+            session, subscription, pause_at=pausing.pause_start(subscription), resume_at=None
+        )
         credit_requests.append(
             CreditRequest(
                 key=f"cancellation:{subscription.id}:{new_id('cxl')}",
@@ -69,7 +71,7 @@ async def cancel_subscription(session: AsyncSession, *, subscription_id: str, da
     # Only a running, paid period has unused days to give back (a trial or an unpaid period has none).
     if data.unused_amount != "none" and subscription.status == "active" and not subscription.unpaid:
         tz = (await repository.get_settings(session)).timezone
-        start, end = subscription.current_period_start, subscription.current_period_end
+        start, end = subscription.current_period()
         amount = remaining_value(
             await subscription_items(session, subscription, plan),
             period_start=start,

@@ -74,8 +74,10 @@ async def _next_period_end(session: AsyncSession, subscription: Subscription, pl
     """End of the period that follows the current one on `plan` (a new interval anchors at the term end)."""
     current = await repository.get_plan(session, subscription.plan_code)
     if _same_interval(plan, current):
-        return period_boundary(subscription.billing_anchor, plan.interval, plan.interval_count, subscription.period_index + 2, tz)
-    return period_boundary(subscription.current_period_end, plan.interval, plan.interval_count, 1, tz)
+        anchor = subscription.billing_anchor
+        assert anchor is not None  # only an active subscription changes, and its paid period set the anchor
+        return period_boundary(anchor, plan.interval, plan.interval_count, subscription.period_index + 2, tz)
+    return period_boundary(subscription.current_period()[1], plan.interval, plan.interval_count, 1, tz)
 
 
 async def _plan_change(session: AsyncSession, subscription: Subscription, change: ChangeIn, now: datetime) -> ChangePlan:
@@ -132,7 +134,7 @@ async def _plan_end_of_term(
     settings: AccountSettings,
 ) -> ChangePlan:
     scheduled_changes.check_no_conflict(subscription, record)
-    start = subscription.current_period_end
+    start = subscription.current_period()[1]
     end = await _next_period_end(session, subscription, new_plan, settings.timezone)
     items = [plan_item(new_plan, quantity), *selection.recurring_items]
     earlier_one_time = await addon_items(session, base.get("one_time_addons", []))
@@ -165,7 +167,7 @@ async def _credit_after_discounts(
     """A credit note for unused days is on what the period cost after its discounts, not its list price."""
     if not credit:
         return 0
-    start, end = subscription.current_period_start, subscription.current_period_end
+    start, end = subscription.current_period()
     cost = await discounts.period_amount(session, subscription, old_plan, start, end)
     return share_of_cost(credit, list_amount=sum(item.amount for item in old_items), cost=cost)
 
@@ -185,22 +187,26 @@ async def _plan_now(
     old_items = await subscription_items(session, subscription, old_plan)
     new_items: list[Item] = [plan_item(new_plan, quantity), *selection.recurring_items]
     one_time = one_time_lines(selection.one_time_items)
-    period = dict(
-        period_start=subscription.current_period_start, period_end=subscription.current_period_end, change_at=now, tz=tz
-    )
-    common = dict(
-        subscription=subscription, new_plan=new_plan, quantity=quantity, addons=selection.recurring, when="now", effective_at=now
-    )
+    period_start, period_end = subscription.current_period()
     if (old_plan.amount == 0 and new_plan.amount > 0) or not _same_interval(old_plan, new_plan):
         # A new paid period starts today; the unused old period is credited (unless proration is none).
         end, next_end = (period_boundary(now, new_plan.interval, new_plan.interval_count, n, tz) for n in (1, 2))
-        credits = [] if mode == "none" else change_lines(old_items, [], **period)
+        credits = (
+            []
+            if mode == "none"
+            else change_lines(old_items, [], period_start=period_start, period_end=period_end, change_at=now, tz=tz)
+        )
         lines = credits + period_lines(new_items, start=now, end=end)
         settlement = settle(lines)
         credit = await _credit_after_discounts(session, subscription, old_plan, old_items, settlement.credit)
         invoice_now = settlement.invoiced + one_time + _pending_lines(subscription)
         return ChangePlan(
-            **common,
+            subscription=subscription,
+            new_plan=new_plan,
+            quantity=quantity,
+            addons=selection.recurring,
+            when="now",
+            effective_at=now,
             new_period=True,
             lines=lines,
             invoice_now=invoice_now,
@@ -210,15 +216,24 @@ async def _plan_now(
             takes_pending=True,
             renewal_lines=period_lines(new_items, start=end, end=next_end),
         )
-    lines = [] if mode == "none" else change_lines(old_items, new_items, **period)
+    lines = (
+        []
+        if mode == "none"
+        else change_lines(old_items, new_items, period_start=period_start, period_end=period_end, change_at=now, tz=tz)
+    )
     settlement = settle(lines)
     credit = await _credit_after_discounts(session, subscription, old_plan, old_items, settlement.credit)
     invoice_now, next_invoice = (settlement.invoiced, []) if mode == "immediate" else ([], settlement.invoiced)
     end = await _next_period_end(session, subscription, new_plan, tz)
-    renewal = period_lines(new_items, start=subscription.current_period_end, end=end)
+    renewal = period_lines(new_items, start=period_end, end=end)
     renewal += _pending_lines(subscription) + next_invoice
     return ChangePlan(
-        **common,
+        subscription=subscription,
+        new_plan=new_plan,
+        quantity=quantity,
+        addons=selection.recurring,
+        when="now",
+        effective_at=now,
         new_period=False,
         lines=lines,
         invoice_now=invoice_now + one_time,
@@ -245,7 +260,7 @@ async def change_subscription(session: AsyncSession, *, subscription_id: str, ch
     old_plan = await repository.get_plan(session, subscription.plan_code)
     if change.coupon_code or change.promotion_code:
         # With `now` the discount covers the period the change bills in; at end of term, the next one.
-        starts_at = now if planned.when == "now" else subscription.current_period_end
+        starts_at = now if planned.when == "now" else subscription.current_period()[1]
         await discounts.redeem(
             session,
             subscription,
@@ -255,12 +270,14 @@ async def change_subscription(session: AsyncSession, *, subscription_id: str, ch
             at=now,
         )
     if planned.when == "end_of_term":
-        one_time = [{"code": i.code, "quantity": i.quantity} for i in planned.scheduled["one_time_items"]]
+        scheduled = planned.scheduled
+        assert scheduled is not None  # an end-of-term plan carries what it schedules (_plan_end_of_term)
+        one_time = [{"code": i.code, "quantity": i.quantity} for i in scheduled["one_time_items"]]
         record = scheduled_changes.add(
             subscription,
-            plan_code=planned.scheduled["plan_code"],
-            quantity=planned.scheduled["quantity"],
-            addons=planned.scheduled["addons"],
+            plan_code=scheduled["plan_code"],
+            quantity=scheduled["quantity"],
+            addons=scheduled["addons"],
             one_time_addons=one_time,
             effective_at=planned.effective_at,
         )
@@ -274,7 +291,7 @@ async def change_subscription(session: AsyncSession, *, subscription_id: str, ch
             details={"scheduled_change": record},
         )
         return replace(planned, scheduled=record)
-    change_id, period_end = new_id("chg"), subscription.current_period_end
+    change_id, period_end = new_id("chg"), subscription.current_period()[1]
     subscription.quantity = planned.quantity
     subscription.addons = planned.addons
     lifecycle.switch_plan(subscription, old=old_plan, new=planned.new_plan)

@@ -250,6 +250,8 @@ async def _resolve(
         if promotion is None:
             raise CouponNotFound(f"No promotion code {promotion_code!r}.")
         coupon_code = promotion.coupon_code
+    # Every caller gives a coupon code or a promotion code (the request bodies check it).
+    assert coupon_code is not None
     # Locked: two redemptions at once must not both take the last of max_redemptions.
     coupon = await get_coupon(session, coupon_code, for_update=True)
     if coupon.archived:
@@ -368,7 +370,7 @@ async def apply_discount(
     if subscription.status not in ("active", "trialing", "paused"):
         raise SubscriptionNotChangeable(f"A {subscription.status} subscription takes no discount.")
     now = await business_now(session, subscription.clock_id)
-    starts_at = now if subscription.status == "trialing" else subscription.current_period_end
+    starts_at = now if subscription.status == "trialing" else subscription.current_period()[1]
     await redeem(session, subscription, coupon_code=coupon_code, promotion_code=promotion_code, starts_at=starts_at, at=now)
     return subscription
 

@@ -169,7 +169,7 @@ async def schedule_renewal(session: AsyncSession, subscription: Subscription) ->
         session,
         kind=RENEWAL,
         key=_renewal_key(subscription.id),
-        due_at=subscription.current_period_end,
+        due_at=subscription.current_period()[1],
         clock_id=subscription.clock_id,
         payload={"subscription_id": subscription.id},
     )
@@ -177,6 +177,7 @@ async def schedule_renewal(session: AsyncSession, subscription: Subscription) ->
 
 
 async def schedule_trial_end(session: AsyncSession, subscription: Subscription) -> None:
+    assert subscription.trial_end is not None  # only a trialing subscription has a trial end to schedule
     await schedule_job(
         session,
         kind=TRIAL_END,
@@ -345,10 +346,12 @@ async def renew(session: AsyncSession, *, subscription_id: str, due_at: datetime
         lines = await _start_period(session, subscription, plan, due_at)  # a new billing frequency anchors here
     else:
         tz = await _account_timezone(session)
+        anchor = subscription.billing_anchor
+        assert anchor is not None  # an active subscription's paid period set it (_start_period)
         subscription.period_index += 1
         subscription.current_period_start = due_at
         subscription.current_period_end = period_boundary(
-            subscription.billing_anchor, plan.interval, plan.interval_count, subscription.period_index + 1, tz
+            anchor, plan.interval, plan.interval_count, subscription.period_index + 1, tz
         )
         await schedule_renewal(session, subscription)
         items = await subscription_items(session, subscription, plan)
@@ -397,6 +400,7 @@ async def _apply_scheduled_change(
 async def move_to_free_plan(session: AsyncSession, *, subscription: Subscription, at: datetime, reason: str) -> None:
     """Keep the customer (same subscription id) on the account's free plan from `at`."""
     settings = await repository.get_settings(session)
+    assert settings.free_plan_code is not None  # both callers move only when the account has a free plan
     free_plan = await repository.get_plan(session, settings.free_plan_code)
     customer = await repository.get_customer(session, subscription.customer_id)
     if not subscription.on_free_plan:

@@ -78,15 +78,22 @@ def _check_pausable(subscription: Subscription, *, pause_at: datetime, resume_at
         raise SubscriptionNotPausable(f"A {subscription.status} subscription cannot be paused.")
     if subscription.cancel_at_period_end:
         raise SubscriptionNotPausable("The subscription ends at its period end; it cannot be paused.")
-    if pause_at < subscription.current_period_start:
+    period_start = subscription.current_period()[0]
+    if pause_at < period_start:
         raise PauseBeforeCurrentPeriod(
-            f"pause_at {pause_at.isoformat()} is before the current period ({subscription.current_period_start.isoformat()})."
+            f"pause_at {pause_at.isoformat()} is before the current period ({period_start.isoformat()})."
         )
     if subscription.last_resumed_at is not None and pause_at < subscription.last_resumed_at:
         raise PauseBeforeLastResume(
             f"pause_at {pause_at.isoformat()} is before the last resume ({subscription.last_resumed_at.isoformat()})."
         )
     _check_resume_at(resume_at, pause_at=pause_at, now=now)
+
+
+def pause_start(subscription: Subscription) -> datetime:
+    """When the pause in force began: a paused subscription has pause_at (set with the pause, cleared by the resume)."""
+    assert subscription.pause_at is not None, f"subscription {subscription.id} is paused without a pause_at"
+    return subscription.pause_at
 
 
 def _check_resume_at(resume_at: datetime | None, *, pause_at: datetime, now: datetime) -> None:
@@ -108,9 +115,11 @@ async def pause_window(
     """
     plan = await repository.get_plan(session, subscription.plan_code)
     tz = (await repository.get_settings(session)).timezone
-    start, end = subscription.current_period_start, subscription.current_period_end
+    start, end = subscription.current_period()
     if pause_at >= end:
-        start, end = period_containing(subscription.billing_anchor, plan.interval, plan.interval_count, pause_at, tz)
+        anchor = subscription.billing_anchor
+        assert anchor is not None  # only an active subscription pauses, and its paid period set the anchor
+        start, end = period_containing(anchor, plan.interval, plan.interval_count, pause_at, tz)
     return PauseWindow(
         period_amount=await discounts.period_amount(session, subscription, plan, start, end),  # after discounts
         period_start=start,
@@ -143,8 +152,8 @@ async def describe_pause(
     now = await business_now(session, subscription.clock_id)
     if subscription.status == "paused":
         resume_at = resume_at or subscription.resume_at or now
-        _check_resume_at(resume_at, pause_at=subscription.pause_at, now=now)
-        pause_at = subscription.pause_at
+        pause_at = pause_start(subscription)
+        _check_resume_at(resume_at, pause_at=pause_at, now=now)
     else:
         pause_at = pause_at or now
         _check_pausable(subscription, pause_at=pause_at, resume_at=resume_at, now=now)
@@ -204,17 +213,17 @@ async def resume_subscription(
     at = resume_at or now
     preview = None
     if subscription.status == "paused":  # the preview is asked before the subscription is locked
-        _check_resume_at(at, pause_at=subscription.pause_at, now=now)
+        _check_resume_at(at, pause_at=pause_start(subscription), now=now)
         plan = await repository.get_plan(session, subscription.plan_code)
         preview = await credit_figure(
-            internal, await pause_window(session, subscription, pause_at=subscription.pause_at, resume_at=at), plan.currency
+            internal, await pause_window(session, subscription, pause_at=pause_start(subscription), resume_at=at), plan.currency
         )
     await session.refresh(subscription, with_for_update=True)
     if subscription.status == "active" and subscription.pause_at is not None and resume_at is None:
         return PauseOutcome(await _call_off_scheduled_pause(session, subscription, now), None)
     if subscription.status != "paused":
         raise SubscriptionNotPaused(f"Subscription {subscription.id} is {subscription.status}, not paused.")
-    _check_resume_at(at, pause_at=subscription.pause_at, now=now)
+    _check_resume_at(at, pause_at=pause_start(subscription), now=now)
     if at > now:
         subscription.resume_at = at
         await _schedule_resume(session, subscription, at)
@@ -277,9 +286,10 @@ async def _call_off_scheduled_pause(session: AsyncSession, subscription: Subscri
 async def pause_credit_request(session: AsyncSession, subscription: Subscription, *, at: datetime) -> CreditRequest:
     """The credit owed for the paused days of the current period when the pause ends at `at`."""
     plan = await repository.get_plan(session, subscription.plan_code)
-    window = await pause_window(session, subscription, pause_at=subscription.pause_at, resume_at=at)
+    pause_at = pause_start(subscription)
+    window = await pause_window(session, subscription, pause_at=pause_at, resume_at=at)
     return CreditRequest(
-        key=f"pause:{subscription.id}:{subscription.pause_at.isoformat()}",
+        key=f"pause:{subscription.id}:{pause_at.isoformat()}",
         reason="pause_unused_period",
         currency=plan.currency,
         description=f"Unused days of {plan.name} while paused",
@@ -292,7 +302,7 @@ async def _resume(session: AsyncSession, subscription: Subscription, *, at: date
     billed at once. Either way `subscription.resumed` carries the pause credit's request."""
     credit = await pause_credit_request(session, subscription, at=at)
     paused_at = subscription.pause_at
-    in_term = at < subscription.current_period_end
+    in_term = at < subscription.current_period()[1]
     subscription.move_to(SubscriptionStatus.ACTIVE)
     subscription.pause_at = subscription.resume_at = None
     subscription.last_resumed_at = at

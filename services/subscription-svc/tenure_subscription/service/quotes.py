@@ -79,7 +79,7 @@ async def _price(session: AsyncSession, subscription: Subscription, quote: Quote
     running = [discounts.terms(d) for d in discounts.running(subscription)]
     terms = list(running)
     if quote.coupon_code is not None:
-        starts_at = now if quote.when == "now" else subscription.current_period_end
+        starts_at = now if quote.when == "now" else subscription.current_period()[1]
         coupon = await discounts.redeemable(
             session, subscription, coupon_code=quote.coupon_code, promotion_code=None, starts_at=starts_at, at=now
         )
@@ -87,12 +87,14 @@ async def _price(session: AsyncSession, subscription: Subscription, quote: Quote
     # `now` with proration billed at once: the change's own invoice; otherwise the renewal bills it first.
     first = planned.invoice_now if quote.when == "now" and planned.invoice_now else planned.renewal_lines
     lines, uses = discounted_total(first, terms)
-    this_period = dict(start=subscription.current_period_start, end=subscription.current_period_end)
+    period_start, period_end = subscription.current_period()
     # A first invoice of proration only lies within this period: the period after it is the renewal.
     new_items = [plan_item(planned.new_plan, planned.quantity), *await addon_items(session, planned.addons)]
-    quoted_period = _recurring(first) or period_lines(new_items, **this_period)
+    quoted_period = _recurring(first) or period_lines(new_items, start=period_start, end=period_end)
     current_plan = await repository.get_plan(session, subscription.plan_code)
-    current_period = period_lines(await subscription_items(session, subscription, current_plan), **this_period)
+    current_period = period_lines(
+        await subscription_items(session, subscription, current_plan), start=period_start, end=period_end
+    )
     return Priced(
         lines=lines,
         recurring_total=_following_period_total(quoted_period, planned.new_plan, after_uses(terms, uses), tz),

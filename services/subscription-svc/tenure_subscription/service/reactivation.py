@@ -76,7 +76,8 @@ async def reactivate_subscription(
     now = await business_now(session, subscription.clock_id)
     plan = await repository.get_plan(session, subscription.plan_code)
     subscription.cancel_at_period_end = False
-    within_term = subscription.current_period_end is not None and now < subscription.current_period_end
+    period_end = subscription.current_period_end
+    within_term = period_end is not None and now < period_end
     bill_lines = []
     if withdrawn:
         pass  # the renewal (or trial end) is still scheduled and now goes ahead
@@ -87,10 +88,11 @@ async def reactivate_subscription(
         subscription.move_to(SubscriptionStatus.ACTIVE)
         await lifecycle.schedule_renewal(session, subscription)
         if subscription.cancellation_unused in ("credit", "refund"):
+            period_start, period_end = subscription.current_period()
             line = remaining_line(
                 await subscription_items(session, subscription, plan),
-                period_start=subscription.current_period_start,
-                period_end=subscription.current_period_end,
+                period_start=period_start,
+                period_end=period_end,
                 at=now,
                 tz=settings.timezone,
             )

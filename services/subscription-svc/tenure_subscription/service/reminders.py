@@ -41,7 +41,7 @@ async def schedule_renewal_reminders(session: AsyncSession, subscription: Subscr
     if not billed_less_often_than_monthly(plan) or subscription.on_free_plan:
         return
     settings = await repository.get_settings(session)
-    start, end = subscription.current_period_start, subscription.current_period_end
+    start, end = subscription.current_period()
     period_end = end.isoformat()
     for days, at in reminder_times(start, end, settings.renewal_reminder_days):
         await schedule_job(
@@ -71,7 +71,7 @@ async def _still_due(session: AsyncSession, job: ScheduledJob, event_type: str, 
     subscription = await repository.get_subscription(session, job.payload["subscription_id"], for_update=True)
     if subscription.status != status or subscription.cancel_at_period_end:
         return None
-    if subscription.current_period_end.isoformat() != job.payload["period_end"]:
+    if subscription.current_period()[1].isoformat() != job.payload["period_end"]:
         return None
     if await _already_sent(session, subscription.id, event_type, job.payload):
         return None
@@ -100,7 +100,8 @@ async def send_renewal_reminder(session: AsyncSession, job: ScheduledJob) -> Non
 async def schedule_trial_reminder(session: AsyncSession, subscription: Subscription) -> None:
     """`trial_will_end` 3 days before the trial ends, or at its start when it is shorter."""
     trial_end = subscription.trial_end
-    due_at = max(trial_end - timedelta(days=TRIAL_REMINDER_DAYS), subscription.current_period_start)
+    assert trial_end is not None  # scheduled with the trial end, for a trialing subscription
+    due_at = max(trial_end - timedelta(days=TRIAL_REMINDER_DAYS), subscription.current_period()[0])
     await schedule_job(
         session,
         kind=TRIAL_REMINDER,

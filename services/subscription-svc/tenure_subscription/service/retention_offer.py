@@ -27,7 +27,7 @@ async def offer(session: AsyncSession, subscription: Subscription) -> Coupon:
     now = await business_now(session, subscription.clock_id)
     try:
         await discounts.redeemable(
-            session, subscription, coupon_code=code, promotion_code=None, starts_at=subscription.current_period_end, at=now
+            session, subscription, coupon_code=code, promotion_code=None, starts_at=subscription.current_period()[1], at=now
         )
     except TenureError as refusal:  # archived, expired, used up, not for this plan or currency
         raise NoRetentionOffer(f"The retention offer does not apply: {refusal.detail}") from refusal

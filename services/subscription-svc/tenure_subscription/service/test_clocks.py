@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import datetime
+from functools import partial
 
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -142,7 +143,10 @@ class ClockAdvancer:
             if clock_id not in self._running:
                 task = asyncio.create_task(self._advance(sessions, clock_id))
                 self._running[clock_id] = task
-                task.add_done_callback(lambda _, clock_id=clock_id: self._running.pop(clock_id, None))
+                task.add_done_callback(partial(self._forget, clock_id))
+
+    def _forget(self, clock_id: str, _task: asyncio.Task[None]) -> None:
+        self._running.pop(clock_id, None)
 
     async def _advance(self, sessions: async_sessionmaker[AsyncSession], clock_id: str) -> None:
         try:

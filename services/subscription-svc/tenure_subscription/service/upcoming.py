@@ -27,7 +27,7 @@ async def next_renewal(session: AsyncSession, *, subscription_id: str) -> tuple[
             f"Subscription {subscription_id} is {subscription.status}"
             f"{' and cancels at the end of its period' if subscription.cancel_at_period_end else ''}; it does not renew."
         )
-    due_at, clock_id = subscription.current_period_end, subscription.clock_id
+    due_at, clock_id = subscription.current_period()[1], subscription.clock_id
     async with session.begin_nested() as preview:
         await lifecycle.renew(session, subscription_id=subscription_id, due_at=due_at)
         await session.flush()
@@ -39,4 +39,6 @@ async def next_renewal(session: AsyncSession, *, subscription_id: str) -> tuple[
             .limit(1)
         )
         await preview.rollback()
+    # An active subscription that does not cancel renews at its period end: the preview published it.
+    assert envelope is not None
     return SubscriptionData.model_validate(envelope["data"]), due_at, clock_id
