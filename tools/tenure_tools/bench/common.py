@@ -46,7 +46,7 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))]
 
 
-def latency_ms(values: list[float]) -> dict[str, float]:
+def latency_ms(values: list[float]) -> dict[str, float | None]:
     """p50/p99/max of latencies given in seconds, in milliseconds."""
     if not values:
         return {"p50": None, "p99": None, "max": None}

@@ -37,7 +37,7 @@ def health_figures(stack: Stack, *, pure_customers: int, db_customers: int) -> d
     """The recompute from the database runs at the pure size (100,000 customers at the default and
     full sizes): seeded with COPY it takes about as long as the recompute itself. `db_customers`
     sizes the retention report from the database."""
-    url = service_database_url(stack.database_url, "health-score", stack.database_prefix)
+    url = service_database_url(stack.server_url, "health-score", stack.database_prefix)
     return {
         "recompute_pure": in_fresh_process(_run, "recompute_benchmark", pure_customers, None),
         "recompute_db": in_fresh_process(_run, "recompute_db_benchmark", pure_customers, url),

@@ -28,7 +28,7 @@ def service_processes(stack: Stack) -> dict[str, psutil.Process]:
             continue
         name = "-".join(str(part) for part in key)
         try:
-            process = psutil.Process(managed.process.pid)
+            process = psutil.Process(managed.running().pid)
             found[name] = process
             for n, child in enumerate(process.children()):
                 found[f"{name}-child{n}"] = child
@@ -85,7 +85,7 @@ class WorkerProfiler:
     def __init__(self, stack: Stack, folder: Path, rate: int = 50):
         self.folder = folder
         self._targets = {
-            "-".join(str(part) for part in key): p.process.pid
+            "-".join(str(part) for part in key): p.running().pid
             for key, p in stack.processes.items()
             if p.role == "worker" and p.alive()
         }

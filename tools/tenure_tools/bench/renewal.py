@@ -23,7 +23,7 @@ RENEWAL = "2026-04-01T00:00:00Z"
 async def _renewal_invoices(stack: Stack, clock: str) -> dict[str, int]:
     """Renewal invoices of the clock by status, straight from invoicing's database (the check must
     not cost N API calls)."""
-    conn = await connect_raw(service_database_url(stack.database_url, "invoicing", stack.database_prefix))
+    conn = await connect_raw(service_database_url(stack.server_url, "invoicing", stack.database_prefix))
     try:
         rows = await conn.fetch(
             "SELECT status, count(*) AS n FROM invoices WHERE clock_id = $1 AND period_start = '2026-04-01T00:00:00Z'"

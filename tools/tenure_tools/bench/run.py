@@ -161,7 +161,12 @@ def run_bench(
 
     stack = new_stack(state_dir / "workers-1")
     try:
-        step("stack_start", lambda: (stack.start_servers(), stack.start_services()))
+
+        def start_stack() -> None:
+            stack.start_servers()
+            stack.start_services()
+
+        step("stack_start", start_stack)
         pgbench_tps: float | None = None
         bare: dict[str, Any] | None = None
         if "ceilings" in only:

@@ -27,10 +27,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 import orjson
+
+if TYPE_CHECKING:
+    from multiprocessing.queues import Queue
+    from multiprocessing.synchronize import Event
 
 from tenure_shared.db import connect_raw, service_database_url
 from tenure_tools.bench.common import API_KEY, machine_busy_seconds, percentile, wait_clock
@@ -124,7 +128,7 @@ def _children(pid: int) -> list[int]:
     return found
 
 
-def _client(plan: Plan, number: int, url: str, start_at: multiprocessing.Event, results: multiprocessing.Queue) -> None:
+def _client(plan: Plan, number: int, url: str, start_at: Event, results: Queue[dict[str, Any]]) -> None:
     """One load-generating process: builds its batches first, then sends them with `in_flight` requests open."""
     mine = list(range(number, plan.batches, plan.clients))
     bodies = []
@@ -286,11 +290,11 @@ def _setup(stack: Stack, customers: int) -> tuple[str, str, list[str], dict[str,
 
 
 def _process_groups(stack: Stack) -> dict[str, list[int]]:
-    invoicing_api = stack.processes[("invoicing", "api")].process.pid
+    invoicing_api = stack.processes[("invoicing", "api")].running().pid
     groups = {
         "invoicing_api": [invoicing_api, *_children(invoicing_api)],
-        "invoicing_worker": [stack.processes[("invoicing", "worker")].process.pid],
-        "other_services": [p.process.pid for key, p in stack.processes.items() if key[0] != "invoicing" and p.alive()],
+        "invoicing_worker": [stack.processes[("invoicing", "worker")].running().pid],
+        "other_services": [p.running().pid for key, p in stack.processes.items() if key[0] != "invoicing" and p.alive()],
     }
     if stack.postgres is not None:
         postmaster = int((stack.postgres.data_dir / "postmaster.pid").read_text().split()[0])
@@ -322,7 +326,8 @@ def usage_ingestion(
     groups = _process_groups(stack)
     cpu_before = {g: sum(_cpu_seconds(p) for p in pids) for g, pids in groups.items()}
 
-    start_at, results = multiprocessing.Event(), multiprocessing.Queue()
+    start_at = multiprocessing.Event()
+    results: Queue[dict[str, Any]] = multiprocessing.Queue()
     procs = [
         multiprocessing.Process(target=_client, args=(plan, n, stack.url("invoicing"), start_at, results)) for n in range(clients)
     ]
@@ -343,7 +348,7 @@ def usage_ingestion(
     ours = sum(cpu.values())
     latencies = [x for o in outcomes for x in o["latencies"]]
     accepted = sum(o["accepted"] for o in outcomes)
-    url = service_database_url(stack.database_url, "invoicing", stack.database_prefix)
+    url = service_database_url(stack.server_url, "invoicing", stack.database_prefix)
 
     ceiling = asyncio.run(_copy_ceiling(url, plan))
     same_shape = ceiling["bench_copy_same_shape"]["rows_per_second"]
@@ -406,10 +411,13 @@ def usage_ingestion(
     invoice_seconds = time.perf_counter() - began
     billed: dict[str, tuple[Decimal, int]] = {}
     for customer in customer_ids:
-        params = {"customer_id": customer, "limit": 100}
+        params: dict[str, str | int] = {"customer_id": customer, "limit": 100}
         invoices = http.get(f"{stack.url('invoicing')}/v1/invoices", params=params).json()["data"]
         lines = [line for invoice in invoices for line in invoice["lines"] if line["kind"] == "usage"]
-        billed[customer] = (sum(Decimal(line["quantity_decimal"]) for line in lines), sum(line["amount"] for line in lines))
+        billed[customer] = (
+            sum((Decimal(line["quantity_decimal"]) for line in lines), Decimal(0)),
+            sum(line["amount"] for line in lines),
+        )
     http.close()
     truth = asyncio.run(_sql_truth(url, metric))
     mismatches = [c for c in customer_ids if billed[c] != truth["per_customer"].get(c, (Decimal(0), 0))]
