@@ -13,6 +13,7 @@ The `tenure dead-letters`, `tenure jobs` and `tenure ops` commands talk to the `
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Request
@@ -181,7 +182,8 @@ async def ops_view(request: Request) -> dict[str, Any]:
     """Where work is stuck or late, from this service's own tables in one statement."""
     now = real_now()
     no_time = cast(null(), DateTime(timezone=True))
-    counts: CompoundSelect[str, str, int, datetime | None] = union_all(
+    # count(*) gives an int; the consumer lag's sum(bigint) a Decimal (PostgreSQL's numeric).
+    counts: CompoundSelect[str, str, int | Decimal, datetime | None] = union_all(
         select(literal("dead_letters"), InboxEvent.outcome, func.count(), no_time)
         .where(InboxEvent.dead_lettered_at.is_not(None))
         .group_by(InboxEvent.outcome),
