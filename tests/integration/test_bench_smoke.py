@@ -9,7 +9,7 @@ import os
 from pathlib import Path
 
 from tenure_tools.bench.report import table, write_report
-from tenure_tools.bench.run import SIZES, run_bench, workers_option
+from tenure_tools.bench.run import SIZES, run_bench
 
 ROOT = Path(__file__).resolve().parents[2]
 FIGURES = {
@@ -42,9 +42,6 @@ def test_smoke_report_has_every_figure_beside_its_ceiling(tmp_path):
     assert {name.removeprefix("memory.").removesuffix("-worker") for name in figures if name.startswith("memory.")} == WORKERS
     for name, line in figures.items():
         assert set(line) >= {"value", "unit", "ceiling", "ratio", "target", "met"}, name
-        if name == "a.renewal_2_workers" and workers_option(2) is None:
-            assert line["value"] is None and line["note"] == "2 workers: not supported yet"
-            continue
         assert line["value"] > 0, name
         if line["ceiling"]["value"] is not None:
             assert line["ratio"] == round(line["value"] / line["ceiling"]["value"], 3), name

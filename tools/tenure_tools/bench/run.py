@@ -5,8 +5,8 @@ Order on the stack (1 worker per service; invoicing's API with 2 uvicorn workers
 ingestion has always been measured): the ceilings (pgbench TPC-B, the bare FastAPI + asyncpg
 endpoint), (a) the renewal run with every process's RSS sampled, (c) the API under load, (d) the
 final retry's latency, (b) the simulated year, (e) usage ingestion with its COPY ceiling, the
-health-score figures. Then (a) again on a stack with 2 workers per service, when the Stack can run
-several workers. `only` (`tenure bench --only a,b`) runs some of them alone.
+health-score figures. Then (a) again on a stack with 2 workers per service. `only` (`tenure bench
+--only a,b`) runs some of them alone.
 """
 
 from __future__ import annotations
@@ -33,8 +33,6 @@ TARGET_HEALTH_CUSTOMERS = 100_000
 # What `--only` can name: the ceilings, the issue's figures a-f, the health-score figures. The API
 # figures (c) load the renewal run's subscriptions, so naming c runs a too.
 PARTS = ("ceilings", "a", "b", "c", "d", "e", "f", "health")
-# The name a Stack field for workers per service may carry (another branch adds it).
-WORKER_FIELDS = ("workers", "worker_count", "workers_per_service")
 
 
 @dataclass(frozen=True)
@@ -65,23 +63,6 @@ SIZES = {
 
 def _load() -> float:
     return round(os.getloadavg()[0], 2)
-
-
-def _stack_fields() -> dict[str, dataclasses.Field]:
-    return {f.name: f for f in dataclasses.fields(Stack)}
-
-
-def workers_option(count: int) -> dict[str, Any] | None:
-    """Stack keyword arguments for `count` workers per service, or None when the Stack cannot run
-    more than one (its only worker is then the one there is)."""
-    if count == 1:
-        return {}
-    fields = _stack_fields()
-    name = next((n for n in WORKER_FIELDS if n in fields), None)
-    if name is None:
-        return None
-    per_service = fields[name].default_factory is dict  # type: ignore[comparison-overlap]
-    return {name: {s: count for s in SERVICES} if per_service else count}
 
 
 def new_stack(state_dir: Path, **options: Any) -> Stack:
@@ -339,12 +320,8 @@ def run_bench(
     for count in worker_counts if "a" in only else ():
         if count == 1:
             continue
-        options = workers_option(count)
         name = f"a.renewal_{count}_workers"
-        if options is None:
-            figures[name] = figure(None, "subscriptions/s", target=">= 1,000/s", note=f"{count} workers: not supported yet")
-            continue
-        scaled = new_stack(state_dir / f"workers-{count}", **options)
+        scaled = new_stack(state_dir / f"workers-{count}", workers=count)
         try:
             step(f"stack_start_{count}_workers", lambda s=scaled: (s.start_servers(), s.start_services()))
             run, _ = step(

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
+from tenacity import retry, retry_if_result, stop_after_attempt, wait_incrementing
 
 from tenure_tools.bench.common import API_KEY, api_client
 from tenure_tools.stack import Stack
@@ -55,12 +56,18 @@ async def _seed(
     headers = {"Authorization": f"Bearer {API_KEY}"}
     async with httpx.AsyncClient(base_url=sub_url, headers=headers, timeout=300, limits=limits) as http:
 
+        # A 5xx under load is retried, as a real importer would; the last answer is kept either way.
+        @retry(
+            retry=retry_if_result(lambda response: response.status_code >= 500),
+            stop=stop_after_attempt(5),
+            wait=wait_incrementing(start=0.5, increment=0.5),
+            retry_error_callback=lambda state: state.outcome.result(),
+        )
+        async def send(path: str, body: dict[str, Any]) -> httpx.Response:
+            return await http.post(path, json=body)
+
         async def post(path: str, body: dict[str, Any]) -> dict[str, Any]:
-            for attempt in range(5):  # a 503 under load is retried, as a real importer would
-                response = await http.post(path, json=body)
-                if response.status_code < 500:
-                    break
-                await asyncio.sleep(0.5 * (attempt + 1))
+            response = await send(path, body)
             response.raise_for_status()
             return response.json()
 

@@ -22,6 +22,7 @@ from typing import Any, TypeGuard
 import asyncpg
 import orjson
 from fastapi import FastAPI
+from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt
 
 from tenure_shared.db import asyncpg_connect_kwargs
 
@@ -306,14 +307,14 @@ class UsageIngestor:
             batch.properties,
         )
         async with self._pool.acquire() as conn:
-            for attempt in range(3):
-                try:
+            # Concurrent batches with overlapping ids can deadlock on the unique index: PostgreSQL aborts
+            # one, and its retry goes through.
+            async for attempt in AsyncRetrying(
+                retry=retry_if_exception_type(asyncpg.DeadlockDetectedError), stop=stop_after_attempt(3), reraise=True
+            ):
+                with attempt:
                     rows = await conn.fetch(INSERT_EVENTS, *args)
-                    return {row[0] for row in rows}
-                except asyncpg.DeadlockDetectedError:
-                    if attempt == 2:
-                        raise
-        raise AssertionError("unreachable")
+        return {row[0] for row in rows}
 
 
 def with_usage_ingestor(inner: Callable[[FastAPI], Any], url: Callable[[], str]) -> Callable[[FastAPI], Any]:
