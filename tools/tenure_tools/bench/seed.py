@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
-from tenacity import retry, retry_if_result, stop_after_attempt, wait_incrementing
+from tenacity import RetryCallState, retry, retry_if_result, stop_after_attempt, wait_incrementing
 
 from tenure_tools.bench.common import API_KEY, api_client
 from tenure_tools.stack import Stack
@@ -47,6 +47,11 @@ def create_clock(stack: Stack, frozen_time: str) -> str:
         return response.json()["id"]
 
 
+def _last_answer(state: RetryCallState) -> httpx.Response:
+    assert state.outcome is not None  # tenacity calls this only after an attempt
+    return state.outcome.result()
+
+
 async def _seed(
     sub_url: str, clock: str | list[str], plan: str, count: int, clients: int, declining_every: int
 ) -> list[tuple[str, str]]:
@@ -61,7 +66,7 @@ async def _seed(
             retry=retry_if_result(lambda response: response.status_code >= 500),
             stop=stop_after_attempt(5),
             wait=wait_incrementing(start=0.5, increment=0.5),
-            retry_error_callback=lambda state: state.outcome.result(),
+            retry_error_callback=_last_answer,
         )
         async def send(path: str, body: dict[str, Any]) -> httpx.Response:
             return await http.post(path, json=body)
