@@ -6,38 +6,18 @@ event is dead-lettered alone and the events around it take effect exactly once."
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime
 
 import pytest
-from aiokafka import AIOKafkaProducer, TopicPartition
+from aiokafka import TopicPartition
 from sqlalchemy import func, select, text
 
-from tenure_shared.consumer import ConsumerOffset, EventConsumer, InboxEvent
+from tenure_shared.consumer import ConsumerOffset, InboxEvent
 from tenure_shared.events import CloudEvent
 from tenure_shared.internal_http import DependencyUnavailable
 from tenure_shared.leases import PARTITION, LeaseKeeper, partition_resource
 from tenure_shared.outbox import OutboxMessage
 
-AT = datetime(2026, 3, 1, tzinfo=UTC)
-
-
-def _event(event_id: str, customer: str = "cus_a") -> bytes:
-    event = CloudEvent(id=event_id, type="thing.happened", source="itest", subject=customer, time=AT, data={})
-    return event.model_dump_json().encode()
-
-
-async def _send_batch(bootstrap: str, topic: str, values: list[bytes], partition: int = 0) -> None:
-    """One producer batch on one partition, so that the consumer fetches the records together."""
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all")
-    await producer.start()
-    try:
-        batch = producer.create_batch()
-        for value in values:
-            assert batch.append(key=b"cus_a", value=value, timestamp=None) is not None
-        batch.close()
-        await (await producer.send_batch(batch, topic, partition=partition))
-    finally:
-        await producer.stop()
+from .things import consume, send_as_one_batch, thing, thing_consumer
 
 
 @pytest.fixture
@@ -58,33 +38,10 @@ async def _record(session, event: CloudEvent) -> None:
     await session.execute(text("INSERT INTO effects (event_id, txid) VALUES (:id, txid_current())"), {"id": event.id})
 
 
-async def _consume(stack, sessions, topic: str, handler, *, offsets: int, partition: int = 0) -> None:
-    """Run a consumer until the partition's stored offset reaches `offsets`."""
-    consumer = EventConsumer(
-        service="itest",
-        bootstrap_servers=stack.kafka_bootstrap,
-        session_factory=sessions,
-        topics=(topic,),
-        handlers={"thing.happened": handler},
-        max_attempts=3,
-    )
-    await consumer.start()
-    stop = asyncio.Event()
-    task = asyncio.create_task(consumer.run(stop))
-    try:
-        for _ in range(600):
-            async with sessions() as session:
-                stored = await session.scalar(
-                    select(ConsumerOffset.next_offset).where(ConsumerOffset.topic == topic, ConsumerOffset.partition == partition)
-                )
-            if stored is not None and stored >= offsets:
-                return
-            await asyncio.sleep(0.05)
-        pytest.fail("the consumer did not catch up")
-    finally:
-        stop.set()
-        await task
-        await consumer.stop()
+async def _consume(stack, sessions, topic: str, handler, *, offsets: int) -> None:
+    """Run a consumer until partition 0's stored offset reaches `offsets`."""
+    consumer = thing_consumer(stack.kafka_bootstrap, sessions, topic, handler, max_attempts=3)
+    await consume(consumer, sessions, topic, offsets=offsets, partition=0)
 
 
 async def _dead_letter_copies(sessions, topic: str) -> list[str]:
@@ -95,7 +52,8 @@ async def _dead_letter_copies(sessions, topic: str) -> list[str]:
 async def test_a_batch_of_events_is_handled_in_one_transaction_in_order(stack, mechanism_db, topic, effects):
     _, sessions = mechanism_db
     ids = [f"evt_{n:02d}" for n in range(40)]
-    await _send_batch(stack.kafka_bootstrap, topic, [_event(i) for i in ids[:20]] + [b"not json"] + [_event(i) for i in ids[20:]])
+    records = [thing(i) for i in ids[:20]] + [b"not json"] + [thing(i) for i in ids[20:]]
+    await send_as_one_batch(stack.kafka_bootstrap, topic, records)
 
     await _consume(stack, sessions, topic, _record, offsets=41)
 
@@ -118,7 +76,7 @@ async def test_a_poison_event_in_a_batch_is_dead_lettered_and_the_others_take_ef
         await _record(session, event)
 
     ids = ["evt_1", "evt_2", "evt_poison", "evt_4", "evt_5"]
-    await _send_batch(stack.kafka_bootstrap, topic, [_event(i) for i in ids])
+    await send_as_one_batch(stack.kafka_bootstrap, topic, [thing(i) for i in ids])
 
     await _consume(stack, sessions, topic, poisoned, offsets=5)
 
@@ -137,11 +95,11 @@ async def test_a_poison_event_in_a_batch_is_dead_lettered_and_the_others_take_ef
 async def test_a_redelivered_batch_changes_nothing(stack, mechanism_db, topic, effects):
     _, sessions = mechanism_db
     ids = [f"evt_{n}" for n in range(5)]
-    await _send_batch(stack.kafka_bootstrap, topic, [_event(i) for i in ids])
+    await send_as_one_batch(stack.kafka_bootstrap, topic, [thing(i) for i in ids])
     await _consume(stack, sessions, topic, _record, offsets=5)
 
     # The relay re-sent them all (a crash between send and mark), one twice, with one new event.
-    await _send_batch(stack.kafka_bootstrap, topic, [_event(i) for i in [*ids, "evt_0", "evt_new"]])
+    await send_as_one_batch(stack.kafka_bootstrap, topic, [thing(i) for i in [*ids, "evt_0", "evt_new"]])
     await _consume(stack, sessions, topic, _record, offsets=12)
 
     rows = await effects()
@@ -163,7 +121,7 @@ async def test_a_transient_failure_in_a_batch_keeps_the_events_before_it_and_wai
         await _record(session, event)
 
     ids = [f"evt_{n}" for n in range(1, 7)]
-    await _send_batch(stack.kafka_bootstrap, topic, [_event(i) for i in ids])
+    await send_as_one_batch(stack.kafka_bootstrap, topic, [thing(i) for i in ids])
 
     await _consume(stack, sessions, topic, peer_down_once, offsets=6)
 
@@ -181,21 +139,14 @@ async def test_a_batch_under_a_lease_taken_meanwhile_commits_nothing_and_drops_t
     partitions = {PARTITION: [partition_resource(topic, p) for p in range(4)]}
     stale, thief = LeaseKeeper(sessions, partitions, worker_id="stale"), LeaseKeeper(sessions, partitions, worker_id="thief")
     await stale.join()
-    consumer = EventConsumer(
-        service="itest",
-        bootstrap_servers=stack.kafka_bootstrap,
-        session_factory=sessions,
-        topics=(topic,),
-        handlers={"thing.happened": _record},
-        leases=stale,
-    )
+    consumer = thing_consumer(stack.kafka_bootstrap, sessions, topic, _record, leases=stale)
     await consumer.start()  # assigned every partition at epoch 1
     try:
         async with sessions() as session, session.begin():  # as if "stale" stalled past its TTL
             await session.execute(text("UPDATE workers SET expires_at = now() - interval '1 second' WHERE id = 'stale'"))
             await session.execute(text("UPDATE leases SET expires_at = now() - interval '1 second' WHERE owner = 'stale'"))
         await thief.join()
-        await _send_batch(stack.kafka_bootstrap, topic, [_event(f"evt_{n}") for n in range(5)])
+        await send_as_one_batch(stack.kafka_bootstrap, topic, [thing(f"evt_{n}") for n in range(5)])
         stop = asyncio.Event()
         task = asyncio.create_task(consumer.run(stop))  # still believes it holds partition 0 at epoch 1
         for _ in range(400):

@@ -6,45 +6,16 @@ retries, then a dead letter with its envelope, which a replay handles through th
 
 from __future__ import annotations
 
-import asyncio
-from datetime import UTC, datetime
-
 import pytest
-from aiokafka import AIOKafkaProducer
 from sqlalchemy import func, select, text
 
 from tenure_shared import dead_letters
-from tenure_shared.consumer import ConsumerOffset, EventConsumer, InboxEvent
+from tenure_shared.consumer import ConsumerOffset, InboxEvent
 from tenure_shared.events import CloudEvent
 from tenure_shared.internal_http import DependencyUnavailable, PeerRefused
 from tenure_shared.outbox import OutboxMessage
 
-AT = datetime(2026, 3, 1, tzinfo=UTC)
-
-
-def _event(event_id: str) -> bytes:
-    return (
-        CloudEvent(id=event_id, type="thing.happened", source="itest", subject="cus_a", time=AT, data={})
-        .model_dump_json()
-        .encode()
-    )
-
-
-async def _send(bootstrap: str, topic: str, partition: int, value: bytes) -> None:
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all")
-    await producer.start()
-    try:
-        await producer.send_and_wait(topic, key=b"cus_a", value=value, partition=partition)
-    finally:
-        await producer.stop()
-
-
-async def _until(condition, *, seconds: float = 30.0) -> None:
-    for _ in range(int(seconds / 0.05)):
-        if await condition():
-            return
-        await asyncio.sleep(0.05)
-    pytest.fail("condition not reached in time")
+from .things import running, send, thing, thing_consumer, until
 
 
 @pytest.fixture
@@ -64,24 +35,8 @@ async def _record(session, event: CloudEvent) -> None:
     await session.execute(text("INSERT INTO effects VALUES (:id)"), {"id": event.id})
 
 
-async def _running(stack, sessions, topic: str, handler) -> tuple[EventConsumer, asyncio.Event, asyncio.Task]:
-    consumer = EventConsumer(
-        service="itest",
-        bootstrap_servers=stack.kafka_bootstrap,
-        session_factory=sessions,
-        topics=(topic,),
-        handlers={"thing.happened": handler},
-        max_attempts=3,
-    )
-    await consumer.start()
-    stop = asyncio.Event()
-    return consumer, stop, asyncio.create_task(consumer.run(stop))
-
-
-async def _stop(consumer: EventConsumer, stop: asyncio.Event, task: asyncio.Task) -> None:
-    stop.set()
-    await task
-    await consumer.stop()
+def _consumer(stack, sessions, topic: str, handler):
+    return thing_consumer(stack.kafka_bootstrap, sessions, topic, handler, max_attempts=3)
 
 
 async def test_a_transient_failure_waits_on_its_partition_while_the_others_flow(stack, mechanism_db, topic, effects):
@@ -97,25 +52,22 @@ async def test_a_transient_failure_waits_on_its_partition_while_the_others_flow(
         await _record(session, event)
         handled.append(event.id)
 
-    consumer, stop, task = await _running(stack, sessions, topic, peer_down_for_a_while)
-    try:
-        await _send(stack.kafka_bootstrap, topic, 0, _event("evt_flaky"))
+    async with running(_consumer(stack, sessions, topic, peer_down_for_a_while)):
+        await send(stack.kafka_bootstrap, topic, [thing("evt_flaky")], partition=0)
 
         async def flaky_tried() -> bool:
             return "evt_flaky" in calls
 
-        await _until(flaky_tried)
+        await until(flaky_tried)
         async with sessions() as session:
             assert await session.get(InboxEvent, "evt_flaky") is None, "no inbox row while it waits"
             assert await session.get(ConsumerOffset, (topic, 0)) is None, "offset not advanced while it waits"
-        await _send(stack.kafka_bootstrap, topic, 1, _event("evt_other"))
+        await send(stack.kafka_bootstrap, topic, [thing("evt_other")], partition=1)
 
         async def both_handled() -> bool:
             return await effects("evt_flaky") == 1 and await effects("evt_other") == 1
 
-        await _until(both_handled)
-    finally:
-        await _stop(consumer, stop, task)
+        await until(both_handled)
     assert handled == ["evt_other", "evt_flaky"], "the other partition was handled while the first one waited"
     async with sessions() as session:
         assert (await session.get(InboxEvent, "evt_flaky")).outcome == "handled"
@@ -134,18 +86,15 @@ async def test_a_peer_refusal_is_dead_lettered_and_a_replay_handles_it_once(stac
             raise PeerRefused("No such customer.", service="subscription", code="customer_not_found", status=404)
         await _record(session, event)
 
-    consumer, stop, task = await _running(stack, sessions, topic, peer_refuses)
-    try:
-        await _send(stack.kafka_bootstrap, topic, 2, _event("evt_refused"))
+    async with running(_consumer(stack, sessions, topic, peer_refuses)):
+        await send(stack.kafka_bootstrap, topic, [thing("evt_refused")], partition=2)
 
         async def dead_lettered() -> bool:
             async with sessions() as session:
                 row = await session.get(InboxEvent, "evt_refused")
                 return row is not None and row.outcome == "dead_lettered"
 
-        await _until(dead_lettered)
-    finally:
-        await _stop(consumer, stop, task)
+        await until(dead_lettered)
     assert calls == ["evt_refused"] * 3, "bounded retries"
     async with sessions() as session:
         row = await session.get(InboxEvent, "evt_refused")
@@ -184,17 +133,14 @@ async def test_a_dead_letter_can_be_discarded(stack, mechanism_db, topic):
     async def refuses(session, event: CloudEvent) -> None:
         raise RuntimeError("bug")
 
-    consumer, stop, task = await _running(stack, sessions, topic, refuses)
-    try:
-        await _send(stack.kafka_bootstrap, topic, 3, _event("evt_bug"))
+    async with running(_consumer(stack, sessions, topic, refuses)):
+        await send(stack.kafka_bootstrap, topic, [thing("evt_bug")], partition=3)
 
         async def dead_lettered() -> bool:
             async with sessions() as session:
                 return await session.get(InboxEvent, "evt_bug") is not None
 
-        await _until(dead_lettered)
-    finally:
-        await _stop(consumer, stop, task)
+        await until(dead_lettered)
     async with sessions() as session, session.begin():
         assert (await dead_letters.discard(session, "evt_bug")).outcome == "discarded"
     async with sessions() as session:

@@ -4,17 +4,15 @@ whose partition was taken cannot commit its effect or its offset late."""
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime
 
 import pytest
-from aiokafka import AIOKafkaProducer
 from sqlalchemy import func, select, text
 
 from tenure_shared.consumer import ConsumerOffset, EventConsumer, InboxEvent
 from tenure_shared.events import CloudEvent
 from tenure_shared.leases import PARTITION, LeaseKeeper, LeaseLost, hold, partition_resource
 
-AT = datetime(2026, 3, 1, tzinfo=UTC)
+from .things import running, send, thing, thing_consumer, until
 
 
 def _keeper(sessions, topic: str, name: str, partitions: int = 4) -> LeaseKeeper:
@@ -28,27 +26,9 @@ async def _expire(sessions, worker: str) -> None:
         await session.execute(text("UPDATE leases SET expires_at = now() - interval '1 second' WHERE owner = :w"), {"w": worker})
 
 
-async def _send(bootstrap: str, topic: str, partition: int, event_id: str) -> None:
-    event = CloudEvent(id=event_id, type="thing.happened", source="itest", subject="cus_a", time=AT, data={})
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all")
-    await producer.start()
-    try:
-        await producer.send_and_wait(topic, key=b"cus_a", value=event.model_dump_json().encode(), partition=partition)
-    finally:
-        await producer.stop()
-
-
 async def _effects(sessions) -> int:
     async with sessions() as session:
         return await session.scalar(text("SELECT count(*) FROM effects"))
-
-
-async def _until(condition, *, seconds: float = 20.0) -> None:
-    for _ in range(int(seconds / 0.05)):
-        if await condition():
-            return
-        await asyncio.sleep(0.05)
-    pytest.fail("condition not reached in time")
 
 
 @pytest.fixture
@@ -63,14 +43,7 @@ async def _record(session, event: CloudEvent) -> None:
 
 
 def _consumer(stack, sessions, topic: str, leases: LeaseKeeper, handler=_record) -> EventConsumer:
-    return EventConsumer(
-        service="itest",
-        bootstrap_servers=stack.kafka_bootstrap,
-        session_factory=sessions,
-        topics=(topic,),
-        handlers={"thing.happened": handler},
-        leases=leases,
-    )
+    return thing_consumer(stack.kafka_bootstrap, sessions, topic, handler, leases=leases)
 
 
 async def test_workers_split_the_leases_fairly_and_take_over_a_stalled_ones_share(mechanism_db):
@@ -125,10 +98,10 @@ async def test_a_worker_whose_partition_was_taken_cannot_commit_its_effect_or_of
         await thief.join()
         assert len(thief.held(PARTITION)) == 4, "the thief took every partition"
 
-        await _send(stack.kafka_bootstrap, topic, 0, "evt_late")
+        await send(stack.kafka_bootstrap, topic, [thing("evt_late")])
         stop = asyncio.Event()
         task = asyncio.create_task(late.run(stop))  # still believes it holds partition 0 at epoch 1
-        await _until(lambda: _partition_dropped(late, topic))
+        await until(lambda: _partition_dropped(late, topic))
         stop.set()
         await task
     finally:
@@ -141,16 +114,8 @@ async def test_a_worker_whose_partition_was_taken_cannot_commit_its_effect_or_of
         async with sessions() as session, session.begin():
             await hold(session, partition_resource(topic, 0), "stale", 1)
 
-    owner = _consumer(stack, sessions, topic, thief)
-    await owner.start()
-    stop = asyncio.Event()
-    task = asyncio.create_task(owner.run(stop))
-    try:
-        await _until(lambda: _has_effects(sessions, 1))
-    finally:
-        stop.set()
-        await task
-        await owner.stop()
+    async with running(_consumer(stack, sessions, topic, thief)):
+        await until(lambda: _has_effects(sessions, 1))
     async with sessions() as session:
         assert await session.scalar(select(func.count()).select_from(InboxEvent)) == 1
 
@@ -175,13 +140,13 @@ async def test_a_lease_under_a_commit_in_flight_cannot_be_taken_until_that_commi
     stop = asyncio.Event()
     task = asyncio.create_task(consumer.run(stop))
     try:
-        await _send(stack.kafka_bootstrap, topic, 0, "evt_slow")
+        await send(stack.kafka_bootstrap, topic, [thing("evt_slow")])
         await asyncio.wait_for(entered.wait(), 20)
         await asyncio.sleep(1.5)  # the holder's heartbeat and leases expire while its handler still runs
         await thief.join()
         assert partition_resource(topic, 0) not in thief.held(PARTITION), "locked by the commit in flight: skipped"
         release.set()
-        await _until(lambda: _has_effects(sessions, 1))
+        await until(lambda: _has_effects(sessions, 1))
     finally:
         release.set()
         stop.set()

@@ -4,35 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import json
-from datetime import UTC, datetime
 
-import pytest
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaConsumer, TopicPartition
 from sqlalchemy import func, select, text
 
-from tenure_shared.consumer import ConsumerOffset, EventConsumer, InboxEvent
-from tenure_shared.events import CloudEvent, CustomerData
-from tenure_shared.outbox import OutboxMessage, OutboxRelay, add_event
+from tenure_shared.consumer import InboxEvent
+from tenure_shared.events import CloudEvent
+from tenure_shared.outbox import OutboxMessage, OutboxRelay
 
-AT = datetime(2026, 3, 1, tzinfo=UTC)
-
-
-async def _queue(sessions, topic: str, customer: str, n: int) -> list[str]:
-    ids = []
-    for i in range(n):
-        async with sessions() as session, session.begin():
-            event = await add_event(
-                session,
-                source="itest",
-                topic=topic,
-                event_type="customer.updated",
-                customer_id=customer,
-                data=CustomerData(id=customer, email=f"{customer}@example.com", name=customer, currency="USD", version=i),
-                business_time=AT,
-                clock_id=None,
-            )
-            ids.append(event.id)
-    return ids
+from .things import consume, producer, queue_customer_updates, running, send, thing, thing_consumer
 
 
 async def _read_all(bootstrap: str, topic: str, expected: int) -> list:
@@ -56,22 +36,13 @@ async def _read_all(bootstrap: str, topic: str, expected: int) -> list:
         await consumer.stop()
 
 
-async def _producer(bootstrap: str) -> AIOKafkaProducer:
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all")
-    await producer.start()
-    return producer
-
-
 async def test_relay_sends_each_row_once_keyed_and_in_order_per_customer(stack, mechanism_db, topic):
     _, sessions = mechanism_db
-    ids = {c: await _queue(sessions, topic, c, 10) for c in ("cus_a", "cus_b", "cus_c")}
-    producer = await _producer(stack.kafka_bootstrap)
-    try:
-        relay = OutboxRelay(sessions, producer, batch_size=7)
+    ids = {c: await queue_customer_updates(sessions, topic, 10, customer=c) for c in ("cus_a", "cus_b", "cus_c")}
+    async with producer(stack.kafka_bootstrap) as sender:
+        relay = OutboxRelay(sessions, sender, batch_size=7)
         while await relay.relay_once():
             pass
-    finally:
-        await producer.stop()
     async with sessions() as session:
         assert await session.scalar(select(func.count()).where(OutboxMessage.published_at.is_(None))) == 0
     records = await _read_all(stack.kafka_bootstrap, topic, 30)
@@ -91,34 +62,16 @@ async def test_consumer_applies_an_event_once_even_when_delivered_twice(stack, m
     async def record_effect(session, event: CloudEvent) -> None:
         await session.execute(text("INSERT INTO effects VALUES (:id, :n)"), {"id": event.id, "n": event.data["n"]})
 
-    event = CloudEvent(id="evt_twice", type="thing.happened", source="itest", subject="cus_a", time=AT, data={"n": 1})
-    producer = await _producer(stack.kafka_bootstrap)
-    try:
-        for _ in range(2):
-            await producer.send_and_wait(topic, key=b"cus_a", value=event.model_dump_json().encode())
-    finally:
-        await producer.stop()
-    consumer = EventConsumer(
-        service="itest",
-        bootstrap_servers=stack.kafka_bootstrap,
-        session_factory=sessions,
-        topics=(topic,),
-        handlers={"thing.happened": record_effect},
-    )
-    await _consume_until(consumer, sessions, topic, offsets=2)
+    twice = thing("evt_twice", n=1)
+    await send(stack.kafka_bootstrap, topic, [twice, twice], partition=None)
+    await consume(thing_consumer(stack.kafka_bootstrap, sessions, topic, record_effect), sessions, topic, offsets=2)
     async with sessions() as session:
         assert (await session.execute(text("SELECT count(*) FROM effects"))).scalar() == 1
         assert await session.scalar(select(func.count()).select_from(InboxEvent)) == 1
 
     # A new consumer resumes after the stored offset: nothing is handled again.
-    again = EventConsumer(
-        service="itest",
-        bootstrap_servers=stack.kafka_bootstrap,
-        session_factory=sessions,
-        topics=(topic,),
-        handlers={"thing.happened": record_effect},
-    )
-    await _consume_until(again, sessions, topic, offsets=2, idle_rounds=5)
+    async with running(thing_consumer(stack.kafka_bootstrap, sessions, topic, record_effect)):
+        await asyncio.sleep(0.5)
     async with sessions() as session:
         assert (await session.execute(text("SELECT count(*) FROM effects"))).scalar() == 1
 
@@ -131,49 +84,12 @@ async def test_a_failing_handler_is_retried_a_bounded_number_of_times_then_dead_
         calls.append(event.id)
         raise RuntimeError("cannot handle this")
 
-    event = CloudEvent(id="evt_poison", type="thing.happened", source="itest", subject="cus_a", time=AT, data={})
-    producer = await _producer(stack.kafka_bootstrap)
-    try:
-        await producer.send_and_wait(topic, key=b"cus_a", value=event.model_dump_json().encode())
-        await producer.send_and_wait(topic, key=b"cus_a", value=b"not json at all")
-    finally:
-        await producer.stop()
-    consumer = EventConsumer(
-        service="itest",
-        bootstrap_servers=stack.kafka_bootstrap,
-        session_factory=sessions,
-        topics=(topic,),
-        handlers={"thing.happened": always_fails},
-        max_attempts=3,
-    )
-    await _consume_until(consumer, sessions, topic, offsets=2)
+    await send(stack.kafka_bootstrap, topic, [thing("evt_poison"), b"not json at all"], partition=None)
+    consumer = thing_consumer(stack.kafka_bootstrap, sessions, topic, always_fails, max_attempts=3)
+    await consume(consumer, sessions, topic, offsets=2)
     assert calls == ["evt_poison"] * 3
     async with sessions() as session:
         inbox = await session.get(InboxEvent, "evt_poison")
         assert inbox.outcome == "dead_lettered" and "cannot handle this" in inbox.error
         dead = (await session.scalars(select(OutboxMessage).where(OutboxMessage.topic == f"{topic}.dlq"))).all()
         assert sorted(m.event_type for m in dead) == ["tenure.unreadable", "thing.happened"]
-
-
-async def _consume_until(consumer: EventConsumer, sessions, topic: str, *, offsets: int, idle_rounds: int = 0) -> None:
-    """Run the consumer until it has stored `offsets` consumed records for the topic."""
-    await consumer.start()
-    stop = asyncio.Event()
-    task = asyncio.create_task(consumer.run(stop))
-    try:
-        for _ in range(200):
-            async with sessions() as session:
-                done = await session.scalar(
-                    select(func.coalesce(func.sum(ConsumerOffset.next_offset), 0)).where(ConsumerOffset.topic == topic)
-                )
-            if done >= offsets:
-                break
-            await asyncio.sleep(0.05)
-        else:
-            pytest.fail("the consumer did not catch up")
-        for _ in range(idle_rounds):
-            await asyncio.sleep(0.1)
-    finally:
-        stop.set()
-        await task
-        await consumer.stop()

@@ -5,38 +5,15 @@ and never count a duplicate."""
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime
 
-from aiokafka import AIOKafkaProducer
 from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert
 
 from tenure_shared.consumer import InboxEvent
-from tenure_shared.events import CustomerData
-from tenure_shared.outbox import OutboxRelay, add_event, republish_cutoff
+from tenure_shared.outbox import OutboxRelay, republish_cutoff
 from tenure_shared.test_clock_sync import CONSUMED, PRODUCED, SENT, ClockEventCountDelta, read_clock_counts
 
-AT = datetime(2026, 3, 1, tzinfo=UTC)
-CUSTOMER = CustomerData(id="cus_1", email="a@example.com", name="A", currency="USD")
-
-
-async def _produce(sessions, topic: str, clock_id: str | None, n: int) -> list[str]:
-    async with sessions() as session, session.begin():
-        return [
-            (
-                await add_event(
-                    session,
-                    source="itest",
-                    topic=topic,
-                    event_type="customer.updated",
-                    customer_id="cus_1",
-                    data=CUSTOMER.model_copy(update={"version": i}),
-                    business_time=AT,
-                    clock_id=clock_id,
-                )
-            ).id
-            for i in range(n)
-        ]
+from .things import add_customer_update, producer, queue_customer_updates
 
 
 async def _claim(sessions, topic: str, clock_id: str, event_ids: list[str]) -> None:
@@ -56,33 +33,20 @@ async def _counts(sessions, clock_id: str) -> dict[str, dict[str, int]]:
 
 async def test_counts_follow_outbox_relay_and_inbox(mechanism_db, stack, topic):
     _, sessions = mechanism_db
-    mine = await _produce(sessions, topic, "clk_a", 3)
-    await _produce(sessions, topic, "clk_b", 1)
-    await _produce(sessions, topic, None, 2)
+    mine = await queue_customer_updates(sessions, topic, 3, clock_id="clk_a")
+    await queue_customer_updates(sessions, topic, 1, clock_id="clk_b")
+    await queue_customer_updates(sessions, topic, 2)
     async with sessions() as session:
         async with session.begin():
-            await add_event(
-                session,
-                source="itest",
-                topic=topic,
-                event_type="customer.updated",
-                customer_id="cus_1",
-                data=CUSTOMER,
-                business_time=AT,
-                clock_id="clk_a",
-            )
+            await add_customer_update(session, topic, clock_id="clk_a")
             await session.rollback()  # a rolled-back event was never produced
 
     assert await _counts(sessions, "clk_a") == {PRODUCED: {topic: 3}}
     assert await _counts(sessions, "clk_b") == {PRODUCED: {topic: 1}}
 
-    producer = AIOKafkaProducer(bootstrap_servers=stack.kafka_bootstrap, acks="all")
-    await producer.start()
-    try:
-        relay = OutboxRelay(sessions, producer)
+    async with producer(stack.kafka_bootstrap) as sender:
+        relay = OutboxRelay(sessions, sender)
         assert await relay.relay_once() == 6
-    finally:
-        await producer.stop()
     assert await _counts(sessions, "clk_a") == {PRODUCED: {topic: 3}, SENT: {topic: 3}}
 
     await _claim(sessions, topic, "clk_a", mine[:2])
@@ -104,16 +68,7 @@ async def test_concurrent_writers_of_one_clock_never_wait_on_each_other(mechanis
     the clock's events and stays open holds up neither another writer nor the reader."""
     _, sessions = mechanism_db
     async with sessions() as open_session, open_session.begin():
-        await add_event(
-            open_session,
-            source="itest",
-            topic=topic,
-            event_type="customer.updated",
-            customer_id="cus_1",
-            data=CUSTOMER,
-            business_time=AT,
-            clock_id="clk_a",
-        )
-        await asyncio.wait_for(_produce(sessions, topic, "clk_a", 1), timeout=5)
+        await add_customer_update(open_session, topic, clock_id="clk_a")
+        await asyncio.wait_for(queue_customer_updates(sessions, topic, 1, clock_id="clk_a"), timeout=5)
         assert await asyncio.wait_for(_counts(sessions, "clk_a"), timeout=5) == {PRODUCED: {topic: 1}}
     assert await _counts(sessions, "clk_a") == {PRODUCED: {topic: 2}}
