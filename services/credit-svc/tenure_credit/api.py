@@ -9,10 +9,8 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 
 from tenure_credit import repository, service
 from tenure_credit.errors import CreditNoteNotFound, CustomerNotFound
-from tenure_credit.models import CreditNote, Refund
 from tenure_credit.pdf import credit_note_pdf
 from tenure_credit.schemas import (
-    ApplicationOut,
     AppliedCreditOut,
     ApplyIn,
     ApplyOut,
@@ -47,43 +45,6 @@ router = APIRouter()
 internal_router = APIRouter(dependencies=[Depends(require_internal_token)])
 
 
-def credit_note_out(note: CreditNote) -> CreditNoteOut:
-    return CreditNoteOut(
-        id=note.id,
-        number=note.number,
-        customer_id=note.customer_id,
-        subscription_id=note.subscription_id,
-        reason=note.reason,
-        description=note.description,
-        currency=note.currency,
-        amount=note.amount,
-        remaining=note.remaining,
-        refunded=note.refunded,
-        status=note.status,
-        period_start=note.period_start,
-        period_end=note.period_end,
-        applications=[
-            ApplicationOut(invoice_id=a.invoice_id, amount=a.amount, applied_at=a.applied_at, reversed_at=a.reversed_at)
-            for a in note.applications
-        ],
-        issued_at=note.issued_at,
-        voided_at=note.voided_at,
-    )
-
-
-def refund_out(refund: Refund) -> RefundOut:
-    return RefundOut(
-        id=refund.id,
-        credit_note_id=refund.credit_note_id,
-        customer_id=refund.customer_id,
-        amount=refund.amount,
-        currency=refund.currency,
-        status=refund.status,
-        failure_code=refund.failure_code,
-        refunded_at=refund.refunded_at,
-    )
-
-
 @router.get("/credit-notes", tags=["credit notes"])
 @customer_scoped
 async def list_credit_notes(
@@ -97,7 +58,7 @@ async def list_credit_notes(
     rows, more = await repository.list_credit_notes(
         session, page, customer_id=scoped_customer_id(request, customer_id), subscription_id=subscription_id, status=status
     )
-    return ListOut(data=[credit_note_out(n) for n in rows], has_more=more)
+    return ListOut(data=[CreditNoteOut.model_validate(n) for n in rows], has_more=more)
 
 
 @router.get("/credit-notes/{credit_note_id}", tags=["credit notes"])
@@ -105,7 +66,7 @@ async def list_credit_notes(
 async def get_credit_note(credit_note_id: str, request: Request, session: DbSession) -> CreditNoteOut:
     note = await repository.get_credit_note(session, credit_note_id)
     ensure_customer_access(request, note.customer_id, CreditNoteNotFound(f"No credit note {credit_note_id}."))
-    return credit_note_out(note)
+    return CreditNoteOut.model_validate(note)
 
 
 @router.get(
@@ -124,12 +85,12 @@ async def get_credit_note_pdf(credit_note_id: str, request: Request, session: Db
 
 @router.post("/credit-notes", status_code=201, tags=["credit notes"], responses=problem_responses(404))
 async def create_credit_note(body: CreditNoteIn, session: DbSession) -> CreditNoteOut:
-    return credit_note_out(await service.issue_manual_credit(session, data=body))
+    return CreditNoteOut.model_validate(await service.issue_manual_credit(session, data=body))
 
 
 @router.post("/credit-notes/{credit_note_id}/void", tags=["credit notes"], responses=problem_responses(409))
 async def void_credit_note(credit_note_id: str, session: DbSession) -> CreditNoteOut:
-    return credit_note_out(await service.void_credit_note(session, credit_note_id=credit_note_id))
+    return CreditNoteOut.model_validate(await service.void_credit_note(session, credit_note_id=credit_note_id))
 
 
 @router.get("/customers/{customer_id}/credit-balance", tags=["credit notes"])
@@ -159,7 +120,7 @@ async def create_refund(body: RefundIn, request: Request):
         return problem_response(
             402, "refund_failed", "Refund failed", f"The gateway refused the refund: {refund.failure_code}.", refund_id=refund.id
         )
-    return refund_out(refund)
+    return RefundOut.model_validate(refund)
 
 
 @router.get("/refunds", tags=["refunds"])
@@ -170,7 +131,7 @@ async def list_refunds(
     customer_id: str | None = Query(None),
 ) -> ListOut[RefundOut]:
     rows, more = await repository.list_refunds(session, page, credit_note_id=credit_note_id, customer_id=customer_id)
-    return ListOut(data=[refund_out(r) for r in rows], has_more=more)
+    return ListOut(data=[RefundOut.model_validate(r) for r in rows], has_more=more)
 
 
 @router.post("/credit-previews", tags=["credit notes"], responses=problem_responses(404, 409, 503))

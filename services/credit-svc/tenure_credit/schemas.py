@@ -32,6 +32,8 @@ class CreditNoteIn(Strict):
 
 
 class ApplicationOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     invoice_id: str
     amount: int
     applied_at: datetime
@@ -40,6 +42,8 @@ class ApplicationOut(BaseModel):
 
 
 class CreditNoteOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     id: str
     number: str
     customer_id: str
@@ -76,6 +80,8 @@ class RefundIn(Strict):
 
 
 class RefundOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     id: str
     credit_note_id: str
     customer_id: str

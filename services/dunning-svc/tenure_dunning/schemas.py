@@ -22,12 +22,16 @@ class PolicyIn(BaseModel):
 
 
 class PolicyOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     retry_after_days: list[int]
     final_action: str
     notify_customer: bool
 
 
 class AttemptOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     at: datetime
     outcome: str
     payment_id: str | None
@@ -35,6 +39,8 @@ class AttemptOut(BaseModel):
 
 
 class CaseOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     id: str
     invoice_id: str
     subscription_id: str | None

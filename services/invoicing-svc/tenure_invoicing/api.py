@@ -6,7 +6,6 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 
 from tenure_invoicing import repository, service
 from tenure_invoicing.errors import InvoiceNotFound
-from tenure_invoicing.models import Invoice, Payment
 from tenure_invoicing.pdf import invoice_pdf
 from tenure_invoicing.schemas import (
     ChargeIn,
@@ -44,56 +43,6 @@ router = APIRouter()
 internal_router = APIRouter(dependencies=[Depends(require_internal_token)])
 
 
-def invoice_out(invoice: Invoice) -> InvoiceOut:
-    return InvoiceOut(
-        id=invoice.id,
-        number=invoice.number,
-        customer_id=invoice.customer_id,
-        subscription_id=invoice.subscription_id,
-        status=invoice.status,
-        currency=invoice.currency,
-        billing_reason=invoice.billing_reason,
-        period_start=invoice.period_start,
-        period_end=invoice.period_end,
-        lines=[
-            LineOut(
-                kind=l.kind,
-                description=l.description,
-                quantity=l.quantity,
-                unit_amount=l.unit_amount,
-                amount=l.amount,
-                period_start=l.period_start,
-                period_end=l.period_end,
-                quantity_decimal=l.quantity_decimal,
-                details=l.details,
-            )
-            for l in invoice.lines
-        ],
-        subtotal=invoice.subtotal,
-        credits_applied=[CreditAppliedOut(**c) for c in invoice.credits_applied],
-        total=invoice.total,
-        amount_due=invoice.amount_due,
-        amount_paid=invoice.amount_paid,
-        issued_at=invoice.issued_at,
-        paid_at=invoice.paid_at,
-        voided_at=invoice.voided_at,
-        void_reason=invoice.void_reason,
-    )
-
-
-def payment_out(payment: Payment) -> PaymentOut:
-    return PaymentOut(
-        id=payment.id,
-        invoice_id=payment.invoice_id,
-        amount=payment.amount,
-        currency=payment.currency,
-        status=payment.status,
-        failure_code=payment.failure_code,
-        initiated_by=payment.initiated_by,
-        attempted_at=payment.attempted_at,
-    )
-
-
 @router.get("/invoices", tags=["invoices"])
 @customer_scoped
 async def list_invoices(
@@ -107,7 +56,7 @@ async def list_invoices(
     rows, more = await repository.list_invoices(
         session, page, customer_id=scoped_customer_id(request, customer_id), subscription_id=subscription_id, status=status
     )
-    return ListOut(data=[invoice_out(i) for i in rows], has_more=more)
+    return ListOut(data=[InvoiceOut.model_validate(i) for i in rows], has_more=more)
 
 
 @router.get("/invoices/upcoming", tags=["invoices"], responses=problem_responses(404, 409, 503))
@@ -134,7 +83,7 @@ async def upcoming_invoice(request: Request, session: DbSession, subscription_id
 async def get_invoice(invoice_id: str, request: Request, session: DbSession) -> InvoiceOut:
     invoice = await repository.get_invoice(session, invoice_id)
     ensure_customer_access(request, invoice.customer_id, InvoiceNotFound(f"No invoice {invoice_id}."))
-    return invoice_out(invoice)
+    return InvoiceOut.model_validate(invoice)
 
 
 @router.get(
@@ -159,17 +108,17 @@ async def pay_invoice(invoice_id: str, session: DbSession):
         return problem_response(
             402, "payment_failed", "Payment failed", f"The payment was declined: {payment.failure_code}.", payment_id=payment.id
         )
-    return invoice_out(await repository.get_invoice(session, invoice_id))
+    return InvoiceOut.model_validate(await repository.get_invoice(session, invoice_id))
 
 
 @router.post("/invoices/{invoice_id}/void", tags=["invoices"], responses=problem_responses(409))
 async def void_invoice(invoice_id: str, session: DbSession) -> InvoiceOut:
-    return invoice_out(await service.void_invoice(session, invoice_id=invoice_id, reason="manual"))
+    return InvoiceOut.model_validate(await service.void_invoice(session, invoice_id=invoice_id, reason="manual"))
 
 
 @router.post("/charges", status_code=201, tags=["charges"], responses=problem_responses(404))
 async def create_charge(body: ChargeIn, session: DbSession) -> InvoiceOut:
-    return invoice_out(await service.create_charge(session, data=body))
+    return InvoiceOut.model_validate(await service.create_charge(session, data=body))
 
 
 @router.get("/payments", tags=["payments"])
@@ -177,7 +126,7 @@ async def list_payments(
     session: DbSession, invoice_id: str | None = Query(None), page: Page = Depends(page_params)
 ) -> ListOut[PaymentOut]:
     rows, more = await repository.list_payments(session, page, invoice_id=invoice_id)
-    return ListOut(data=[payment_out(p) for p in rows], has_more=more)
+    return ListOut(data=[PaymentOut.model_validate(p) for p in rows], has_more=more)
 
 
 @internal_router.post("/invoices/{invoice_id}/collect")
@@ -194,7 +143,7 @@ async def collect_invoice(invoice_id: str, body: CollectIn, session: DbSession) 
         at=at,
         payment_method=customer.payment_method,
     )
-    return payment_out(payment)
+    return PaymentOut.model_validate(payment)
 
 
 @internal_router.post("/subscriptions/{subscription_id}/collect-open-invoices")

@@ -45,6 +45,8 @@ class RefundResultOut(BaseModel):
 
 
 class LineOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     kind: str
     description: str
     quantity: int
@@ -58,11 +60,15 @@ class LineOut(BaseModel):
 
 
 class CreditAppliedOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     credit_note_id: str
     amount: int
 
 
 class InvoiceOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     id: str
     number: str
     customer_id: str
@@ -102,6 +108,8 @@ class UpcomingInvoiceOut(BaseModel):
 
 
 class PaymentOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     id: str
     invoice_id: str
     amount: int

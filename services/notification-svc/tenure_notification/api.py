@@ -7,7 +7,7 @@ from fastapi import APIRouter, Depends, Query
 from tenure_notification import repository, service
 from tenure_notification.config import get_settings
 from tenure_notification.event_catalog import PUBLIC_EVENT_TYPES
-from tenure_notification.models import Email, WebhookAttempt, WebhookDelivery, WebhookEndpoint
+from tenure_notification.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from tenure_notification.schemas import (
     AttemptOut,
     DeliveryOut,
@@ -64,22 +64,6 @@ def delivery_out(delivery: WebhookDelivery, attempts: list[WebhookAttempt]) -> D
 async def _delivery_answer(session: DbSession, delivery: WebhookDelivery) -> DeliveryOut:
     await session.refresh(delivery)
     return delivery_out(delivery, (await repository.attempts_of(session, [delivery.id]))[delivery.id])
-
-
-def email_out(email: Email) -> EmailOut:
-    return EmailOut(
-        id=email.id,
-        customer_id=email.customer_id,
-        to=email.to,
-        template=email.template,
-        subject=email.subject,
-        status=email.status,
-        event_id=email.event_id,
-        attempts=email.attempts,
-        last_error=email.last_error,
-        sent_at=email.sent_at,
-        created_at=email.created_at,
-    )
 
 
 # ---- webhooks ---------------------------------------------------------------------------------
@@ -187,4 +171,4 @@ async def list_emails(
     rows, more = await repository.list_emails(
         session, page, customer_id=customer_id, template=template, status=status, event_id=event_id
     )
-    return ListOut(data=[email_out(e) for e in rows], has_more=more)
+    return ListOut(data=[EmailOut.model_validate(e) for e in rows], has_more=more)

@@ -65,6 +65,8 @@ class EventTypeOut(BaseModel):
 
 
 class EmailOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     id: str
     customer_id: str
     to: str

@@ -25,12 +25,8 @@ from tenure_subscription.access import routes as access_routes
 from tenure_subscription.charges import figures
 from tenure_subscription.errors import CustomerNotFound, SubscriptionNotFound
 from tenure_subscription.models import (
-    AccountSettings,
-    Addon,
     Coupon,
-    Customer,
     Discount,
-    Plan,
     PromotionCode,
     Subscription,
     TestClock,
@@ -111,37 +107,7 @@ async def own_subscription(subscription_id: str, request: Request, session: DbSe
 OwnSubscription = Depends(own_subscription)
 
 
-def plan_out(plan: Plan) -> PlanOut:
-    return PlanOut(
-        code=plan.code,
-        name=plan.name,
-        currency=plan.currency,
-        amount=plan.amount,
-        interval=plan.interval,
-        interval_count=plan.interval_count,
-        trial_days=plan.trial_days,
-        features=plan.features,
-        metered_charges=plan.metered_charges,
-        archived=plan.archived,
-        is_free=plan.amount == 0,
-    )
-
-
-def customer_out(customer: Customer) -> CustomerOut:
-    return CustomerOut(
-        id=customer.id,
-        email=customer.email,
-        name=customer.name,
-        currency=customer.currency,
-        external_id=customer.external_id,
-        payment_method=customer.payment_method,
-        test_clock_id=customer.test_clock_id,
-        metadata=customer.metadata_,
-    )
-
-
 def subscription_out(subscription: Subscription) -> SubscriptionOut:
-    renews = subscription.status == "active" and not subscription.cancel_at_period_end
     return SubscriptionOut(
         id=subscription.id,
         customer_id=subscription.customer_id,
@@ -152,7 +118,7 @@ def subscription_out(subscription: Subscription) -> SubscriptionOut:
         current_period_start=subscription.current_period_start,
         current_period_end=subscription.current_period_end,
         trial_end=subscription.trial_end,
-        renews_at=subscription.current_period_end if renews else None,
+        renews_at=subscription.renews_at,
         pause=PauseOut(paused_at=subscription.pause_at, resume_at=subscription.resume_at) if subscription.pause_at else None,
         access=pausing.access(subscription),
         cancel_at_period_end=subscription.cancel_at_period_end,
@@ -192,33 +158,6 @@ def scheduled_change_out(change: dict) -> ScheduledChangeOut:
     )
 
 
-def addon_out(addon: Addon) -> AddonOut:
-    return AddonOut(
-        code=addon.code,
-        name=addon.name,
-        currency=addon.currency,
-        amount=addon.amount,
-        interval=addon.interval,
-        interval_count=addon.interval_count,
-        one_time=addon.one_time,
-        archived=addon.archived,
-    )
-
-
-def settings_out(settings: AccountSettings) -> SettingsOut:
-    return SettingsOut(
-        free_plan_code=settings.free_plan_code,
-        trial_end_action=settings.trial_end_action,
-        proration=settings.proration,
-        redeem_credits=settings.redeem_credits,
-        reactivation_requires_payment=settings.reactivation_requires_payment,
-        timezone=settings.timezone,
-        renewal_reminder_days=settings.renewal_reminder_days,
-        quote_approval_percent_off=settings.quote_approval_percent_off,
-        retention_coupon_code=settings.retention_coupon_code,
-    )
-
-
 def change_out(planned: changes.ChangePlan) -> ChangeOut:
     credit, charge, net = figures(planned.lines)
     return ChangeOut(
@@ -242,25 +181,25 @@ def change_out(planned: changes.ChangePlan) -> ChangeOut:
 
 @router.post("/plans", status_code=201, tags=["plans"], responses=problem_responses(404, 409))
 async def create_plan(body: PlanIn, session: DbSession) -> PlanOut:
-    return plan_out(await catalog.create_plan(session, data=body))
+    return PlanOut.model_validate(await catalog.create_plan(session, data=body))
 
 
 @router.get("/plans", tags=["plans"])
 @customer_scoped  # the catalog is anyone's to read
 async def list_plans(session: DbSession, include_archived: bool = False, page: Page = Depends(page_params)) -> ListOut[PlanOut]:
     plans, more = await repository.list_plans(session, page, include_archived=include_archived)
-    return ListOut(data=[plan_out(p) for p in plans], has_more=more)
+    return ListOut(data=[PlanOut.model_validate(p) for p in plans], has_more=more)
 
 
 @router.get("/plans/{code}", tags=["plans"])
 @customer_scoped
 async def get_plan(code: str, session: DbSession) -> PlanOut:
-    return plan_out(await repository.get_plan(session, code))
+    return PlanOut.model_validate(await repository.get_plan(session, code))
 
 
 @router.post("/plans/{code}/archive", tags=["plans"], responses=problem_responses(409))
 async def archive_plan(code: str, session: DbSession) -> PlanOut:
-    return plan_out(await catalog.archive_plan(session, code=code))
+    return PlanOut.model_validate(await catalog.archive_plan(session, code=code))
 
 
 # ---- customers --------------------------------------------------------------------------------
@@ -268,20 +207,20 @@ async def archive_plan(code: str, session: DbSession) -> PlanOut:
 
 @router.post("/customers", status_code=201, tags=["customers"], responses=problem_responses(404))
 async def create_customer(body: CustomerIn, session: DbSession) -> CustomerOut:
-    return customer_out(await customers.create_customer(session, data=body))
+    return CustomerOut.model_validate(await customers.create_customer(session, data=body))
 
 
 @router.get("/customers", tags=["customers"])
 async def list_customers(session: DbSession, page: Page = Depends(page_params)) -> ListOut[CustomerOut]:
     rows, more = await repository.list_customers(session, page)
-    return ListOut(data=[customer_out(c) for c in rows], has_more=more)
+    return ListOut(data=[CustomerOut.model_validate(c) for c in rows], has_more=more)
 
 
 @router.get("/customers/{customer_id}", tags=["customers"])
 @customer_scoped
 async def get_customer(customer_id: str, request: Request, session: DbSession) -> CustomerOut:
     ensure_customer_access(request, customer_id, CustomerNotFound(f"No customer {customer_id}."))
-    return customer_out(await repository.get_customer(session, customer_id))
+    return CustomerOut.model_validate(await repository.get_customer(session, customer_id))
 
 
 @router.patch("/customers/{customer_id}", tags=["customers"])
@@ -290,7 +229,7 @@ async def update_customer(customer_id: str, body: CustomerPatch, request: Reques
     ensure_customer_access(request, customer_id, CustomerNotFound(f"No customer {customer_id}."))
     if caller_customer_id(request) is not None and body.model_fields_set - {"payment_method"}:
         raise Forbidden("A portal session can change the payment method only.")
-    return customer_out(await customers.update_customer(session, customer_id=customer_id, patch=body))
+    return CustomerOut.model_validate(await customers.update_customer(session, customer_id=customer_id, patch=body))
 
 
 # ---- settings ---------------------------------------------------------------------------------
@@ -298,12 +237,12 @@ async def update_customer(customer_id: str, body: CustomerPatch, request: Reques
 
 @router.get("/settings", tags=["settings"])
 async def get_settings(session: DbSession) -> SettingsOut:
-    return settings_out(await repository.get_settings(session))
+    return SettingsOut.model_validate(await repository.get_settings(session))
 
 
 @router.patch("/settings", tags=["settings"], responses=problem_responses(404), dependencies=[Depends(require_admin)])
 async def update_settings(body: SettingsPatch, session: DbSession) -> SettingsOut:
-    return settings_out(await account_settings.update_settings(session, patch=body))
+    return SettingsOut.model_validate(await account_settings.update_settings(session, patch=body))
 
 
 # ---- subscriptions ----------------------------------------------------------------------------
@@ -532,25 +471,25 @@ async def list_promotion_codes(
 
 @router.post("/addons", status_code=201, tags=["add-ons"], responses=problem_responses(409))
 async def create_addon(body: AddonIn, session: DbSession) -> AddonOut:
-    return addon_out(await addons.create_addon(session, data=body))
+    return AddonOut.model_validate(await addons.create_addon(session, data=body))
 
 
 @router.get("/addons", tags=["add-ons"])
 @customer_scoped
 async def list_addons(session: DbSession, include_archived: bool = False, page: Page = Depends(page_params)) -> ListOut[AddonOut]:
     rows, more = await repository.list_addons(session, page, include_archived=include_archived)
-    return ListOut(data=[addon_out(a) for a in rows], has_more=more)
+    return ListOut(data=[AddonOut.model_validate(a) for a in rows], has_more=more)
 
 
 @router.get("/addons/{code}", tags=["add-ons"])
 @customer_scoped
 async def get_addon(code: str, session: DbSession) -> AddonOut:
-    return addon_out(await repository.get_addon(session, code))
+    return AddonOut.model_validate(await repository.get_addon(session, code))
 
 
 @router.post("/addons/{code}/archive", tags=["add-ons"], responses=problem_responses(409))
 async def archive_addon(code: str, session: DbSession) -> AddonOut:
-    return addon_out(await addons.archive_addon(session, code=code))
+    return AddonOut.model_validate(await addons.archive_addon(session, code=code))
 
 
 # ---- test clocks ------------------------------------------------------------------------------
@@ -583,24 +522,20 @@ async def advance_test_clock(clock_id: str, body: TestClockAdvance, session: DbS
 # ---- metrics ----------------------------------------------------------------------------------
 
 
-def metric_out(metric) -> MetricOut:
-    return MetricOut(code=metric.code, name=metric.name, aggregation=metric.aggregation, property=metric.property)
-
-
 @router.post("/metrics", status_code=201, tags=["metrics"], responses=problem_responses(409))
 async def create_metric(body: MetricIn, session: DbSession) -> MetricOut:
-    return metric_out(await metrics.create_metric(session, data=body))
+    return MetricOut.model_validate(await metrics.create_metric(session, data=body))
 
 
 @router.get("/metrics", tags=["metrics"])
 async def list_metrics(session: DbSession, page: Page = Depends(page_params)) -> ListOut[MetricOut]:
     rows, more = await metrics.list_metrics(session, page)
-    return ListOut(data=[metric_out(m) for m in rows], has_more=more)
+    return ListOut(data=[MetricOut.model_validate(m) for m in rows], has_more=more)
 
 
 @router.get("/metrics/{code}", tags=["metrics"])
 async def get_metric(code: str, session: DbSession) -> MetricOut:
-    return metric_out(await metrics.get_metric(session, code))
+    return MetricOut.model_validate(await metrics.get_metric(session, code))
 
 
 # ---- pause and resume -------------------------------------------------------------------------

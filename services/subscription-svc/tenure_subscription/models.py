@@ -41,6 +41,11 @@ class Plan(Base):
     archived: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(TZ, server_default=func.now())
 
+    @property
+    def is_free(self) -> bool:
+        """A plan that charges nothing: the plan dunning and downgrades can move a customer to."""
+        return self.amount == 0
+
 
 class Customer(Base):
     __tablename__ = "customers"
@@ -124,6 +129,15 @@ class Subscription(Base):
 
     def move_to(self, status: SubscriptionStatus) -> None:
         self.status = move(self.status, status, SUBSCRIPTION_MOVES, what=f"Subscription {self.id}")
+
+    @property
+    def renews(self) -> bool:
+        """Whether the end of this period starts the next one: active and not cancelling at its end."""
+        return self.status == SubscriptionStatus.ACTIVE and not self.cancel_at_period_end
+
+    @property
+    def renews_at(self) -> datetime | None:
+        return self.current_period_end if self.renews else None
 
     def current_period(self) -> tuple[datetime, datetime]:
         """The period in force, [start, end). The columns are NULL only inside create_subscription, between

@@ -7,7 +7,18 @@ from decimal import Decimal
 from itertools import pairwise
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, EmailStr, Field, StrictBool, StrictInt, model_validator
+from pydantic import (
+    AfterValidator,
+    AliasChoices,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    EmailStr,
+    Field,
+    StrictBool,
+    StrictInt,
+    model_validator,
+)
 
 from tenure_shared.errors import coded_error
 from tenure_shared.events import CancellationDetailsData, ChargeLine, PauseWindow, SubscriptionData
@@ -84,6 +95,8 @@ class PlanIn(Strict):
 
 
 class PlanOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     code: str
     name: str
     currency: str
@@ -119,6 +132,8 @@ class CustomerPatch(Strict):
 
 
 class CustomerOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     id: str
     email: str
     name: str
@@ -126,7 +141,8 @@ class CustomerOut(BaseModel):
     external_id: str | None
     payment_method: str | None
     test_clock_id: str | None
-    metadata: dict[str, Any]
+    # The model's attribute is `metadata_` (`metadata` is SQLAlchemy's own).
+    metadata: dict[str, Any] = Field(validation_alias=AliasChoices("metadata_", "metadata"))
 
 
 class SettingsPatch(Strict):
@@ -145,6 +161,8 @@ class SettingsPatch(Strict):
 
 
 class SettingsOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     free_plan_code: str | None
     trial_end_action: str
     proration: str
@@ -175,6 +193,8 @@ class AddonIn(Strict):
 
 
 class AddonOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     code: str
     name: str
     currency: str
@@ -435,6 +455,8 @@ class MetricIn(Strict):
 
 
 class MetricOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     code: str
     name: str
     aggregation: str

@@ -188,7 +188,7 @@ async def _plan_now(
     new_items: list[Item] = [plan_item(new_plan, quantity), *selection.recurring_items]
     one_time = one_time_lines(selection.one_time_items)
     period_start, period_end = subscription.current_period()
-    if (old_plan.amount == 0 and new_plan.amount > 0) or not _same_interval(old_plan, new_plan):
+    if (old_plan.is_free and not new_plan.is_free) or not _same_interval(old_plan, new_plan):
         # A new paid period starts today; the unused old period is credited (unless proration is none).
         end, next_end = (period_boundary(now, new_plan.interval, new_plan.interval_count, n, tz) for n in (1, 2))
         credits = (

@@ -206,7 +206,7 @@ def switch_plan(subscription: Subscription, *, old: Plan, new: Plan) -> None:
     if old.amount and not new.amount:
         subscription.last_paid_plan_code = old.code
     subscription.plan_code = new.code
-    subscription.on_free_plan = new.amount == 0
+    subscription.on_free_plan = new.is_free
 
 
 def _usable_plan(plan: Plan, customer: Customer) -> Plan:
@@ -245,7 +245,7 @@ async def create_subscription(session: AsyncSession, *, data: SubscriptionIn) ->
         pending_lines=[],
         scheduled_changes=[],
         status=SubscriptionStatus.TRIALING if trial_days and plan.amount else SubscriptionStatus.ACTIVE,
-        on_free_plan=plan.amount == 0,
+        on_free_plan=plan.is_free,
         discounts=[],
     )
     session.add(subscription)

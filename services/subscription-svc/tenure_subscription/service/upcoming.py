@@ -22,7 +22,7 @@ from tenure_subscription.service import lifecycle
 async def next_renewal(session: AsyncSession, *, subscription_id: str) -> tuple[SubscriptionData, datetime, str | None]:
     """The `subscription.renewed` data the next renewal would publish, its time and clock."""
     subscription = await repository.get_subscription(session, subscription_id)
-    if subscription.status != "active" or subscription.cancel_at_period_end:
+    if not subscription.renews:
         raise SubscriptionNotRenewing(
             f"Subscription {subscription_id} is {subscription.status}"
             f"{' and cancels at the end of its period' if subscription.cancel_at_period_end else ''}; it does not renew."
