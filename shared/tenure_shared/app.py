@@ -28,6 +28,7 @@ from tenure_shared.auth import (
 )
 from tenure_shared.broker import cluster_id, make_admin
 from tenure_shared.db import make_engine, make_session_factory
+from tenure_shared.deferred import run_deferred
 from tenure_shared.due_work import DueWorkRunner, JobHandler
 from tenure_shared.edge import BadBytesMiddleware, InternalAuthMiddleware, RequestIdMiddleware, UnhandledErrorGuard
 from tenure_shared.errors import install_error_handlers
@@ -46,6 +47,7 @@ async def db_session(request: Request) -> AsyncIterator[AsyncSession]:
     """
     async with request.app.state.session_factory() as session, session.begin():
         yield session
+        await run_deferred(session)
         await mark_effect_committed(session, request.scope)
 
 

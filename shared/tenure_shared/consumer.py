@@ -46,6 +46,7 @@ from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait
 
 from tenure_shared.clock import real_now
 from tenure_shared.db import Base
+from tenure_shared.deferred import run_deferred
 from tenure_shared.events import UNREADABLE_EVENT_TYPE, CloudEvent, DeadLetterData, UnreadableRecordData, dead_letter_topic
 from tenure_shared.failures import consumer_retry_delay, is_transient
 from tenure_shared.leases import PARTITION, LeaseKeeper, LeaseLost, hold, partition_resource
@@ -363,6 +364,7 @@ class EventConsumer:
                     await session.flush()
                     session.expunge_all()
                 running = None
+                await run_deferred(session)
                 await _record_offset(session, records[-1])
         except LeaseLost:
             self._drop(tp)
@@ -455,6 +457,7 @@ class EventConsumer:
                         await self._fence(session, record)
                         if await _claim(session, event, record.topic, "handled" if handler else "ignored") and handler:
                             await handler(session, event)
+                            await run_deferred(session)
                         await _record_offset(session, record)
         except Exception as exc:
             if is_transient(exc) or isinstance(exc, LeaseLost):

@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from tenure_shared.consumer import EventHandler, InboxEvent
+from tenure_shared.deferred import run_deferred
 from tenure_shared.errors import Conflict, NotFound
 from tenure_shared.events import CloudEvent
 from tenure_shared.failures import is_transient
@@ -101,6 +102,7 @@ async def run_requested_replays(sessions: async_sessionmaker[AsyncSession], hand
                     handler = handlers.get(event.type)
                     if handler is not None:
                         await handler(session, event)
+                        await run_deferred(session)
                     row.outcome, row.error = ("handled" if handler else "ignored"), None
                 handled += 1
                 log.info("dead_letter_replayed", event_id=event_id, event_type=event.type)
