@@ -23,6 +23,7 @@ from tenure_health.models import (
     UsageFact,
 )
 from tenure_shared.customer_copies import fetch_customer, upsert_customer_copy
+from tenure_shared.deferred import defer
 from tenure_shared.due_work import pending_job, schedule_job
 from tenure_shared.events import (
     HEALTH,
@@ -217,14 +218,27 @@ async def usage_recorded(session: AsyncSession, *, data: UsageRecordedData, cloc
 
 async def request_recompute(session: AsyncSession, customer: HealthCustomer, *, at: datetime) -> None:
     """Real time: debounce, one pending recompute per customer (a burst of signals costs one).
-    A test clock's time stands still between steps, so its customers are recomputed at once: the
-    clock's coordinator does not run jobs queued while its last step settles."""
+    A test clock's time stands still between steps, so its customers are recomputed before the
+    transaction commits, once per customer however many of its events the transaction handles:
+    the clock's coordinator does not run jobs queued while its last step settles."""
     if customer.clock_id is None:
         await schedule_job(
             session, kind=RECOMPUTE, key=f"health:{customer.id}", due_at=at, clock_id=None, payload={"customer_id": customer.id}
         )
     else:
-        await recompute(session, customer_id=customer.id, at=at)
+        defer(session, _recompute_requested, (customer.id, at))
+
+
+async def _recompute_requested(session: AsyncSession, requests: list[tuple[str, datetime]]) -> None:
+    """Each customer asked for once, at the latest time asked; customers at one time together."""
+    latest: dict[str, datetime] = {}
+    for customer_id, at in requests:
+        latest[customer_id] = max(at, latest.get(customer_id, at))
+    by_time: dict[datetime, list[str]] = {}
+    for customer_id, at in latest.items():
+        by_time.setdefault(at, []).append(customer_id)
+    for at, customer_ids in sorted(by_time.items()):
+        await recompute_many(session, customer_ids=customer_ids, at=at)
 
 
 async def load_facts(
