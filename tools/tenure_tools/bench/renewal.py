@@ -1,7 +1,7 @@
 """(a) The renewal run: N subscriptions due at one instant on a test clock; the clock advances over
 the renewal and the time is taken until the clock is `ready` (every service has settled: renewed,
 invoiced, paid, every consumer done). Every service process's RSS is sampled meanwhile, and the
-workers can be profiled with py-spy."""
+service processes (workers and APIs) can be profiled with py-spy."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from typing import Any
 
 from tenure_shared.db import connect_raw, service_database_url
 from tenure_tools.bench.common import api_client, wait_clock
-from tenure_tools.bench.memory import RssSampler, WorkerProfiler
+from tenure_tools.bench.memory import RssSampler, ServiceProfiler
 from tenure_tools.bench.seed import Catalog, create_clock, seed_subscriptions
 from tenure_tools.stack import Stack
 
@@ -47,7 +47,7 @@ def renewal_run(
         wait_clock(http, sub_url, clock)
         first_invoices_seconds = time.perf_counter() - began
         with RssSampler(stack) as rss:
-            profiler = WorkerProfiler(stack, profile_dir) if profile_dir else None
+            profiler = ServiceProfiler(stack, profile_dir) if profile_dir else None
             if profiler:
                 profiler.__enter__()
             try:
