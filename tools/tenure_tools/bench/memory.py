@@ -86,9 +86,7 @@ class ServiceProfiler:
 
     def __init__(self, stack: Stack, folder: Path, rate: int = 50):
         self.folder = folder
-        self._targets = {
-            "-".join(str(part) for part in key): p.running().pid for key, p in stack.processes.items() if p.alive()
-        }
+        self._targets = {"-".join(str(part) for part in key): p.running().pid for key, p in stack.processes.items() if p.alive()}
         self._rate = rate
         self._recorders: list[subprocess.Popen] = []
         self.files: dict[str, str] = {}
