@@ -176,7 +176,7 @@ class DueWorkRunner:
             one_by_one = [job_id for job_id, _ in claimed if job_id not in batch]
             progressed = False
             if batch:
-                batch_ran = await self._run_batch(batch, clock_id, until)
+                batch_ran = await self._run_batch(batch, clock_id, until, deadline)
                 if batch_ran is None:  # rolled back whole: each of its jobs on its own, failures recorded
                     one_by_one = [job_id for job_id, _ in claimed]
                 else:
@@ -212,10 +212,12 @@ class DueWorkRunner:
             )
             return [(job_id, kind) for job_id, kind in claimed.all()]
 
-    async def _run_batch(self, job_ids: list[int], clock_id: str | None, until: datetime) -> int | None:
+    async def _run_batch(self, job_ids: list[int], clock_id: str | None, until: datetime, deadline: float | None) -> int | None:
         """Run claimed jobs of batchable kinds in one transaction, in due order, passing over those
         whose group another runner holds or has an earlier job now (as `_run_one` does, a statement
-        for the whole batch at each step). How many ran; None when the batch failed and rolled back."""
+        for the whole batch at each step); once the deadline has passed, the rest is left for the
+        next pass (a busy machine must not stretch run-due past its caller's timeout). How many
+        ran; None when the batch failed and rolled back."""
         try:
             async with self._sessions() as session, session.begin():
                 found = (
@@ -230,8 +232,13 @@ class DueWorkRunner:
                     return 0
                 locked = set(await session.scalars(_LOCK_GROUPS, {"groups": [group for _, group in found]}))
                 first = await self._first_of_groups(session, locked, clock_id)
-                jobs = [job for job, group in found if group in locked and job.id in first]
-                for job in jobs:
+                jobs: list[ScheduledJob] = []
+                for job, group in found:
+                    if deadline is not None and time.monotonic() >= deadline and jobs:
+                        break
+                    if group not in locked or job.id not in first:
+                        continue
+                    jobs.append(job)
                     await self._handlers[job.kind](session, job)
                     # Each handler sees the database, not objects an earlier job's handler left in the session.
                     await session.flush()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select, text, update
@@ -176,3 +177,22 @@ async def test_a_failing_job_in_a_batch_is_recorded_alone_and_the_others_run(mec
     assert bad.attempts == 1 and "boom" in bad.last_error
     kept = [transaction for key, transaction in ran[-2:]]
     assert [key for key, _ in ran[-2:]] == ["good_1", "good_2"] and kept[0] != kept[1], "after the rollback, one per transaction"
+
+
+async def test_a_batch_stops_taking_jobs_once_the_budget_is_spent(mechanism_db):
+    """run-due's caller waits at most a few seconds: a batch on a busy machine must not outlast it."""
+    _, sessions = mechanism_db
+    ran = []
+
+    async def slow(session, job: ScheduledJob) -> None:
+        await asyncio.sleep(0.2)
+        ran.append(job.key)
+
+    async with sessions() as session, session.begin():
+        for key in ("a", "b", "c"):
+            await schedule_job(session, kind="slow", key=key, due_at=T0, clock_id="c")
+    runner = DueWorkRunner(sessions, {"slow": BatchableJob(slow)})
+    assert await runner.run_due("c", T0, budget_seconds=0.1) == 1
+    assert [(await _job(sessions, k)).status for k in ("a", "b", "c")] == ["done", "pending", "pending"]
+    assert await runner.run_due("c", T0) == 2
+    assert ran == ["a", "b", "c"]
