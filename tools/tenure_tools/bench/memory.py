@@ -100,7 +100,9 @@ class ServiceProfiler:
             self._recorders.append(
                 subprocess.Popen(
                     [
-                        *(binary, "record", "--pid", str(pid), "--subprocesses", "--rate", str(self._rate)),
+                        # --nonblocking: read the stacks without stopping the process at each sample
+                        # (with a dozen processes sampled, stopping them cost the run much of its pace).
+                        *(binary, "record", "--pid", str(pid), "--subprocesses", "--nonblocking", "--rate", str(self._rate)),
                         *("--format", "raw", "--output", str(out)),
                     ],
                     stdout=subprocess.DEVNULL,
