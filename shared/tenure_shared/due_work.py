@@ -6,9 +6,16 @@ clock's coordinator asks, up to the clock's time, in due order.
 
 Many runners share the work: each claims a batch of candidates (`FOR UPDATE SKIP LOCKED`, so a job
 another runner is running is passed over), only the earliest runnable job of each *order group*
-(the subscription, customer or case the job is about, `order_group`), and runs each in its own
-transaction under a transaction-level advisory lock on its group. One subscription's jobs therefore
-run one after another in due order, while different subscriptions' jobs run on all workers at once.
+(the subscription, customer or case the job is about, `order_group`), and runs them under a
+transaction-level advisory lock on each one's group. One subscription's jobs therefore run one after
+another in due order, while different subscriptions' jobs run on all workers at once.
+
+A job whose handler calls no peer service (`BatchableJob`: a renewal, not a dunning retry that asks
+invoicing to collect) runs with the other batchable candidates of its claim in one transaction: a
+thousand renewals due at one instant cost ten transactions, not a thousand. If anything in such a
+batch fails, it rolls back whole and its jobs run one per transaction, so a failure is recorded
+against its own job only. Any other job runs in a transaction of its own, holding no other job's
+locks while it waits for a peer.
 
 A failed attempt sets `next_attempt_at` (10 s, 30 s, 1 min … 1 h of real time, `job_retry_delay`)
 and no pass picks the job before then. A transient failure (a peer or the database away) keeps the
@@ -20,6 +27,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -73,6 +81,19 @@ class ScheduledJob(Base):
 
 
 JobHandler = Callable[[AsyncSession, ScheduledJob], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class BatchableJob:
+    """A job handler that calls no peer service, so its job may share a transaction (and the locks
+    it takes) with other jobs of a batch; wrap it in JOB_HANDLERS: `{RENEWAL: BatchableJob(run_renewal)}`."""
+
+    handler: JobHandler
+
+    async def __call__(self, session: AsyncSession, job: ScheduledJob) -> None:
+        await self.handler(session, job)
+
+
 MAX_JOB_ATTEMPTS = 5
 CLAIM_BATCH = 100
 # Jobs about the same subscription (else customer, else dunning case, else the job's own key) run
@@ -82,6 +103,10 @@ ORDER_GROUP = func.coalesce(
     ScheduledJob.payload["customer_id"].astext,
     ScheduledJob.payload["case_id"].astext,
     ScheduledJob.key,
+)
+# Takes the advisory lock of each order group it can, in one statement; answers the groups it took.
+_LOCK_GROUPS = text(
+    "SELECT g FROM unnest(CAST(:groups AS text[])) AS g WHERE pg_try_advisory_xact_lock(hashtext('tenure-job:' || g))"
 )
 
 
@@ -144,11 +169,20 @@ class DueWorkRunner:
         deadline = None if budget_seconds is None else time.monotonic() + budget_seconds
         ran = 0
         while deadline is None or time.monotonic() < deadline:
-            batch = await self._claim(clock_id, until)
-            if not batch:
+            claimed = await self._claim(clock_id, until)
+            if not claimed:
                 break
+            batch = [job_id for job_id, kind in claimed if isinstance(self._handlers.get(kind), BatchableJob)]
+            one_by_one = [job_id for job_id, _ in claimed if job_id not in batch]
             progressed = False
-            for job_id in batch:
+            if batch:
+                batch_ran = await self._run_batch(batch, clock_id, until, deadline)
+                if batch_ran is None:  # rolled back whole: each of its jobs on its own, failures recorded
+                    one_by_one = [job_id for job_id, _ in claimed]
+                else:
+                    ran += batch_ran
+                    progressed = batch_ran > 0
+            for job_id in one_by_one:
                 if deadline is not None and time.monotonic() >= deadline:
                     break
                 if await self._run_one(job_id, clock_id, until):
@@ -158,7 +192,7 @@ class DueWorkRunner:
                 break  # every candidate is another runner's now
         return ran
 
-    async def _claim(self, clock_id: str | None, until: datetime) -> list[int]:
+    async def _claim(self, clock_id: str | None, until: datetime) -> list[tuple[int, str]]:
         """Candidates: the earliest runnable job of each order group, skipping jobs being run."""
         first_of_group = (
             select(
@@ -169,15 +203,70 @@ class DueWorkRunner:
             .subquery()
         )
         async with self._sessions() as session, session.begin():
-            return list(
-                await session.scalars(
-                    select(ScheduledJob.id)
-                    .where(ScheduledJob.id.in_(select(first_of_group.c.id).where(first_of_group.c.n == 1)), *_runnable())
-                    .order_by(ScheduledJob.due_at, ScheduledJob.id)
-                    .limit(CLAIM_BATCH)
-                    .with_for_update(skip_locked=True)
-                )
+            claimed = await session.execute(
+                select(ScheduledJob.id, ScheduledJob.kind)
+                .where(ScheduledJob.id.in_(select(first_of_group.c.id).where(first_of_group.c.n == 1)), *_runnable())
+                .order_by(ScheduledJob.due_at, ScheduledJob.id)
+                .limit(CLAIM_BATCH)
+                .with_for_update(skip_locked=True)
             )
+            return [(job_id, kind) for job_id, kind in claimed.all()]
+
+    async def _run_batch(self, job_ids: list[int], clock_id: str | None, until: datetime, deadline: float | None) -> int | None:
+        """Run claimed jobs of batchable kinds in one transaction, in due order, passing over those
+        whose group another runner holds or has an earlier job now (as `_run_one` does, a statement
+        for the whole batch at each step); once the deadline has passed, the rest is left for the
+        next pass (a busy machine must not stretch run-due past its caller's timeout). How many
+        ran; None when the batch failed and rolled back."""
+        try:
+            async with self._sessions() as session, session.begin():
+                found = (
+                    await session.execute(
+                        select(ScheduledJob, ORDER_GROUP)
+                        .where(ScheduledJob.id.in_(job_ids), *_runnable(), ScheduledJob.due_at <= until)
+                        .order_by(ScheduledJob.due_at, ScheduledJob.id)
+                        .with_for_update(skip_locked=True, of=ScheduledJob)
+                    )
+                ).all()
+                if not found:
+                    return 0
+                locked = set(await session.scalars(_LOCK_GROUPS, {"groups": [group for _, group in found]}))
+                first = await self._first_of_groups(session, locked, clock_id)
+                jobs: list[ScheduledJob] = []
+                for job, group in found:
+                    if deadline is not None and time.monotonic() >= deadline and jobs:
+                        break
+                    if group not in locked or job.id not in first:
+                        continue
+                    jobs.append(job)
+                    await self._handlers[job.kind](session, job)
+                    # Each handler sees the database, not objects an earlier job's handler left in the session.
+                    await session.flush()
+                    session.expunge_all()
+                if jobs:
+                    done = update(ScheduledJob).where(ScheduledJob.id.in_([job.id for job in jobs]))
+                    await session.execute(
+                        done.values(status="done", next_attempt_at=None).execution_options(synchronize_session=False)
+                    )
+            return len(jobs)
+        except Exception as exc:
+            log.warning("due_job_batch_failed", jobs=len(job_ids), error=repr(exc))
+            return None
+
+    @staticmethod
+    async def _first_of_groups(session: AsyncSession, groups: set[str], clock_id: str | None) -> set[int]:
+        """The earliest runnable job of each of these order groups."""
+        if not groups:
+            return set()
+        ranked = (
+            select(
+                ScheduledJob.id,
+                func.row_number().over(partition_by=ORDER_GROUP, order_by=(ScheduledJob.due_at, ScheduledJob.id)).label("n"),
+            )
+            .where(_for_clock(clock_id), *_runnable(), ORDER_GROUP.in_(groups))
+            .subquery()
+        )
+        return set(await session.scalars(select(ranked.c.id).where(ranked.c.n == 1)))
 
     async def _run_one(self, job_id: int, clock_id: str | None, until: datetime) -> bool:
         """Run one claimed job unless another runner got to its group first. True when it ran (or failed)."""

@@ -38,6 +38,8 @@ OUTBOX_CHANNEL = "tenure_outbox"
 # CloudEvents Kafka binding, structured mode: the whole envelope is the value.
 RECORD_HEADERS = [("content-type", b"application/cloudevents+json")]
 OUTBOX_SHARDS = 8
+# session.info key: the transaction whose channels were notified already, and those channels.
+_NOTIFIED = "tenure_notified_channels"
 
 
 def outbox_shard(key: str) -> int:
@@ -103,8 +105,22 @@ async def add_event(
 
 
 async def notify(session: AsyncSession, channel: str) -> None:
-    """Wake whoever listens on `channel` once this transaction commits (repeats are folded)."""
-    await session.execute(select(func.pg_notify(channel, "")))
+    """Wake whoever listens on `channel` once this transaction commits. PostgreSQL folds repeats
+    within a transaction into one notification, so the statement is sent once per channel and
+    transaction (a consumer batch writing 600 events makes one round trip for them, not 600).
+    Inside a savepoint it is always sent: rolling the savepoint back takes its notification along."""
+    sync_session = session.sync_session
+    transaction = sync_session.get_transaction()
+    if transaction is None or sync_session.in_nested_transaction():
+        await session.execute(select(func.pg_notify(channel, "")))
+        return
+    notified_in, channels = sync_session.info.get(_NOTIFIED, (None, set()))
+    if notified_in is not transaction:
+        channels = set()
+        sync_session.info[_NOTIFIED] = (transaction, channels)
+    if channel not in channels:
+        await session.execute(select(func.pg_notify(channel, "")))
+        channels.add(channel)
 
 
 class OutboxRelay:

@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import select, text, update
 
 from tenure_shared.clock import real_now
-from tenure_shared.due_work import MAX_JOB_ATTEMPTS, DueWorkRunner, ScheduledJob, retry_failed_job, schedule_job
+from tenure_shared.due_work import (
+    MAX_JOB_ATTEMPTS,
+    BatchableJob,
+    DueWorkRunner,
+    ScheduledJob,
+    retry_failed_job,
+    schedule_job,
+)
 from tenure_shared.internal_http import DependencyUnavailable
 
 T0 = datetime(2026, 4, 1, tzinfo=UTC)
@@ -118,3 +126,73 @@ async def test_a_deterministic_failure_is_parked_as_failed_and_can_be_retried(me
         assert (await retry_failed_job(session, job.id)).status == "pending"
     assert await runner.run_due("c", T0 + timedelta(days=1)) == 1
     assert ran == ["y", "x"] and (await _job(sessions, "x")).status == "done"
+
+
+async def _transaction_id(session) -> int:
+    return await session.scalar(text("SELECT txid_current()"))
+
+
+async def test_batchable_jobs_run_in_one_transaction_keeping_each_subscription_in_due_order(mechanism_db):
+    _, sessions = mechanism_db
+    ran = []
+
+    async def renew(session, job: ScheduledJob) -> None:
+        ran.append((job.key, await _transaction_id(session)))
+
+    async with sessions() as session, session.begin():
+        for key, subscription, days in [("sub_1:b", "sub_1", 2), ("sub_1:a", "sub_1", 1), ("sub_2:a", "sub_2", 1)]:
+            await schedule_job(
+                session,
+                kind="renew",
+                key=key,
+                due_at=T0 + timedelta(days=days),
+                clock_id="c",
+                payload={"subscription_id": subscription},
+            )
+    runner = DueWorkRunner(sessions, {"renew": BatchableJob(renew)})
+    assert await runner.run_due("c", T0 + timedelta(days=3)) == 3
+    keys = [key for key, _ in ran]
+    assert sorted(keys) == ["sub_1:a", "sub_1:b", "sub_2:a"]
+    assert keys.index("sub_1:a") < keys.index("sub_1:b"), "one subscription's jobs in due order"
+    first_pass = {transaction for key, transaction in ran if key != "sub_1:b"}
+    assert len(first_pass) == 1, "the first job of each subscription ran in one transaction"
+
+
+async def test_a_failing_job_in_a_batch_is_recorded_alone_and_the_others_run(mechanism_db):
+    _, sessions = mechanism_db
+    ran = []
+
+    async def renew(session, job: ScheduledJob) -> None:
+        if job.key == "bad":
+            raise RuntimeError("boom")
+        ran.append((job.key, await _transaction_id(session)))
+
+    async with sessions() as session, session.begin():
+        for key in ("good_1", "bad", "good_2"):
+            await schedule_job(session, kind="renew", key=key, due_at=T0, clock_id="c")
+    runner = DueWorkRunner(sessions, {"renew": BatchableJob(renew)})
+    assert await runner.run_due("c", T0) == 3
+    assert [(await _job(sessions, k)).status for k in ("good_1", "bad", "good_2")] == ["done", "pending", "done"]
+    bad = await _job(sessions, "bad")
+    assert bad.attempts == 1 and "boom" in bad.last_error
+    kept = [transaction for key, transaction in ran[-2:]]
+    assert [key for key, _ in ran[-2:]] == ["good_1", "good_2"] and kept[0] != kept[1], "after the rollback, one per transaction"
+
+
+async def test_a_batch_stops_taking_jobs_once_the_budget_is_spent(mechanism_db):
+    """run-due's caller waits at most a few seconds: a batch on a busy machine must not outlast it."""
+    _, sessions = mechanism_db
+    ran = []
+
+    async def slow(session, job: ScheduledJob) -> None:
+        await asyncio.sleep(0.2)
+        ran.append(job.key)
+
+    async with sessions() as session, session.begin():
+        for key in ("a", "b", "c"):
+            await schedule_job(session, kind="slow", key=key, due_at=T0, clock_id="c")
+    runner = DueWorkRunner(sessions, {"slow": BatchableJob(slow)})
+    assert await runner.run_due("c", T0, budget_seconds=0.1) == 1
+    assert [(await _job(sessions, k)).status for k in ("a", "b", "c")] == ["done", "pending", "pending"]
+    assert await runner.run_due("c", T0) == 2
+    assert ran == ["a", "b", "c"]

@@ -149,7 +149,9 @@ def bench(
     size: str = typer.Option("default", help="smoke | default (about 15 minutes here) | full (the issue's sizes: hours)."),
     workers: str = typer.Option("1,2", help="Worker processes per service for the renewal run, comma-separated."),
     report: Annotated[Path, typer.Option(help="Where the JSON report goes.")] = DEFAULT_REPORT,
-    profile: Annotated[Path | None, typer.Option(help="py-spy the workers in the 1-worker renewal run, to here.")] = None,
+    profile: Annotated[
+        Path | None, typer.Option(help="py-spy every service process (APIs too) in the 1-worker renewal run, to here.")
+    ] = None,
     keep: bool = typer.Option(False, help="Keep the stacks' state directories (logs, data) afterwards."),
     only: str = typer.Option(
         "", help="Run only these parts, comma-separated: ceilings, a, b, c (runs a too), d, e, f, health. Default: all."

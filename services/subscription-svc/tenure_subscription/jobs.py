@@ -1,10 +1,14 @@
-"""subscription-svc's due work: trial ends, renewals, scheduled pauses and resumes, reminders, quote expiry."""
+"""subscription-svc's due work: trial ends, renewals, scheduled pauses and resumes, reminders, quote expiry.
+
+Renewals and trial ends call no peer service, so a batch of them shares a transaction (`BatchableJob`):
+a billing day's renewals due at one instant run a hundred to a transaction. Pauses and resumes ask
+credit-svc for a credit preview and run one per transaction."""
 
 from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from tenure_shared.due_work import JobHandler, ScheduledJob
+from tenure_shared.due_work import BatchableJob, JobHandler, ScheduledJob
 from tenure_subscription.service import lifecycle, pausing, quotes, reminders
 
 
@@ -25,8 +29,8 @@ async def run_scheduled_resume(session: AsyncSession, job: ScheduledJob) -> None
 
 
 JOB_HANDLERS: dict[str, JobHandler] = {
-    lifecycle.RENEWAL: run_renewal,
-    lifecycle.TRIAL_END: run_trial_end,
+    lifecycle.RENEWAL: BatchableJob(run_renewal),
+    lifecycle.TRIAL_END: BatchableJob(run_trial_end),
     pausing.PAUSE_START: run_pause_start,
     pausing.RESUME: run_scheduled_resume,
     reminders.RENEWAL_REMINDER: reminders.send_renewal_reminder,

@@ -1,5 +1,5 @@
 """RSS of every service process (APIs with their uvicorn children, workers), sampled in a thread
-while a benchmark runs; and an optional py-spy profile of the workers over the same stretch."""
+while a benchmark runs; and an optional py-spy profile of every service process over the same stretch."""
 
 from __future__ import annotations
 
@@ -77,23 +77,21 @@ class RssSampler:
         }
 
 
-class WorkerProfiler:
-    """`py-spy record` on each worker process, stopped with SIGINT on exit: collapsed stacks (one
-    line per stack with its sample count) in `folder`, one file per worker. Sampling costs CPU on a
-    2-core machine: figures measured under the profiler say so in the report."""
+class ServiceProfiler:
+    """`py-spy record` on each service process, workers and APIs (due work on a test clock runs in
+    the APIs, asked by the coordinator's `run-due`; an API with several uvicorn workers is recorded
+    with its children), stopped with SIGINT on exit: collapsed stacks (one line per stack with its
+    sample count) in `folder`, one file per process. Sampling costs CPU on a 2-core machine:
+    figures measured under the profiler say so in the report."""
 
     def __init__(self, stack: Stack, folder: Path, rate: int = 50):
         self.folder = folder
-        self._targets = {
-            "-".join(str(part) for part in key): p.running().pid
-            for key, p in stack.processes.items()
-            if p.role == "worker" and p.alive()
-        }
+        self._targets = {"-".join(str(part) for part in key): p.running().pid for key, p in stack.processes.items() if p.alive()}
         self._rate = rate
         self._recorders: list[subprocess.Popen] = []
         self.files: dict[str, str] = {}
 
-    def __enter__(self) -> WorkerProfiler:
+    def __enter__(self) -> ServiceProfiler:
         binary = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")  # the venv's, when not on PATH
         self.folder.mkdir(parents=True, exist_ok=True)
         for name, pid in self._targets.items():
@@ -101,7 +99,12 @@ class WorkerProfiler:
             self.files[name] = str(out)
             self._recorders.append(
                 subprocess.Popen(
-                    [binary, "record", "--pid", str(pid), "--rate", str(self._rate), "--format", "raw", "--output", str(out)],
+                    [
+                        # --nonblocking: read the stacks without stopping the process at each sample
+                        # (with a dozen processes sampled, stopping them cost the run much of its pace).
+                        *(binary, "record", "--pid", str(pid), "--subprocesses", "--nonblocking", "--rate", str(self._rate)),
+                        *("--format", "raw", "--output", str(out)),
+                    ],
                     stdout=subprocess.DEVNULL,
                     stderr=subprocess.DEVNULL,
                 )

@@ -189,7 +189,7 @@ def run_bench(
             details["renewal_1_worker"] = run
             figures["a.renewal_1_worker"] = _renewal_figure(run, pgbench_tps)
             if profile_dir:
-                figures["a.renewal_1_worker"]["note"] = "measured under py-spy (sampling the workers costs CPU)"
+                figures["a.renewal_1_worker"]["note"] = "measured under py-spy (sampling the service processes costs CPU)"
             for name, rss in run["rss"].items():
                 if "worker" in name:
                     peak = rss["peak_mib"]

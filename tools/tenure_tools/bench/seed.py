@@ -10,7 +10,14 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
-from tenacity import RetryCallState, retry, retry_if_result, stop_after_attempt, wait_incrementing
+from tenacity import (
+    RetryCallState,
+    retry,
+    retry_if_exception_type,
+    retry_if_result,
+    stop_after_attempt,
+    wait_incrementing,
+)
 
 from tenure_tools.bench.common import API_KEY, api_client
 from tenure_tools.stack import Stack
@@ -47,6 +54,11 @@ def create_clock(stack: Stack, frozen_time: str) -> str:
         return response.json()["id"]
 
 
+def _worth_retrying(response: httpx.Response) -> bool:
+    in_use = response.status_code == 409 and response.json().get("code") == "idempotency_key_in_use"
+    return response.status_code >= 500 or in_use
+
+
 def _last_answer(state: RetryCallState) -> httpx.Response:
     assert state.outcome is not None  # tenacity calls this only after an attempt
     return state.outcome.result()
@@ -60,19 +72,21 @@ async def _seed(
     limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
     headers = {"Authorization": f"Bearer {API_KEY}"}
     async with httpx.AsyncClient(base_url=sub_url, headers=headers, timeout=300, limits=limits) as http:
-
-        # A 5xx under load is retried, as a real importer would; the last answer is kept either way.
+        # A 5xx under load, or a connection dropped on a busy machine, is retried as a real importer
+        # would, under one Idempotency-Key per logical POST: a retry never makes a second customer
+        # (it gets the first answer, or waits while the first attempt still runs). The last answer
+        # is kept either way.
         @retry(
-            retry=retry_if_result(lambda response: response.status_code >= 500),
+            retry=retry_if_result(_worth_retrying) | retry_if_exception_type(httpx.TransportError),
             stop=stop_after_attempt(5),
             wait=wait_incrementing(start=0.5, increment=0.5),
             retry_error_callback=_last_answer,
         )
-        async def send(path: str, body: dict[str, Any]) -> httpx.Response:
-            return await http.post(path, json=body)
+        async def send(path: str, body: dict[str, Any], key: str) -> httpx.Response:
+            return await http.post(path, json=body, headers={"Idempotency-Key": key})
 
         async def post(path: str, body: dict[str, Any]) -> dict[str, Any]:
-            response = await send(path, body)
+            response = await send(path, body, uuid.uuid4().hex)
             response.raise_for_status()
             return response.json()
 
