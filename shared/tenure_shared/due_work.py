@@ -53,6 +53,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from tenure_shared.clock import real_now
 from tenure_shared.db import Base
+from tenure_shared.deferred import run_deferred
 from tenure_shared.failures import is_transient, job_retry_delay
 
 log = structlog.get_logger()
@@ -243,6 +244,7 @@ class DueWorkRunner:
                     # Each handler sees the database, not objects an earlier job's handler left in the session.
                     await session.flush()
                     session.expunge_all()
+                await run_deferred(session)
                 if jobs:
                     done = update(ScheduledJob).where(ScheduledJob.id.in_([job.id for job in jobs]))
                     await session.execute(
@@ -290,6 +292,7 @@ class DueWorkRunner:
                         return False  # an earlier job of the group came due meanwhile: it goes first
                     started = True
                     await self._handlers[job.kind](session, job)
+                    await run_deferred(session)
                     job.status = "done"
                     job.next_attempt_at = None
                 return True
