@@ -146,27 +146,23 @@ def _currency(found: set[str], currency: str | None) -> str | None:
 # One pass over the clock's states up to `to`, in each subscription's order (the clock-subscription index
 # gives that order: no sort), for the whole report but its deals. `spans`: each state with the next one's
 # instant (a state is in force from its own instant until the next) and whether a renewal, not voided, was
-# issued at that next instant. Then one row per subscription (subscription_id set: its state at each end of
-# the window) and, by currency and MRR denominator (subscription_id NULL: sums of fractions stay exact per
-# denominator), the renewal dates that fell in the window (a period end with MRR in force just before it)
-# and the moves to the free plan.
+# issued at the next instant after its own (the next peer group: every state at that instant). Then one row
+# per subscription (subscription_id set: its state at each end of the window) and, by currency and MRR
+# denominator (subscription_id NULL: sums of fractions stay exact per denominator), the renewal dates that
+# fell in the window (a period end with MRR in force just before it) and the moves to the free plan.
 _ENDS_AND_RENEWALS = """
 WITH voided AS (
     SELECT s.id FROM health_mrr_invoices i JOIN health_mrr_states s ON s.event_id = i.source_event_id
     WHERE {invoice_clock} AND i.status = 'void' AND s.currency = i.currency
 ),
-marked AS (
-    SELECT subscription_id, customer_id, currency, id, at, verb, paused, current_period_end AS period_end,
-           mrr_numerator AS num, mrr_denominator AS den,
-           bool_or(verb = 'renewed' AND id NOT IN (SELECT id FROM voided)) OVER same_instant AS renewed_here
+spans AS (
+    SELECT subscription_id, customer_id, currency, at, verb, paused, current_period_end AS period_end,
+           mrr_numerator AS num, mrr_denominator AS den, lead(at) OVER next AS next_at,
+           bool_or(verb = 'renewed' AND id NOT IN (SELECT id FROM voided)) OVER next_instant AS renewed_next
     FROM health_mrr_states
     WHERE {state_clock} AND at <= :end
-    WINDOW same_instant AS (PARTITION BY subscription_id ORDER BY at RANGE CURRENT ROW)
-),
-spans AS (
-    SELECT *, lead(at) OVER next AS next_at, lead(renewed_here) OVER next AS renewed_next
-    FROM marked
-    WINDOW next AS (PARTITION BY subscription_id ORDER BY at, id)
+    WINDOW next AS (PARTITION BY subscription_id ORDER BY at, id),
+           next_instant AS (PARTITION BY subscription_id ORDER BY at GROUPS BETWEEN 1 FOLLOWING AND 1 FOLLOWING)
 ),
 flagged AS (
     SELECT *,
