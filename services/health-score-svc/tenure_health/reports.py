@@ -243,9 +243,9 @@ async def retention_report(
     return retention.rounded_report(result, currency=currency, start=start, end=end)
 
 
-# Each state's change of MRR at its instant (its MRR less the one before it, per denominator), summed by
-# the first point of the series it reaches (the number of points before its instant): the series is then
-# the running total of these, point by point.
+# Each state's change of MRR at its instant (its MRR less the one before it, per denominator; most states,
+# renewals, change nothing), summed by the first point of the series it reaches (the number of points before
+# its instant): the series is then the running total of these, point by point.
 _MRR_CHANGES = """
 WITH states AS (
     SELECT currency, at, mrr_numerator AS num, mrr_denominator AS den,
@@ -257,7 +257,7 @@ WITH states AS (
 SELECT currency, change.den, sum(change.num) AS num,
        width_bucket(at, CAST(:instants AS timestamptz[])) - (at = ANY(CAST(:instants AS timestamptz[])))::int AS point
 FROM states CROSS JOIN LATERAL (VALUES (den, num), (previous_den, -previous_num)) AS change(den, num)
-WHERE change.den IS NOT NULL
+WHERE change.den IS NOT NULL AND (states.num, states.den) IS DISTINCT FROM (previous_num, previous_den)
 GROUP BY currency, point, change.den
 """
 
