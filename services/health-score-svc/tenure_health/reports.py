@@ -21,6 +21,7 @@ INTERVAL_STEPS = {"day": relativedelta(days=1), "week": relativedelta(weeks=1), 
 MAX_SERIES_POINTS = 1000
 MAX_RENEWAL_DAYS = 366
 REPORT_WORK_MEM = "128MB"
+ENDS_COLUMNS = len(retention.SubscriptionEnds._fields)
 
 
 # ---- facts from the bus -------------------------------------------------------------------------------
@@ -172,7 +173,7 @@ flagged AS (
                AND (next_at IS NULL OR period_end <= next_at) AS renewal_due
     FROM spans
 )
-SELECT subscription_id, min(customer_id) AS customer_id, min(currency) AS currency,
+SELECT min(customer_id) AS customer_id,
        coalesce(max(num) FILTER (WHERE at_start), 0) AS start_numerator,
        coalesce(max(den) FILTER (WHERE at_start), 1) AS start_denominator,
        coalesce(bool_or(paused) FILTER (WHERE at_start), false) AS paused_at_start,
@@ -180,6 +181,7 @@ SELECT subscription_id, min(customer_id) AS customer_id, min(currency) AS curren
        max(den) FILTER (WHERE at_end) AS end_denominator,
        bool_or(paused) FILTER (WHERE at_end) AS paused_at_end,
        coalesce(bool_or(num > 0) FILTER (WHERE at < :start), false) AS had_mrr_before,
+       subscription_id, min(currency) AS currency,
        CASE WHEN renewal_due THEN den END AS renewal_denominator,
        count(*) FILTER (WHERE renewal_due) AS renewals_due,
        count(*) FILTER (WHERE renewal_due AND next_at = period_end AND renewed_next) AS renewals_renewed,
@@ -210,20 +212,8 @@ async def retention_report(
     rows = (await session.execute(text(statement), params)).all()
     subscription_rows = [row for row in rows if row.subscription_id is not None]
     currency = _currency({row.currency for row in subscription_rows}, currency)
-    ends = [
-        retention.SubscriptionEnds(
-            row.customer_id,
-            row.start_numerator,
-            row.start_denominator,
-            row.paused_at_start,
-            row.end_numerator,
-            row.end_denominator,
-            row.paused_at_end,
-            row.had_mrr_before,
-        )
-        for row in subscription_rows
-        if row.currency == currency
-    ]
+    # A subscription's first columns are its SubscriptionEnds, in order: built by position, 100,000 times.
+    ends = [retention.SubscriptionEnds._make(row[:ENDS_COLUMNS]) for row in subscription_rows if row.currency == currency]
     totals = [row for row in rows if row.subscription_id is None and row.currency == currency]
     renewals = retention.Renewals(
         due=sum(row.renewals_due for row in totals),
