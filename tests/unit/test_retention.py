@@ -9,7 +9,18 @@ from fractions import Fraction
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tenure_health.retention import History, State, classify, figures, ratio, rounded_report
+from tenure_health.retention import (
+    MOVEMENTS,
+    History,
+    Renewals,
+    State,
+    SubscriptionEnds,
+    classify,
+    figures,
+    ratio,
+    rounded_report,
+    tally,
+)
 
 START, END = datetime(2026, 6, 1, tzinfo=UTC), datetime(2026, 7, 1, tzinfo=UTC)
 
@@ -77,3 +88,40 @@ def test_the_bridge_from_start_to_end_holds(population):
     )
     assert bridge == result.mrr_end
     assert all(amount >= 0 for amount in m.values())
+
+
+fractional_mrr = st.sampled_from([Fraction(0), Fraction(5000), Fraction(100000, 12), Fraction(2500 * 52, 12), Fraction(1, 3)])
+subscription_ends = st.builds(
+    lambda customer, start, end, flags: SubscriptionEnds(
+        f"c{customer}", start.numerator, start.denominator, flags[0], end.numerator, end.denominator, flags[1], flags[2]
+    ),
+    st.integers(0, 5),
+    fractional_mrr,
+    fractional_mrr,
+    st.tuples(st.booleans(), st.booleans(), st.booleans()),
+)
+
+
+@given(st.lists(subscription_ends, max_size=20))
+def test_the_tally_in_integers_over_a_common_denominator_is_the_exact_sum_per_customer(ends):
+    # The same figures with plain Fraction arithmetic, customer by customer: no cent created or lost.
+    customers: dict[str, list[SubscriptionEnds]] = {}
+    for e in ends:
+        customers.setdefault(e.customer_id, []).append(e)
+    movements = dict.fromkeys(MOVEMENTS, Fraction(0))
+    mrr_start = mrr_end = Fraction(0)
+    for subscriptions in customers.values():
+        start = sum((Fraction(e.start_numerator, e.start_denominator) for e in subscriptions), Fraction(0))
+        end = sum((Fraction(e.end_numerator, e.end_denominator) for e in subscriptions), Fraction(0))
+        mrr_start, mrr_end = mrr_start + start, mrr_end + end
+        movement = classify(
+            start,
+            end,
+            had_mrr_before=any(e.had_mrr_before for e in subscriptions),
+            paused_at_start=any(e.paused_at_start for e in subscriptions),
+            paused_at_end=any(e.paused_at_end for e in subscriptions),
+        )
+        if movement:
+            movements[movement] += abs(end - start)
+    result = tally(ends, renewals=Renewals(), deal_count=0, deal_total=0, free_plan_moves=0)
+    assert (result.mrr_start, result.mrr_end, result.movements) == (mrr_start, mrr_end, movements)

@@ -158,7 +158,26 @@ class MrrState(Base):
     """A subscription's MRR-relevant state from one subscription.* event on (retention reports, renewals)."""
 
     __tablename__ = "health_mrr_states"
-    __table_args__ = (Index("ix_health_mrr_states_clock_at", "clock_id", "at"),)
+    __table_args__ = (
+        Index("ix_health_mrr_states_clock_at", "clock_id", "at"),
+        # The retention report's one pass: a clock's states in each subscription's order, index only.
+        Index(
+            "ix_health_mrr_states_clock_subscription",
+            "clock_id",
+            "subscription_id",
+            "at",
+            "id",
+            postgresql_include=[
+                "customer_id",
+                "currency",
+                "verb",
+                "paused",
+                "current_period_end",
+                "mrr_numerator",
+                "mrr_denominator",
+            ],
+        ),
+    )
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
     event_id: Mapped[str] = mapped_column(String, unique=True)

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
 from datetime import datetime, timedelta
 from fractions import Fraction
 from typing import Any
 
 from dateutil.relativedelta import relativedelta
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tenure_health import mrr, retention
@@ -19,6 +20,8 @@ from tenure_shared.money import format_amount, round_half_up
 INTERVAL_STEPS = {"day": relativedelta(days=1), "week": relativedelta(weeks=1), "month": relativedelta(months=1)}
 MAX_SERIES_POINTS = 1000
 MAX_RENEWAL_DAYS = 366
+REPORT_WORK_MEM = "128MB"
+ENDS_COLUMNS = len(retention.SubscriptionEnds._fields)
 
 
 # ---- facts from the bus -------------------------------------------------------------------------------
@@ -128,52 +131,125 @@ async def _states(session: AsyncSession, *, clock_id: str | None, end: datetime)
     return list(await session.execute(statement))
 
 
-def _currency(states: list[Any], currency: str | None) -> str | None:
+def _clock(column: str, clock_id: str | None) -> str:
+    """The SQL condition for one clock's rows (real time: no clock), so the (clock_id, …) indexes serve it."""
+    return f"{column} = :clock_id" if clock_id else f"{column} IS NULL"
+
+
+def _currency(found: set[str], currency: str | None) -> str | None:
     if currency:
         return currency.upper()
-    found = {s.currency for s in states}
     if len(found) > 1:
         raise CurrencyRequired(f"These customers bill in {', '.join(sorted(found))}: give `currency`.")
     return found.pop() if found else None
 
 
-def _histories(states: list[Any], currency: str | None) -> dict[str, retention.History]:
-    histories: dict[str, retention.History] = {}
-    for s in states:
-        if s.currency != currency:
-            continue
-        history = histories.setdefault(s.subscription_id, retention.History(s.subscription_id, s.customer_id))
-        history.states.append(
-            retention.State(
-                at=s.at, mrr=Fraction(s.mrr_numerator, s.mrr_denominator), paused=s.paused, period_end=s.current_period_end
-            )
-        )
-    return histories
+# One pass over the clock's states up to `to`, in each subscription's order (the clock-subscription index
+# gives that order: no sort), for the whole report but its deals. `spans`: each state with the next one's
+# instant (a state is in force from its own instant until the next) and whether a renewal, not voided, was
+# issued at the next instant after its own (the next peer group: every state at that instant). Then one row
+# per subscription (subscription_id set: its state at each end of the window) and, by currency and MRR
+# denominator (subscription_id NULL: sums of fractions stay exact per denominator), the renewal dates that
+# fell in the window (a period end with MRR in force just before it) and the moves to the free plan.
+_ENDS_AND_RENEWALS = """
+WITH voided AS (
+    SELECT s.id FROM health_mrr_invoices i JOIN health_mrr_states s ON s.event_id = i.source_event_id
+    WHERE {invoice_clock} AND i.status = 'void' AND s.currency = i.currency
+),
+spans AS (
+    SELECT subscription_id, customer_id, currency, at, verb, paused, current_period_end AS period_end,
+           mrr_numerator AS num, mrr_denominator AS den, lead(at) OVER next AS next_at,
+           bool_or(verb = 'renewed' AND id NOT IN (SELECT id FROM voided)) OVER next_instant AS renewed_next
+    FROM health_mrr_states
+    WHERE {state_clock} AND at <= :end
+    WINDOW next AS (PARTITION BY subscription_id ORDER BY at, id),
+           next_instant AS (PARTITION BY subscription_id ORDER BY at GROUPS BETWEEN 1 FOLLOWING AND 1 FOLLOWING)
+),
+flagged AS (
+    SELECT *,
+           at <= :start AND (next_at IS NULL OR next_at > :start) AS at_start,
+           next_at IS NULL AS at_end,
+           num > 0 AND period_end >= :start AND period_end < :end AND at < period_end
+               AND (next_at IS NULL OR period_end <= next_at) AS renewal_due
+    FROM spans
+)
+SELECT min(customer_id) AS customer_id,
+       coalesce(max(num) FILTER (WHERE at_start), 0) AS start_numerator,
+       coalesce(max(den) FILTER (WHERE at_start), 1) AS start_denominator,
+       coalesce(bool_or(paused) FILTER (WHERE at_start), false) AS paused_at_start,
+       max(num) FILTER (WHERE at_end) AS end_numerator,
+       max(den) FILTER (WHERE at_end) AS end_denominator,
+       bool_or(paused) FILTER (WHERE at_end) AS paused_at_end,
+       coalesce(bool_or(num > 0) FILTER (WHERE at < :start), false) AS had_mrr_before,
+       subscription_id, min(currency) AS currency,
+       CASE WHEN renewal_due THEN den END AS renewal_denominator,
+       count(*) FILTER (WHERE renewal_due) AS renewals_due,
+       count(*) FILTER (WHERE renewal_due AND next_at = period_end AND renewed_next) AS renewals_renewed,
+       sum(num) FILTER (WHERE renewal_due) AS value_due,
+       sum(num) FILTER (WHERE renewal_due AND next_at = period_end AND renewed_next) AS value_renewed,
+       count(*) FILTER (WHERE verb = 'moved_to_free_plan' AND at >= :start AND at < :end) AS free_plan_moves
+FROM flagged
+GROUP BY GROUPING SETS ((subscription_id), (currency, CASE WHEN renewal_due THEN den END))
+"""
+
+# Paid invoices issued in the window for a new subscription or a renewal (the source event's billing reason).
+_DEALS = """
+SELECT count(*) AS deal_count, coalesce(sum(i.total), 0) AS deal_total
+FROM health_mrr_invoices i JOIN health_mrr_states s ON s.event_id = i.source_event_id
+WHERE {invoice_clock} AND i.currency = :currency AND i.status = 'paid' AND i.issued_at >= :start AND i.issued_at < :end
+  AND {state_clock} AND s.at <= :end AND s.billing_reason IN ('subscription_create', 'subscription_cycle')
+"""
 
 
 async def retention_report(
     session: AsyncSession, *, start: datetime, end: datetime, currency: str | None, clock_id: str | None
 ) -> dict[str, Any]:
     start, end = check_window(start, end)
-    states = await _states(session, clock_id=clock_id, end=end)
-    currency = _currency(states, currency)
-    histories = _histories(states, currency)
-    renewal_events = {s.event_id: s for s in states if s.verb == "renewed" and s.currency == currency}
-    clock = MrrInvoice.clock_id == clock_id if clock_id else MrrInvoice.clock_id.is_(None)
-    invoices = list((await session.execute(select(MrrInvoice).where(clock, MrrInvoice.currency == currency))).scalars())
-    voided = {i.source_event_id for i in invoices if i.status == "void"}
-    for event_id, state in renewal_events.items():
-        if event_id not in voided:
-            histories[state.subscription_id].renewed_at.add(state.at)
-    reasons = {s.event_id: s.billing_reason for s in states}
-    deals = [
-        i.total
-        for i in invoices
-        if start <= i.issued_at < end and i.status == "paid" and reasons.get(i.source_event_id) in retention.DEAL_REASONS
-    ]
-    moves = sum(1 for s in states if s.verb == "moved_to_free_plan" and s.currency == currency and start <= s.at < end)
-    result = retention.figures(histories.values(), start=start, end=end, deals=deals, free_plan_moves=moves)
+    params = {"start": start, "end": end, "clock_id": clock_id}
+    statement = _ENDS_AND_RENEWALS.format(invoice_clock=_clock("i.clock_id", clock_id), state_clock=_clock("clock_id", clock_id))
+    # Room to aggregate a year of a large clock in memory (a hash, not a sort spilled to disk), for this report only.
+    await session.execute(text(f"SET LOCAL work_mem = '{REPORT_WORK_MEM}'"))
+    rows = (await session.execute(text(statement), params)).all()
+    subscription_rows = [row for row in rows if row.subscription_id is not None]
+    currency = _currency({row.currency for row in subscription_rows}, currency)
+    # A subscription's first columns are its SubscriptionEnds, in order: built by position, 100,000 times.
+    ends = [retention.SubscriptionEnds._make(row[:ENDS_COLUMNS]) for row in subscription_rows if row.currency == currency]
+    totals = [row for row in rows if row.subscription_id is None and row.currency == currency]
+    renewals = retention.Renewals(
+        due=sum(row.renewals_due for row in totals),
+        renewed=sum(row.renewals_renewed for row in totals),
+        value_due=sum((Fraction(int(row.value_due or 0), row.renewal_denominator or 1) for row in totals), Fraction(0)),
+        value_renewed=sum((Fraction(int(row.value_renewed or 0), row.renewal_denominator or 1) for row in totals), Fraction(0)),
+    )
+    deals = _DEALS.format(invoice_clock=_clock("i.clock_id", clock_id), state_clock=_clock("s.clock_id", clock_id))
+    deal_count, deal_total = (await session.execute(text(deals), {**params, "currency": currency})).one()
+    result = retention.tally(
+        ends,
+        renewals=renewals,
+        deal_count=deal_count,
+        deal_total=int(deal_total),
+        free_plan_moves=sum(row.free_plan_moves for row in totals),
+    )
     return retention.rounded_report(result, currency=currency, start=start, end=end)
+
+
+# Each state's change of MRR at its instant (its MRR less the one before it, per denominator; most states,
+# renewals, change nothing), summed by the first point of the series it reaches (the number of points before
+# its instant): the series is then the running total of these, point by point.
+_MRR_CHANGES = """
+WITH states AS (
+    SELECT currency, at, mrr_numerator AS num, mrr_denominator AS den,
+           lag(mrr_numerator) OVER previous AS previous_num, lag(mrr_denominator) OVER previous AS previous_den
+    FROM health_mrr_states
+    WHERE {state_clock} AND at <= :end
+    WINDOW previous AS (PARTITION BY subscription_id ORDER BY at, id)
+)
+SELECT currency, change.den, sum(change.num) AS num,
+       width_bucket(at, CAST(:instants AS timestamptz[])) - (at = ANY(CAST(:instants AS timestamptz[])))::int AS point
+FROM states CROSS JOIN LATERAL (VALUES (den, num), (previous_den, -previous_num)) AS change(den, num)
+WHERE change.den IS NOT NULL AND (states.num, states.den) IS DISTINCT FROM (previous_num, previous_den)
+GROUP BY currency, point, change.den
+"""
 
 
 async def mrr_series(
@@ -191,10 +267,19 @@ async def mrr_series(
         if len(instants) > MAX_SERIES_POINTS:
             raise InvalidReportWindow(f"A series has at most {MAX_SERIES_POINTS} points: use a longer interval.")
     instants.append(end)
-    states = await _states(session, clock_id=clock_id, end=end)
-    currency = _currency(states, currency)
-    histories = list(_histories(states, currency).values())
-    data = [{"at": at, "mrr": round_half_up(sum((h.mrr_at(at) for h in histories), Fraction(0)))} for at in instants]
+    statement = text(_MRR_CHANGES.format(state_clock=_clock("clock_id", clock_id)))
+    rows = (await session.execute(statement, {"end": end, "clock_id": clock_id, "instants": instants})).all()
+    currency = _currency({row.currency for row in rows}, currency)
+    changes: dict[int, dict[int, int]] = defaultdict(lambda: defaultdict(int))  # point -> denominator -> numerator
+    for row in rows:
+        if row.currency == currency:
+            changes[row.point][row.den] += int(row.num)  # a numeric sum: Decimal
+    running: dict[int, int] = defaultdict(int)
+    data = []
+    for point, at in enumerate(instants):
+        for denominator, numerator in changes[point].items():
+            running[denominator] += numerator
+        data.append({"at": at, "mrr": round_half_up(sum((Fraction(n, d) for d, n in running.items()), Fraction(0)))})
     return {"currency": currency, "from": start, "to": end, "interval": interval, "data": data}
 
 

@@ -36,7 +36,8 @@ def _run(name: str, customers: int, url: str | None) -> dict[str, Any]:
 def health_figures(stack: Stack, *, pure_customers: int, db_customers: int) -> dict[str, dict[str, Any]]:
     """The recompute from the database runs at the pure size (100,000 customers at the default and
     full sizes): seeded with COPY it takes about as long as the recompute itself. `db_customers`
-    sizes the retention report from the database."""
+    sizes the retention report from the database (100,000 at the default and full sizes, seeded with
+    COPY: a year of monthly states and invoices each)."""
     url = service_database_url(stack.server_url, "health-score", stack.database_prefix)
     return {
         "recompute_pure": in_fresh_process(_run, "recompute_benchmark", pure_customers, None),
