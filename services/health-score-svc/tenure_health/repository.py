@@ -17,6 +17,7 @@ from tenure_health.models import (
     HealthScore,
     UsageFact,
 )
+from tenure_health.scoring import Severity, SurveyKind
 from tenure_shared.pagination import Page, paginate
 
 
@@ -32,6 +33,11 @@ async def put_model_json(session: AsyncSession, model: dict[str, Any]) -> None:
 
 async def get_customer(session: AsyncSession, customer_id: str, *, for_update: bool = False) -> HealthCustomer | None:
     return await session.get(HealthCustomer, customer_id, with_for_update=for_update)
+
+
+async def locked_customer(session: AsyncSession, customer_id: str) -> HealthCustomer:
+    """The customer's row, locked, when it must exist (NoResultFound otherwise)."""
+    return await session.get_one(HealthCustomer, customer_id, with_for_update=True)
 
 
 async def customer_ids_on_clock(session: AsyncSession, clock_id: str | None) -> list[str]:
@@ -188,8 +194,8 @@ class RecomputeInputs(NamedTuple):
     last_activity_at: datetime | None
     first_activity_at: datetime | None
     active_users: int | None
-    tickets: list[tuple[datetime, str, datetime | None]]  # (opened_at, severity, closed_at if closed)
-    surveys: list[tuple[str, int, datetime]]  # (kind, score, answered_at), oldest first
+    tickets: list[tuple[datetime, Severity, datetime | None]]  # (opened_at, severity, closed_at if closed)
+    surveys: list[tuple[SurveyKind, int, datetime]]  # (kind, score, answered_at), oldest first
     recent_best_score: int | None
 
 
@@ -340,9 +346,9 @@ async def list_health(
 
 async def summary(session: AsyncSession, clock_id: str | None) -> tuple[dict[str, int], dict[str, int]]:
     scored = _scored_on_clock(clock_id, None, None).subquery()
-    by_status = dict((await session.execute(select(scored.c.status, func.count()).group_by(scored.c.status))).all())
-    by_stage = dict((await session.execute(select(scored.c.stage, func.count()).group_by(scored.c.stage))).all())
-    return by_status, by_stage
+    by_status = await session.execute(select(scored.c.status, func.count()).group_by(scored.c.status))
+    by_stage = await session.execute(select(scored.c.stage, func.count()).group_by(scored.c.stage))
+    return dict(by_status.tuples().all()), dict(by_stage.tuples().all())
 
 
 async def outcomes(

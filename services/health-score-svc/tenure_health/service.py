@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, time, timedelta
 from decimal import Decimal
+from operator import itemgetter
 from typing import Any
 
 import orjson
@@ -92,12 +93,12 @@ async def known_customer(session: AsyncSession, customer_id: str) -> HealthCusto
         return customer
     found = await fetch_customer(internal_client(get_settings()), customer_id)
     await customer_changed(session, customer=found, at=None)
-    return await repository.get_customer(session, customer_id, for_update=True)
+    return await repository.locked_customer(session, customer_id)
 
 
 async def customer_changed(session: AsyncSession, *, customer: CustomerData, at: datetime | None) -> None:
     await upsert_customer_copy(session, HealthCustomer, customer)
-    row = await repository.get_customer(session, customer.id, for_update=True)
+    row = await repository.locked_customer(session, customer.id)
     if row.started_at is None:
         row.started_at = at
         if row.clock_id is None:
@@ -264,9 +265,10 @@ def facts_of(
     live = [s for s in row.subscriptions if s.status not in ("cancelled", "expired")]
     failed_payments = tuple(row.failed_payments or ())
     recent = float(row.usage_recent or 0)
-    window = timedelta(days=model.adoption.window_days)
-    used = row.first_usage_at is not None
-    baseline = float(row.usage_earlier) / 2 if used and row.first_usage_at <= at - window and row.usage_earlier else None
+    first_usage_at = row.first_usage_at  # None: no usage ever
+    baseline = None
+    if first_usage_at is not None and first_usage_at <= at - timedelta(days=model.adoption.window_days) and row.usage_earlier:
+        baseline = float(row.usage_earlier) / 2
     included = sum(s.included_units for s in live) or None
     facts = scoring.Facts(
         now=at,
@@ -274,7 +276,7 @@ def facts_of(
         failed_payments=failed_payments,
         open_dunning_since=tuple(row.open_dunning_since),
         past_due_since=row.past_due_since,
-        usage_recent=recent if used else None,
+        usage_recent=None if first_usage_at is None else recent,
         usage_baseline=baseline,
         included_units=included,
         active_users=row.active_users,
@@ -290,16 +292,19 @@ def facts_of(
         cancellation_scheduled=any(s.cancellation_scheduled for s in live),
     )
     renewing = [
-        s for s in live if s.status == "active" and not s.cancellation_scheduled and s.current_period_end and not s.on_free_plan
+        (s.current_period_end, s.current_period_start)
+        for s in live
+        if s.status == "active" and not s.cancellation_scheduled and s.current_period_end and not s.on_free_plan
     ]
-    next_renewal = min(renewing, key=lambda s: s.current_period_end, default=None)  # the first in id order on a tie
+    # The earliest renewal; on a tie, the first subscription in id order.
+    renews_at, term_start = min(renewing, key=itemgetter(0), default=(None, None))
     first_value = [v for v in (row.first_value_at, row.first_activity_at, usage_crossed_at) if v is not None]
     stage_facts = scoring.StageFacts(
         now=at,
         churned=bool(row.subscriptions) and not live,
         first_value_at=min(first_value, default=None),
-        renews_at=next_renewal.current_period_end if next_renewal else None,
-        yearly_term=bool(next_renewal and next_renewal.current_period_end - next_renewal.current_period_start >= YEARLY_TERM),
+        renews_at=renews_at,
+        yearly_term=renews_at is not None and term_start is not None and renews_at - term_start >= YEARLY_TERM,
         usage_recent=recent,
         included_units=included,
         seats_grew_at=row.seats_grew_at,
@@ -424,7 +429,9 @@ async def recompute_clock(session: AsyncSession, *, clock_id: str | None, at: da
 
 async def trend(session: AsyncSession, customer: HealthCustomer) -> dict[str, int | None]:
     """Points gained (or lost, negative) over the last 7 and 30 days."""
-    found = {}
+    found: dict[str, int | None] = {"d7": None, "d30": None}
+    if customer.score is None or customer.computed_at is None:  # never scored: no trend
+        return found
     for label, days in (("d7", 7), ("d30", 30)):
         then = await repository.score_at(session, customer.id, customer.computed_at - timedelta(days=days))
         found[label] = None if then is None else customer.score - then
