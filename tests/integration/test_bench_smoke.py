@@ -28,6 +28,8 @@ FIGURES = {
     "health.recompute_pure",
     "health.recompute_db",
     "health.recompute_pure_peak_rss",
+    "health.recompute_db_peak_rss",
+    "health.signal_to_score",
     "health.retention_pure",
     "health.retention_db",
 }

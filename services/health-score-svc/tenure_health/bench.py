@@ -68,8 +68,10 @@ SEED_CHUNK = 10_000
 
 async def _copy(session: AsyncSession, table: str, columns: tuple[str, ...], records: list[tuple]) -> None:
     connection = await session.connection()
-    raw = await connection.get_raw_connection()
-    await raw.driver_connection.copy_records_to_table(table, records=records, columns=columns)
+    driver = (await connection.get_raw_connection()).driver_connection
+    if driver is None:
+        raise RuntimeError("the session's connection is closed")
+    await driver.copy_records_to_table(table, records=records, columns=columns)
 
 
 def _seed_rows(clock: str, numbers: range, rng: random.Random) -> dict[str, tuple[tuple[str, ...], list[tuple]]]:
@@ -115,7 +117,7 @@ async def seed_clock(sessions: async_sessionmaker[AsyncSession], customers: int)
     return clock
 
 
-async def recompute_db_benchmark(sessions: async_sessionmaker[AsyncSession], customers: int = 100_000) -> dict[str, float]:
+async def recompute_db_benchmark(sessions: async_sessionmaker[AsyncSession], customers: int = 100_000) -> dict[str, float | None]:
     """Seed `customers` customers on a fresh clock of health-score-svc's database (`seed_clock`), then
     time the clock's daily recompute of all of them in one transaction, as the daily job runs it. The
     day before is recomputed first, untimed, so today's run compares with yesterday's health and

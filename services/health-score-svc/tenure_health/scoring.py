@@ -23,6 +23,7 @@ FACTORS = ("payment", "adoption", "engagement", "support", "sentiment", "billing
 Status = Literal["healthy", "at_risk", "critical"]
 Stage = Literal["onboarding", "adoption", "renewal", "expansion", "churned"]
 Severity = Literal["low", "normal", "high", "urgent"]
+SurveyKind = Literal["nps", "csat"]
 
 
 # ---- the model (GET/PUT /v1/health-model) ------------------------------------------------------
@@ -164,7 +165,7 @@ class Ticket:
 
 @dataclass(frozen=True)
 class Survey:
-    kind: Literal["nps", "csat"]
+    kind: SurveyKind
     score: int
     answered_at: datetime
 

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime, time, timedelta
 from decimal import Decimal
+from operator import itemgetter
 from typing import Any
 
+import orjson
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -93,12 +94,12 @@ async def known_customer(session: AsyncSession, customer_id: str) -> HealthCusto
         return customer
     found = await fetch_customer(internal_client(get_settings()), customer_id)
     await customer_changed(session, customer=found, at=None)
-    return await repository.get_customer(session, customer_id, for_update=True)
+    return await repository.locked_customer(session, customer_id)
 
 
 async def customer_changed(session: AsyncSession, *, customer: CustomerData, at: datetime | None) -> None:
     await upsert_customer_copy(session, HealthCustomer, customer)
-    row = await repository.get_customer(session, customer.id, for_update=True)
+    row = await repository.locked_customer(session, customer.id)
     if row.started_at is None:
         row.started_at = at
         if row.clock_id is None:
@@ -242,86 +243,88 @@ async def _recompute_requested(session: AsyncSession, requests: list[tuple[str, 
 
 
 async def load_facts(
-    session: AsyncSession, customers: list[Any], model: scoring.HealthModel, at: datetime
-) -> dict[str, tuple[scoring.Facts, scoring.StageFacts]]:
-    """Each customer's facts at `at`, for the score and for the stage, in one query per kind of fact."""
-    ids = [c.id for c in customers]
+    session: AsyncSession, customer_ids: list[str], model: scoring.HealthModel, at: datetime, *, for_update: bool = False
+) -> list[tuple[repository.RecomputeInputs, scoring.Facts, scoring.StageFacts]]:
+    """Each customer's row (its health as last computed) and its facts at `at`, for the score and
+    for the stage, in id order; `for_update` locks the rows (a recompute reads and writes them)."""
     window = timedelta(days=model.adoption.window_days)
-    horizon = at - timedelta(days=max(model.payment.window_days, model.billing_friction.window_days))
-    subscriptions = await repository.subscriptions(session, ids)
-    facts_of = await repository.billing_facts(session, ids, horizon, at)
-    invoiced = await repository.invoiced(session, ids)
-    past_due = await repository.past_due_since(session, ids)
-    dunning = await repository.open_dunning_since(session, ids)
-    usage_recent = await repository.usage_between(session, ids, at - window, at)
-    usage_earlier = await repository.usage_between(session, ids, at - 3 * window, at - window)
-    first_usage = await repository.first_usage_at(session, ids)
-    active_users = await repository.active_users(session, ids, at - window, at)
-    days = await repository.activity_days(session, ids, at - timedelta(days=model.engagement.window_days), at)
-    last_activity = await repository.last_activity_at(session, ids, at)
-    first_activity = await repository.first_activity_at(session, ids, model.activation.activity_name, at)
-    tickets = await repository.tickets(session, ids, at - timedelta(days=model.support.baseline_days))
-    surveys = await repository.surveys(session, ids, at - timedelta(days=model.sentiment.window_days))
-    found = {}
-    for customer in customers:
-        cid = customer.id
-        subs = subscriptions.get(cid, [])
-        live = [s for s in subs if s.status not in ("cancelled", "expired")]
-        by_kind: dict[str, list[datetime]] = {}
-        for fact in facts_of.get(cid, []):
-            by_kind.setdefault(fact.kind, []).append(fact.at)
-        recent = float(usage_recent.get(cid, 0))
-        baseline = None
-        if cid in first_usage and first_usage[cid] <= at - window and usage_earlier.get(cid):
-            baseline = float(usage_earlier[cid]) / 2
-        included = sum(s.included_units for s in live) or None
-        facts = scoring.Facts(
-            now=at,
-            has_billing=cid in invoiced or bool(by_kind.get("payment_failed")),
-            failed_payments=tuple(by_kind.get("payment_failed", ())),
-            open_dunning_since=tuple(dunning.get(cid, ())),
-            past_due_since=past_due.get(cid),
-            usage_recent=recent if cid in first_usage else None,
-            usage_baseline=baseline,
-            included_units=included,
-            active_users=active_users.get(cid),
-            seats=sum(s.quantity for s in live) or None,
-            activity_days=tuple(days.get(cid, ())),
-            last_activity_at=last_activity.get(cid),
-            tickets=tuple(
-                scoring.Ticket(t.opened_at, t.severity, t.closed_at if t.status == "closed" else None)
-                for t in tickets.get(cid, [])
-            ),
-            surveys=tuple(scoring.Survey(x.kind, x.score, x.answered_at) for x in surveys.get(cid, [])),
-            has_subscription=bool(subs),
-            downgrades=tuple(by_kind.get("downgrade", ())),
-            pauses=tuple(by_kind.get("pause", ())),
-            free_plan_moves=tuple(by_kind.get("free_plan_move", ())),
-            cancellation_scheduled=any(s.cancellation_scheduled for s in live),
-        )
-        renewing = [
-            s
-            for s in live
-            if s.status == "active" and not s.cancellation_scheduled and s.current_period_end and not s.on_free_plan
-        ]
-        next_renewal = min(renewing, key=lambda s: s.current_period_end, default=None)
-        first_value = [v for v in (customer.first_value_at, first_activity.get(cid)) if v is not None]
-        if model.activation.usage_units and cid in first_usage:
-            crossed = await repository.usage_crossing(session, cid, model.activation.usage_units, at)
-            first_value += [crossed] if crossed else []
-        stage_facts = scoring.StageFacts(
-            now=at,
-            churned=bool(subs) and not live,
-            first_value_at=min(first_value, default=None),
-            renews_at=next_renewal.current_period_end if next_renewal else None,
-            yearly_term=bool(next_renewal and next_renewal.current_period_end - next_renewal.current_period_start >= YEARLY_TERM),
-            usage_recent=recent,
-            included_units=included,
-            seats_grew_at=max(by_kind.get("seats_grew", ()), default=None),
-            upgraded_at=max(by_kind.get("upgrade", ()), default=None),
-        )
-        found[cid] = (facts, stage_facts)
+    rows = await repository.recompute_inputs(
+        session,
+        customer_ids,
+        at=at,
+        billing_since=at - timedelta(days=max(model.payment.window_days, model.billing_friction.window_days)),
+        usage_recent_since=at - window,
+        usage_earlier_since=at - 3 * window,
+        engagement_since=at - timedelta(days=model.engagement.window_days),
+        adoption_since=at - window,
+        activation_name=model.activation.activity_name,
+        tickets_since=at - timedelta(days=model.support.baseline_days),
+        surveys_since=at - timedelta(days=model.sentiment.window_days),
+        scores_since=at - timedelta(days=model.risk_drop_days),
+        for_update=for_update,
+    )
+    found = []
+    for row in rows:
+        crossed = None
+        if model.activation.usage_units and row.first_usage_at is not None:
+            crossed = await repository.usage_crossing(session, row.id, model.activation.usage_units, at)
+        found.append((row, *facts_of(row, model, at, usage_crossed_at=crossed)))
     return found
+
+
+def facts_of(
+    row: repository.RecomputeInputs, model: scoring.HealthModel, at: datetime, *, usage_crossed_at: datetime | None
+) -> tuple[scoring.Facts, scoring.StageFacts]:
+    """A customer's facts for the score and for the stage, from its `repository.recompute_inputs` row."""
+    live = [s for s in row.subscriptions if s.status not in ("cancelled", "expired")]
+    failed_payments = tuple(row.failed_payments or ())
+    recent = float(row.usage_recent or 0)
+    first_usage_at = row.first_usage_at  # None: no usage ever
+    baseline = None
+    if first_usage_at is not None and first_usage_at <= at - timedelta(days=model.adoption.window_days) and row.usage_earlier:
+        baseline = float(row.usage_earlier) / 2
+    included = sum(s.included_units for s in live) or None
+    facts = scoring.Facts(
+        now=at,
+        has_billing=row.invoiced or bool(failed_payments),
+        failed_payments=failed_payments,
+        open_dunning_since=tuple(row.open_dunning_since),
+        past_due_since=row.past_due_since,
+        usage_recent=None if first_usage_at is None else recent,
+        usage_baseline=baseline,
+        included_units=included,
+        active_users=row.active_users,
+        seats=sum(s.quantity for s in live) or None,
+        activity_days=tuple(row.activity_days or ()),
+        last_activity_at=row.last_activity_at,
+        tickets=tuple(scoring.Ticket(*ticket) for ticket in row.tickets),
+        surveys=tuple(scoring.Survey(*survey) for survey in row.surveys),
+        has_subscription=bool(row.subscriptions),
+        downgrades=tuple(row.downgrades or ()),
+        pauses=tuple(row.pauses or ()),
+        free_plan_moves=tuple(row.free_plan_moves or ()),
+        cancellation_scheduled=any(s.cancellation_scheduled for s in live),
+    )
+    renewing = [
+        (s.current_period_end, s.current_period_start)
+        for s in live
+        if s.status == "active" and not s.cancellation_scheduled and s.current_period_end and not s.on_free_plan
+    ]
+    # The earliest renewal; on a tie, the first subscription in id order.
+    renews_at, term_start = min(renewing, key=itemgetter(0), default=(None, None))
+    first_value = [v for v in (row.first_value_at, row.first_activity_at, usage_crossed_at) if v is not None]
+    stage_facts = scoring.StageFacts(
+        now=at,
+        churned=bool(row.subscriptions) and not live,
+        first_value_at=min(first_value, default=None),
+        renews_at=renews_at,
+        yearly_term=renews_at is not None and term_start is not None and renews_at - term_start >= YEARLY_TERM,
+        usage_recent=recent,
+        included_units=included,
+        seats_grew_at=row.seats_grew_at,
+        upgraded_at=row.upgraded_at,
+    )
+    return facts, stage_facts
 
 
 async def recompute(session: AsyncSession, *, customer_id: str, at: datetime) -> None:
@@ -330,18 +333,14 @@ async def recompute(session: AsyncSession, *, customer_id: str, at: datetime) ->
 
 
 async def recompute_many(session: AsyncSession, *, customer_ids: list[str], at: datetime) -> None:
-    """One query per kind of fact for all of them, the scores in pure code, then one statement
-    updating the customers and one adding their history rows (no ORM object per row: a daily
-    recompute of a whole clock stays fast and small)."""
+    """One query for all of their facts, the scores in pure code, then one statement updating the
+    customers and adding their history rows (no ORM object per row: a daily recompute of a whole
+    clock stays fast and small)."""
     model = await get_model(session)
-    customers = await repository.customers_for_update(session, customer_ids)
-    facts = await load_facts(session, customers, model, at)
-    recent_scores = await repository.scores_between(session, customer_ids, at - timedelta(days=model.risk_drop_days), at)
-    rows = []
+    loaded = await load_facts(session, customer_ids, model, at, for_update=True)
     # The events' outbox rows then go in with the next statement, in one batch, not one INSERT per event.
     with session.no_autoflush:
-        for customer in customers:
-            rows.append(await _apply(session, customer, model, *facts[customer.id], recent_scores.get(customer.id, []), at))
+        rows = [await _apply(session, customer, model, facts, stage_facts, at) for customer, facts, stage_facts in loaded]
     if rows:
         await repository.set_health(session, rows, at)
         # A handler may hold this customer as an ORM object: it must see the new health, not its stale copy.
@@ -351,31 +350,20 @@ async def recompute_many(session: AsyncSession, *, customer_ids: list[str], at: 
 
 async def _apply(
     session: AsyncSession,
-    customer: Any,
+    customer: repository.RecomputeInputs,
     model: scoring.HealthModel,
     facts: scoring.Facts,
     stage_facts: scoring.StageFacts,
-    recent: list[int],
     at: datetime,
-) -> dict[str, Any]:
-    """One customer's new health (its row's new values, the id of its history row, the factors as
-    JSON text for both); writes the events its changes call for."""
+) -> repository.NewHealth:
+    """One customer's new health; writes the events its changes call for."""
     health = scoring.compute_health(facts, model, started_at=customer.started_at)
     stage = scoring.lifecycle_stage(stage_facts, model)
-    drop = scoring.score_drop(health.score, recent)
+    best = customer.recent_best_score
+    drop = scoring.score_drop(health.score, [] if best is None else [best])
     factors = [_factor_json(line) for line in health.factors]
     previous_status, previous_stage = customer.status, customer.stage
-    update = {
-        "id": customer.id,
-        "history_id": new_id("hsc"),
-        "first_value_at": stage_facts.first_value_at,
-        "score": health.score,
-        "status": health.status,
-        "stage": stage,
-        "profile": health.profile,
-        "factors": json.dumps(factors),
-        "risk_episode_open": customer.risk_episode_open,
-    }
+    risk_episode_open = customer.risk_episode_open
 
     async def announce(verb: str, reasons: list[str]) -> None:
         data = CustomerHealthData(
@@ -406,18 +394,28 @@ async def _apply(
         await announce("health_changed", reasons)
     if scoring.risk_raised(status=health.status, drop=drop, model=model):
         if not customer.risk_episode_open and previous_status is not None:
-            update["risk_episode_open"] = True
+            risk_episode_open = True
             drop_reason = (
                 [f"the score fell {drop} points within {model.risk_drop_days} days"] if drop >= model.risk_drop_points else []
             )
             await announce("churn_risk_raised", drop_reason + reasons)
     else:
-        update["risk_episode_open"] = False
+        risk_episode_open = False
     if previous_stage is not None and stage != previous_stage:
         await announce("stage_changed", [f"lifecycle stage {previous_stage} -> {stage}"])
         if stage == "expansion":
             await announce("expansion_signal", scoring.expansion_reasons(stage_facts, model))
-    return update
+    return repository.NewHealth(
+        id=customer.id,
+        history_id=new_id("hsc"),
+        first_value_at=stage_facts.first_value_at,
+        score=health.score,
+        status=health.status,
+        stage=stage,
+        profile=health.profile,
+        factors=orjson.dumps(factors).decode(),
+        risk_episode_open=risk_episode_open,
+    )
 
 
 def _factor_json(line: scoring.FactorLine) -> dict[str, Any]:
@@ -445,7 +443,9 @@ async def recompute_clock(session: AsyncSession, *, clock_id: str | None, at: da
 
 async def trend(session: AsyncSession, customer: HealthCustomer) -> dict[str, int | None]:
     """Points gained (or lost, negative) over the last 7 and 30 days."""
-    found = {}
+    found: dict[str, int | None] = {"d7": None, "d30": None}
+    if customer.score is None or customer.computed_at is None:  # never scored: no trend
+        return found
     for label, days in (("d7", 7), ("d30", 30)):
         then = await repository.score_at(session, customer.id, customer.computed_at - timedelta(days=days))
         found[label] = None if then is None else customer.score - then
@@ -472,8 +472,7 @@ async def backtest(
         if candidate is None:
             score = await repository.score_at(session, customer_id, then)
         else:
-            customer = await repository.get_customer(session, customer_id)
-            facts, _ = (await load_facts(session, [customer], candidate, then))[customer_id]
+            [(customer, facts, _)] = await load_facts(session, [customer_id], candidate, then)
             score = scoring.compute_health(facts, candidate, started_at=customer.started_at).score
         if score is not None:
             outcomes.append(Outcome(customer_id, score, churned))
