@@ -55,6 +55,7 @@ from tenure_shared.clock import real_now
 from tenure_shared.db import Base
 from tenure_shared.deferred import run_deferred
 from tenure_shared.failures import is_transient, job_retry_delay
+from tenure_shared.outbox import notify
 
 log = structlog.get_logger()
 
@@ -96,6 +97,8 @@ class BatchableJob:
 
 
 MAX_JOB_ATTEMPTS = 5
+# Notified when a real-time job is scheduled due now (the workers LISTEN on it).
+DUE_WORK_CHANNEL = "tenure_due_work"
 CLAIM_BATCH = 100
 # Jobs about the same subscription (else customer, else dunning case, else the job's own key) run
 # in due order, one at a time: the payload names what a job is about.
@@ -118,6 +121,9 @@ async def schedule_job(
     await cancel_job(session, key=key)
     session.add(ScheduledJob(kind=kind, key=key, due_at=due_at, clock_id=clock_id, payload=payload or {}))
     await session.flush()
+    if clock_id is None and due_at <= real_now():
+        # Due now: the workers' due-work loop runs it once this commits, not at its next poll.
+        await notify(session, DUE_WORK_CHANNEL)
 
 
 async def cancel_job(session: AsyncSession, *, key: str) -> None:

@@ -26,7 +26,7 @@ from tenure_shared.clock import real_now
 from tenure_shared.consumer import ConsumerOffset, EventConsumer, EventHandler
 from tenure_shared.db import Base, connect_raw, make_engine, make_session_factory
 from tenure_shared.dead_letters import REPLAY_CHANNEL, run_requested_replays
-from tenure_shared.due_work import DueWorkRunner, JobHandler
+from tenure_shared.due_work import DUE_WORK_CHANNEL, DueWorkRunner, JobHandler
 from tenure_shared.events import TOPIC_PARTITIONS
 from tenure_shared.idempotency import delete_expired_keys
 from tenure_shared.leases import LOOP, OUTBOX, PARTITION, LeaseKeeper, loop_resource, partition_resource
@@ -157,6 +157,8 @@ async def run_worker(
     await listener.add_listener(OUTBOX_CHANNEL, lambda *_: outbox_committed.set())
     replay_requested = asyncio.Event()
     await listener.add_listener(REPLAY_CHANNEL, lambda *_: replay_requested.set())
+    job_due_now = asyncio.Event()
+    await listener.add_listener(DUE_WORK_CHANNEL, lambda *_: job_due_now.set())
     extra = []
     for channel, loop_body in (extra_loops or {}).items():
         woken = asyncio.Event()
@@ -166,7 +168,7 @@ async def run_worker(
     tasks = [
         asyncio.create_task(relay.run(stop, outbox_committed, poll_seconds=settings.relay_poll_seconds)),
         asyncio.create_task(_every(stop, settings.broker_check_seconds, watch_broker, "broker_watch")),
-        asyncio.create_task(_every(stop, settings.due_work_poll_seconds, run_real_time_due_work, "due_work")),
+        asyncio.create_task(_every(stop, settings.due_work_poll_seconds, run_real_time_due_work, "due_work", job_due_now)),
         asyncio.create_task(_every(stop, 3600, expire_idempotency_keys, "idempotency_cleanup")),
         # Dead-letter replays run here, beside the handlers (see tenure_shared.dead_letters).
         asyncio.create_task(_every(stop, 5.0, partial(run_requested_replays, sessions, handlers), "replay", replay_requested)),
