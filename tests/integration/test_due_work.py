@@ -8,7 +8,6 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import select, text, update
 
 from tenure_shared.clock import real_now
-from tenure_shared.db import connect_raw
 from tenure_shared.due_work import (
     DUE_WORK_CHANNEL,
     MAX_JOB_ATTEMPTS,
@@ -20,6 +19,7 @@ from tenure_shared.due_work import (
 )
 from tenure_shared.failures import job_retry_delay
 from tenure_shared.internal_http import DependencyUnavailable
+from tests.integration.things import notifications
 
 T0 = datetime(2026, 4, 1, tzinfo=UTC)
 
@@ -205,10 +205,7 @@ async def test_a_batch_stops_taking_jobs_once_the_budget_is_spent(mechanism_db):
 
 async def test_a_real_time_job_due_now_wakes_the_workers_and_a_later_or_clock_job_does_not(mechanism_db):
     url, sessions = mechanism_db
-    listener = await connect_raw(url)
-    woken: asyncio.Queue[str] = asyncio.Queue()
-    await listener.add_listener(DUE_WORK_CHANNEL, lambda *args: woken.put_nowait(args[2]))
-    try:
+    async with notifications(url, DUE_WORK_CHANNEL) as woken:
         async with sessions() as session, session.begin():
             await schedule_job(session, kind="note", key="later", due_at=real_now() + timedelta(hours=1), clock_id=None)
             await schedule_job(session, kind="note", key="on-a-clock", due_at=T0, clock_id="clock_1")
@@ -217,5 +214,3 @@ async def test_a_real_time_job_due_now_wakes_the_workers_and_a_later_or_clock_jo
         await asyncio.wait_for(woken.get(), timeout=5)
         await asyncio.sleep(0.5)
         assert woken.empty(), "only the job due now notified"
-    finally:
-        await listener.close()

@@ -7,8 +7,8 @@ import asyncio
 
 from sqlalchemy import event
 
-from tenure_shared.db import connect_raw
 from tenure_shared.outbox import notify
+from tests.integration.things import notifications
 
 CHANNEL = "tenure_itest_notify"
 
@@ -28,11 +28,8 @@ def _count_notifies(sessions) -> list[str]:
 
 async def test_repeats_in_one_transaction_send_one_statement_and_one_notification(mechanism_db):
     url, sessions = mechanism_db
-    listener = await connect_raw(url)
-    received: asyncio.Queue[str] = asyncio.Queue()
-    await listener.add_listener(CHANNEL, lambda *args: received.put_nowait(args[2]))
     sent = _count_notifies(sessions)
-    try:
+    async with notifications(url, CHANNEL) as received:
         async with sessions() as session, session.begin():
             for _ in range(5):
                 await notify(session, CHANNEL)
@@ -43,21 +40,14 @@ async def test_repeats_in_one_transaction_send_one_statement_and_one_notificatio
             await notify(session, CHANNEL)
         assert len(sent) == 2
         await asyncio.wait_for(received.get(), timeout=5)
-    finally:
-        await listener.close()
 
 
 async def test_a_notification_in_a_rolled_back_savepoint_is_sent_again_outside_it(mechanism_db):
     url, sessions = mechanism_db
-    listener = await connect_raw(url)
-    received: asyncio.Queue[str] = asyncio.Queue()
-    await listener.add_listener(CHANNEL, lambda *args: received.put_nowait(args[2]))
-    try:
+    async with notifications(url, CHANNEL) as received:
         async with sessions() as session, session.begin():
             async with session.begin_nested() as savepoint:
                 await notify(session, CHANNEL)
                 await savepoint.rollback()
             await notify(session, CHANNEL)
         await asyncio.wait_for(received.get(), timeout=5)
-    finally:
-        await listener.close()

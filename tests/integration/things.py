@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from tenure_shared.consumer import ConsumerOffset, EventConsumer, EventHandler
+from tenure_shared.db import connect_raw
 from tenure_shared.events import CloudEvent, CustomerData
 from tenure_shared.outbox import add_event
 
@@ -138,3 +139,15 @@ async def add_customer_update(
         business_time=AT,
         clock_id=clock_id,
     )
+
+
+@asynccontextmanager
+async def notifications(url: str, channel: str) -> AsyncIterator[asyncio.Queue[str]]:
+    """The payloads of the NOTIFYs on `channel` while the block runs, on a LISTEN connection of its own."""
+    listener = await connect_raw(url)
+    received: asyncio.Queue[str] = asyncio.Queue()
+    await listener.add_listener(channel, lambda *args: received.put_nowait(args[2]))
+    try:
+        yield received
+    finally:
+        await listener.close()
