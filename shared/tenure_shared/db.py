@@ -42,14 +42,15 @@ def service_database_url(server_url: str, service: str, prefix: str = "tenure_")
     return make_url(server_url).set(database=database_name(service, prefix)).render_as_string(hide_password=False)
 
 
-def make_engine(url: str, *, pool_size: int = 4, max_overflow: int = 6) -> AsyncEngine:
-    """No `pool_pre_ping`: on asyncpg the ping is three round trips (BEGIN, `;`, ROLLBACK) at every
-    checkout, 8-14% of every process's CPU in the 2026-12-07 profile. A connection the database cut
-    fails its first statement instead, as a transient error (`tenure_shared.failures`: the event
-    waits, the job backs off, the client retries the 5xx), and SQLAlchemy then discards every
-    pooled connection older than the failure, so a database restart costs each process one
-    failed transaction."""
-    return create_async_engine(url, pool_size=pool_size, max_overflow=max_overflow)
+def make_engine(url: str, *, pre_ping: bool = True, pool_size: int = 4, max_overflow: int = 6) -> AsyncEngine:
+    """`pre_ping` checks a pooled connection at every checkout: on asyncpg three round trips (BEGIN,
+    `;`, ROLLBACK), 8-14% of a process's CPU in the 2026-12-07 profile. The APIs ping: a request
+    must not fail with a 500 on a connection the database cut during an outage (seen in
+    tests/e2e/test_resilience_peer_outage.py without it). The workers do not: there a cut
+    connection fails its first statement as a transient error (`tenure_shared.failures`: the event
+    waits, the job backs off), and SQLAlchemy then discards every pooled connection older than the
+    failure, so a database restart costs a worker one failed transaction. Ping unless told not to."""
+    return create_async_engine(url, pool_pre_ping=pre_ping, pool_size=pool_size, max_overflow=max_overflow)
 
 
 def make_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

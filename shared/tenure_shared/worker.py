@@ -81,7 +81,7 @@ async def run_worker(
 
     # LISTEN needs a connection of its own; losing it stops the worker (the supervisor restarts it).
     listener = await connect_raw(url)
-    engine = make_engine(url)
+    engine = make_engine(url, pre_ping=False)
     sessions = make_session_factory(engine)
     leases = LeaseKeeper(
         sessions,

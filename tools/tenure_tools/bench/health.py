@@ -29,7 +29,7 @@ def _function(name: str):
 
 
 async def _with_sessions(name: str, url: str, customers: int) -> dict[str, Any]:
-    engine = make_engine(url)
+    engine = make_engine(url, pre_ping=False)
     try:
         return dict(await _function(name)(make_session_factory(engine), customers=customers))
     finally:
