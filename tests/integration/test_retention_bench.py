@@ -9,7 +9,8 @@ from tenure_health.retention_bench import _months, retention_benchmark, retentio
 
 def test_the_pure_benchmark_reports_its_time():
     result = retention_benchmark(customers=200)
-    assert result["customers"] == 200 and result["seconds"] > 0
+    # Rounded to the millisecond: the tally of 200 customers may well round to 0.0.
+    assert result["customers"] == 200 and result["seconds"] >= 0 and result["peak_rss_mib"] > 0
 
 
 async def test_the_database_benchmark_reads_back_what_it_seeded(mechanism_db):
