@@ -52,7 +52,7 @@ chaos: $(STAMP)
 	TENURE_CHAOS=1 $(BIN)/python -m pytest tests/chaos -q -s
 
 ## Every figure beside its ceiling, measured in the same run (docs/benchmarks/README.md); writes bench-report.json.
-## BENCH_SIZE=smoke|default|full (default: ~15 min on 2 cores); BENCH_WORKERS=1,2; BENCH_ARGS for more (e.g. --profile DIR).
+## BENCH_SIZE=smoke|default|full (default: ~40 min on 2 cores); BENCH_WORKERS=1,2; BENCH_ARGS for more (e.g. --profile DIR).
 BENCH_SIZE ?= default
 BENCH_WORKERS ?= 1,2
 bench: $(STAMP)

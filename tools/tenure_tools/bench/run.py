@@ -54,7 +54,7 @@ class Size:
 SIZES = {
     # The harness's own test: every figure, tiny.
     "smoke": Size(10, 5, 2, 0.5, 16, 1, 4, 2, 3_000, 3, 2_000, 20),
-    # `make bench`: about 10-15 minutes on the 2-core machine.
+    # `make bench`: about 40 minutes on the 2-core machine (42 min on 2026-12-07).
     "default": Size(1_000, 100, 5, 10.0, 16, 10, 4, 20, 200_000, 100, 100_000, 100_000),
     # The sizes (hours: the 100,000 subscriptions are seeded through the API).
     "full": Size(100_000, 1_000, 100, 30.0, 16, 50, 4, 60, 1_000_000, 100, 100_000, 100_000),
