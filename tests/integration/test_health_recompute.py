@@ -98,7 +98,9 @@ async def test_the_pipelined_recompute_scores_as_one_customer_at_a_time(mechanis
                 .order_by(HealthCustomer.id)
             )
             history = await session.execute(
-                select(HealthScore.customer_id, HealthScore.computed_at, HealthScore.score, HealthScore.stage, HealthScore.factors)
+                select(
+                    HealthScore.customer_id, HealthScore.computed_at, HealthScore.score, HealthScore.stage, HealthScore.factors
+                )
                 .join(HealthCustomer, HealthCustomer.id == HealthScore.customer_id)
                 .where(HealthCustomer.clock_id == clock)
                 .order_by(HealthScore.customer_id, HealthScore.computed_at)
