@@ -444,18 +444,26 @@ async def _score_while(
     at: datetime,
 ) -> list[Scored]:
     """Score `rows` (pure code, no statement) while the `running` statement runs; then wait for it.
-    Its failure, or the scoring's, is raised once the statement has finished (the connection is
-    never left with a statement of ours in flight)."""
+    Every YIELD_EVERY customers the event loop takes in what has arrived of the statement's answer:
+    a chunk's rows (~1 MB) do not fit the socket's buffer, and PostgreSQL, locking each row as it
+    sends it, would otherwise stop once the buffer is full until the scoring is done. Its failure,
+    or the scoring's, is raised once the statement has finished (the connection is never left with
+    a statement of ours in flight)."""
     ids = _new_ids("hsc", len(rows))
+    scored = []
     try:
-        return [
-            _rescore(row, model, *facts_of(row, model, at, usage_crossed_at=crossed.get(row.id)), at, ids[n])
-            for n, row in enumerate(rows)
-        ]
+        for n, row in enumerate(rows):
+            scored.append(_rescore(row, model, *facts_of(row, model, at, usage_crossed_at=crossed.get(row.id)), at, ids[n]))
+            if running is not None and n % YIELD_EVERY == YIELD_EVERY - 1 and not running.done():
+                await asyncio.sleep(0)
+        return scored
     finally:
         if running is not None:
             await asyncio.wait([running])
             running.result()  # raises the statement's own error
+
+
+YIELD_EVERY = 50
 
 
 def _rescore(
