@@ -2,15 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
-import os
-import time as clock_time
-from collections.abc import Coroutine
 from datetime import UTC, datetime, time, timedelta
 from decimal import Decimal
-from math import floor
 from operator import itemgetter
-from typing import Any, Protocol, TypeVar
+from typing import Any
 
 import orjson
 from pydantic import ValidationError
@@ -42,10 +37,9 @@ from tenure_shared.events import (
     SubscriptionData,
     UsageRecordedData,
 )
+from tenure_shared.ids import new_ids
 from tenure_shared.internal_http import internal_client
 from tenure_shared.outbox import add_event
-
-T = TypeVar("T")
 
 RECOMPUTE = "health.recompute"
 DAILY = "health.daily"
@@ -258,11 +252,11 @@ async def load_facts(
     return [(row, *facts_of(row, model, at, usage_crossed_at=crossed.get(row.id))) for row in rows]
 
 
-def _read_inputs(
+async def _read_inputs(
     session: AsyncSession, customer_ids: list[str], model: scoring.HealthModel, at: datetime, *, for_update: bool
-) -> Coroutine[Any, Any, list[repository.RecomputeInputs]]:
+) -> list[repository.RecomputeInputs]:
     window = timedelta(days=model.adoption.window_days)
-    return repository.recompute_inputs(
+    return await repository.recompute_inputs(
         session,
         customer_ids,
         at=at,
@@ -356,7 +350,7 @@ async def recompute_many(session: AsyncSession, *, customer_ids: list[str], at: 
     clock stays fast and small)."""
     model = await get_model(session)
     loaded = await load_facts(session, customer_ids, model, at, for_update=True)
-    ids = _new_ids("hsc", len(loaded))
+    ids = new_ids("hsc", len(loaded))
     scored = [_rescore(row, model, facts, stage_facts, at, ids[n]) for n, (row, facts, stage_facts) in enumerate(loaded)]
     if scored:
         await repository.set_health(session, [new for new, _, _ in scored], at)
@@ -365,19 +359,10 @@ async def recompute_many(session: AsyncSession, *, customer_ids: list[str], at: 
 
 
 async def recompute_clock(session: AsyncSession, *, clock_id: str | None, at: datetime) -> int:
-    """The daily recompute of every customer on a clock (or on real time), in chunks; schedules the next day.
-
-    Pipelined on the transaction's one connection: while PostgreSQL runs one statement (writing the
-    chunk before, or reading the chunk after), this process scores half of the current chunk, so the
-    database's work and the Python work overlap instead of adding up. Statements still run one at a
-    time, in this order: read 0, read 1, write 0, read 2, write 1, ... (each chunk read and locked
-    before it is scored, as `recompute_many` does)."""
+    """The daily recompute of every customer on a clock (or on real time), in chunks; schedules the next day."""
     ids = await repository.customer_ids_on_clock(session, clock_id)
-    if ids:
-        model = await get_model(session)
-        chunks = [ids[offset : offset + RECOMPUTE_CHUNK] for offset in range(0, len(ids), RECOMPUTE_CHUNK)]
-        await _recompute_pipelined(session, chunks, model, at)
-        _expire_held(session, set(ids))
+    for offset in range(0, len(ids), RECOMPUTE_CHUNK):
+        await recompute_many(session, customer_ids=ids[offset : offset + RECOMPUTE_CHUNK], at=at)
     key = _daily_key(clock_id)
     await schedule_job(session, kind=DAILY, key=key, due_at=_next_midnight(at), clock_id=clock_id, payload={})
     return len(ids)
@@ -385,85 +370,6 @@ async def recompute_clock(session: AsyncSession, *, clock_id: str | None, at: da
 
 # A customer's new health, the events its changes call for (verb, payload) and its clock.
 Scored = tuple[repository.NewHealth, list[tuple[str, CustomerHealthData]], str | None]
-
-
-async def _recompute_pipelined(session: AsyncSession, chunks: list[list[str]], model: scoring.HealthModel, at: datetime) -> None:
-    transport = await _transport_of(session)
-    rows = await _read_inputs(session, chunks[0], model, at, for_update=True)
-    crossed = await _usage_crossings(session, rows, model, at)
-    written: list[Scored] = []  # the chunk before, scored, to write
-    for number in range(len(chunks)):
-        half = (len(rows) + 1) // 2
-        # The chunk before goes to the database while the first half of this one is scored.
-        writing = await _sent(transport, repository.set_health(session, [new for new, _, _ in written], at)) if written else None
-        scored = await _score_while(writing, rows[:half], crossed, model, at)
-        if written:
-            await _announce(session, written, at)
-        # The next chunk is read (and locked) while the second half of this one is scored.
-        more = number + 1 < len(chunks)
-        reading = await _sent(transport, _read_inputs(session, chunks[number + 1], model, at, for_update=True)) if more else None
-        scored += await _score_while(reading, rows[half:], crossed, model, at)
-        if reading is not None:
-            rows = reading.result()
-            crossed = await _usage_crossings(session, rows, model, at)
-        written = scored
-    if written:
-        await repository.set_health(session, [new for new, _, _ in written], at)
-        await _announce(session, written, at)
-
-
-async def _sent(transport: _Transport | None, statement: Coroutine[Any, Any, T]) -> asyncio.Task[T]:
-    """The statement as a task, started: on return its request is on the wire (the task runs up to
-    waiting for the answer), so the caller can work while PostgreSQL runs it. A chunk's writes
-    (~1 MB of factors) do not fit the socket's buffer: the rest leaves as PostgreSQL reads it, which
-    needs the event loop, so this waits until the connection's `transport` has sent it all."""
-    task = asyncio.ensure_future(statement)
-    await asyncio.sleep(0)
-    while transport is not None and transport.get_write_buffer_size() and not task.done():
-        await asyncio.sleep(0)
-    return task
-
-
-class _Transport(Protocol):
-    def get_write_buffer_size(self) -> int: ...
-
-
-async def _transport_of(session: AsyncSession) -> _Transport | None:
-    """The socket transport of the session's asyncpg connection (asyncio's or uvloop's, which
-    uvicorn runs); None if the driver has no such thing (then `_sent` cannot wait for a large request)."""
-    raw = await (await session.connection()).get_raw_connection()
-    transport = getattr(raw.driver_connection, "_transport", None)
-    return transport if callable(getattr(transport, "get_write_buffer_size", None)) else None
-
-
-async def _score_while(
-    running: asyncio.Task[Any] | None,
-    rows: list[repository.RecomputeInputs],
-    crossed: dict[str, datetime | None],
-    model: scoring.HealthModel,
-    at: datetime,
-) -> list[Scored]:
-    """Score `rows` (pure code, no statement) while the `running` statement runs; then wait for it.
-    Every YIELD_EVERY customers the event loop takes in what has arrived of the statement's answer:
-    a chunk's rows (~1 MB) do not fit the socket's buffer, and PostgreSQL, locking each row as it
-    sends it, would otherwise stop once the buffer is full until the scoring is done. Its failure,
-    or the scoring's, is raised once the statement has finished (the connection is never left with
-    a statement of ours in flight)."""
-    ids = _new_ids("hsc", len(rows))
-    scored = []
-    try:
-        for n, row in enumerate(rows):
-            scored.append(_rescore(row, model, *facts_of(row, model, at, usage_crossed_at=crossed.get(row.id)), at, ids[n]))
-            if running is not None and n % YIELD_EVERY == YIELD_EVERY - 1 and not running.done():
-                await asyncio.sleep(0)
-        return scored
-    finally:
-        if running is not None:
-            await asyncio.wait([running])
-            running.result()  # raises the statement's own error
-
-
-YIELD_EVERY = 50
 
 
 def _rescore(
@@ -552,30 +458,18 @@ def _expire_held(session: AsyncSession, customer_ids: set[str]) -> None:
         session.expire(held)
 
 
-def _new_ids(prefix: str, count: int) -> list[str]:
-    """`count` ids as `tenure_shared.ids.new_id` makes them (`<prefix>_`, 12 hex digits of
-    milliseconds, 12 random hex digits), with one clock read and one read of random bytes."""
-    stamp = f"{prefix}_{int(clock_time.time() * 1000):012x}"
-    noise = os.urandom(6 * count).hex()
-    return [stamp + noise[12 * n : 12 * n + 12] for n in range(count)]
-
-
 def _factors_json(lines: list[scoring.FactorLine]) -> list[dict[str, Any]]:
-    """The factors as the API shows them: score rounded to a point, weight to 4 places, contribution
-    to 2 (`scoring.half_up`, inlined: ~20 roundings per customer and day)."""
-    factors = []
-    for line in lines:
-        score, weight, contribution = line.score, line.weight * 10000, line.contribution * 100
-        factors.append(
-            {
-                "name": line.name,
-                "score": None if score is None else floor(score + 0.5 + max(1e-9, score * 1e-12)),
-                "weight": floor(weight + 0.5 + max(1e-9, weight * 1e-12)) / 10000,
-                "contribution": floor(contribution + 0.5 + max(1e-9, contribution * 1e-12)) / 100,
-                "detail": line.detail,
-            }
-        )
-    return factors
+    """The factors as the API shows them: score rounded to a point, weight to 4 places, contribution to 2."""
+    return [
+        {
+            "name": line.name,
+            "score": None if line.score is None else scoring.half_up(line.score),
+            "weight": scoring.half_up(line.weight * 10000) / 10000,
+            "contribution": scoring.half_up(line.contribution * 100) / 100,
+            "detail": line.detail,
+        }
+        for line in lines
+    ]
 
 
 RECOMPUTE_CHUNK = 1000
