@@ -234,10 +234,12 @@ async def recompute_inputs(
     result = await session.execute(statement, params)
     if tuple(result.keys()) != RecomputeInputs._fields:
         raise RuntimeError(f"_RECOMPUTE_INPUTS's columns {tuple(result.keys())} do not match RecomputeInputs")
-    return [
-        RecomputeInputs._make(row)._replace(subscriptions=[SubscriptionState._make(s) for s in row.subscriptions])
-        for row in result
-    ]
+    found = []
+    for row in result:
+        values = list(row)
+        values[7] = [SubscriptionState._make(s) for s in values[7]]  # subscriptions
+        found.append(RecomputeInputs._make(values))
+    return found
 
 
 async def usage_crossing(session: AsyncSession, customer_id: str, units: int, until: datetime) -> datetime | None:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Literal
+from typing import Literal, NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field, PositiveInt, model_validator
 
@@ -154,24 +154,24 @@ class HealthModel(_Strict):
 
 
 # ---- the facts ---------------------------------------------------------------------------------
+# Facts and factor results are named tuples, not frozen dataclasses: a daily recompute builds a few
+# of each per customer, and a frozen dataclass's __init__ sets each field through object.__setattr__
+# (Facts' 19 fields cost more than some factors' arithmetic).
 
 
-@dataclass(frozen=True)
-class Ticket:
+class Ticket(NamedTuple):
     opened_at: datetime
     severity: Severity
     closed_at: datetime | None = None  # None: still open
 
 
-@dataclass(frozen=True)
-class Survey:
+class Survey(NamedTuple):
     kind: SurveyKind
     score: int
     answered_at: datetime
 
 
-@dataclass(frozen=True)
-class Facts:
+class Facts(NamedTuple):
     """What health-score-svc knows of one customer at `now` (business time)."""
 
     now: datetime
@@ -195,15 +195,13 @@ class Facts:
     cancellation_scheduled: bool = False
 
 
-@dataclass(frozen=True, slots=True)
-class FactorScore:
+class FactorScore(NamedTuple):
     name: str
     score: float
     detail: str
 
 
-@dataclass(frozen=True, slots=True)
-class FactorLine:
+class FactorLine(NamedTuple):
     """A factor as the API shows it: score None when left out for want of data."""
 
     name: str
@@ -264,9 +262,14 @@ def payment_factor(facts: Facts, t: PaymentThresholds) -> FactorScore | None:
     """Failed payments (recent ones weigh more), open dunning cases and days past due."""
     if not facts.has_billing:
         return None
-    recent_from, window_from = facts.now - timedelta(days=t.recent_days), facts.now - timedelta(days=t.window_days)
-    recent = sum(1 for at in facts.failed_payments if recent_from <= at <= facts.now)
-    older = sum(1 for at in facts.failed_payments if window_from <= at < recent_from)
+    now = facts.now
+    recent_from, window_from = now - timedelta(days=t.recent_days), now - timedelta(days=t.window_days)
+    recent = older = 0
+    for at in facts.failed_payments:
+        if recent_from <= at <= now:
+            recent += 1
+        elif window_from <= at < recent_from:
+            older += 1
     past_due = max(0, (facts.now - facts.past_due_since).days) if facts.past_due_since else 0
     points = (
         recent * t.points_per_recent_failure
@@ -330,8 +333,8 @@ def engagement_factor(facts: Facts, t: EngagementThresholds) -> FactorScore | No
         recency: float = 100
     else:
         recency = _clamp(100 * (t.recency_zero_days - since) / (t.recency_zero_days - t.recency_full_days))
-    window_from = (facts.now - timedelta(days=t.window_days)).date()
-    active = sum(1 for day in facts.activity_days if window_from < day <= facts.now.date())
+    window_from, today = (facts.now - timedelta(days=t.window_days)).date(), facts.now.date()
+    active = len([day for day in facts.activity_days if window_from < day <= today])
     frequency = _clamp(100 * active / t.active_days_target)
     detail = (
         f"Last activity {_fmt(since)} days ago; active on {_plural(active, 'day')} of the last {t.window_days} "
@@ -342,12 +345,17 @@ def engagement_factor(facts: Facts, t: EngagementThresholds) -> FactorScore | No
 
 def support_factor(facts: Facts, t: SupportThresholds) -> FactorScore | None:
     """Open tickets weighted by severity, volume above the customer's own baseline, slow closes."""
-    baseline_from, window_from = facts.now - timedelta(days=t.baseline_days), facts.now - timedelta(days=t.window_days)
-    open_tickets = [x for x in facts.tickets if x.closed_at is None or x.closed_at > facts.now]
-    known = [x for x in facts.tickets if x.opened_at <= facts.now and (x in open_tickets or x.opened_at >= baseline_from)]
+    now = facts.now
+    baseline_from, window_from = now - timedelta(days=t.baseline_days), now - timedelta(days=t.window_days)
+    # Known: opened by now, and open (not closed by now) or opened within the baseline.
+    known = [
+        x
+        for x in facts.tickets
+        if x.opened_at <= now and (x.closed_at is None or x.closed_at > now or x.opened_at >= baseline_from)
+    ]
     if not known:
         return None
-    open_tickets = [x for x in open_tickets if x.opened_at <= facts.now]
+    open_tickets = [x for x in facts.tickets if (x.closed_at is None or x.closed_at > now) and x.opened_at <= now]
     open_points = sum(t.severity_points[x.severity] for x in open_tickets)
     recent = sum(1 for x in known if x.opened_at >= window_from)
     earlier = sum(1 for x in known if baseline_from <= x.opened_at < window_from)
@@ -403,10 +411,11 @@ def billing_friction_factor(facts: Facts, t: FrictionThresholds) -> FactorScore 
     """Downgrades, pauses, free-plan moves in the window and a scheduled cancellation."""
     if not facts.has_subscription:
         return None
-    window_from = facts.now - timedelta(days=t.window_days)
+    now = facts.now
+    window_from = now - timedelta(days=t.window_days)
 
     def count(moments: tuple[datetime, ...]) -> int:
-        return sum(1 for at in moments if window_from <= at <= facts.now)
+        return len([at for at in moments if window_from <= at <= now]) if moments else 0
 
     downgrades, pauses, moves = count(facts.downgrades), count(facts.pauses), count(facts.free_plan_moves)
     points = (
@@ -448,27 +457,52 @@ def status_for(score: int, bands: Bands) -> Status:
     return "at_risk" if score >= bands.at_risk_min else "critical"
 
 
-def combine(scores: dict[str, FactorScore | None], weights: Weights, bands: Bands) -> Health:
+def combine(
+    scores: dict[str, FactorScore | None],
+    weights: Weights,
+    bands: Bands,
+    *,
+    profile: Literal["standard", "onboarding"] = "standard",
+) -> Health:
     """The weighted mean over the factors with data, rounded once; no data at all scores 100
     (nothing is known against the customer)."""
-    relative = {name: getattr(weights, name) for name in FACTORS}
-    total = sum(relative[name] for name in FACTORS if scores.get(name) is not None)
+    relative = (
+        weights.payment,
+        weights.adoption,
+        weights.engagement,
+        weights.support,
+        weights.sentiment,
+        weights.billing_friction,
+    )
+    found = [scores.get(name) for name in FACTORS]
+    total = 0
+    for weight, score in zip(relative, found, strict=True):
+        if score is not None:
+            total += weight
     weighted: float = 0
     lines = []
-    for name in FACTORS:
-        found = scores.get(name)
-        if found is None:
-            lines.append(
-                FactorLine(name, None, 0, 0, f"No data; its weight ({relative[name]}) is spread over the other factors.")
-            )
+    for name, weight, score in zip(FACTORS, relative, found, strict=True):
+        if score is None:
+            lines.append(_no_data(name, weight))
         else:
             # One division per figure (weight x score / total), not a product of two rounded ones.
-            weighted += relative[name] * found.score
-            lines.append(
-                FactorLine(name, found.score, relative[name] / total, relative[name] * found.score / total, found.detail)
-            )
-    score = half_up(weighted / total) if total else 100
-    return Health(score=score, status=status_for(score, bands), factors=lines)
+            weighted += weight * score.score
+            lines.append(FactorLine(name, score.score, weight / total, weight * score.score / total, score.detail))
+    score_ = half_up(weighted / total) if total else 100
+    return Health(score=score_, status=status_for(score_, bands), factors=lines, profile=profile)
+
+
+_NO_DATA: dict[tuple[str, int], FactorLine] = {}
+
+
+def _no_data(name: str, weight: int) -> FactorLine:
+    """The line of a factor without data (the same for every customer: made once)."""
+    line = _NO_DATA.get((name, weight))
+    if line is None:
+        line = _NO_DATA[(name, weight)] = FactorLine(
+            name, None, 0, 0, f"No data; its weight ({weight}) is spread over the other factors."
+        )
+    return line
 
 
 def in_onboarding_window(started_at: datetime | None, now: datetime, model: HealthModel) -> bool:
@@ -477,16 +511,15 @@ def in_onboarding_window(started_at: datetime | None, now: datetime, model: Heal
 
 def compute_health(facts: Facts, model: HealthModel, *, started_at: datetime | None) -> Health:
     """The customer's health: the onboarding profile's weights during the first `onboarding_days`."""
-    onboarding = in_onboarding_window(started_at, facts.now, model)
-    health = combine(factor_scores(facts, model), model.onboarding_weights if onboarding else model.weights, model.bands)
-    return Health(health.score, health.status, health.factors, "onboarding" if onboarding else "standard")
+    if in_onboarding_window(started_at, facts.now, model):
+        return combine(factor_scores(facts, model), model.onboarding_weights, model.bands, profile="onboarding")
+    return combine(factor_scores(facts, model), model.weights, model.bands)
 
 
 # ---- lifecycle stage and early warning ----------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class StageFacts:
+class StageFacts(NamedTuple):
     now: datetime
     churned: bool = False
     first_value_at: datetime | None = None

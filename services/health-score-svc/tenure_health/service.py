@@ -37,7 +37,7 @@ from tenure_shared.events import (
     SubscriptionData,
     UsageRecordedData,
 )
-from tenure_shared.ids import new_id
+from tenure_shared.ids import new_ids
 from tenure_shared.internal_http import internal_client
 from tenure_shared.outbox import add_event
 
@@ -247,8 +247,16 @@ async def load_facts(
 ) -> list[tuple[repository.RecomputeInputs, scoring.Facts, scoring.StageFacts]]:
     """Each customer's row (its health as last computed) and its facts at `at`, for the score and
     for the stage, in id order; `for_update` locks the rows (a recompute reads and writes them)."""
+    rows = await _read_inputs(session, customer_ids, model, at, for_update=for_update)
+    crossed = await _usage_crossings(session, rows, model, at)
+    return [(row, *facts_of(row, model, at, usage_crossed_at=crossed.get(row.id))) for row in rows]
+
+
+async def _read_inputs(
+    session: AsyncSession, customer_ids: list[str], model: scoring.HealthModel, at: datetime, *, for_update: bool
+) -> list[repository.RecomputeInputs]:
     window = timedelta(days=model.adoption.window_days)
-    rows = await repository.recompute_inputs(
+    return await repository.recompute_inputs(
         session,
         customer_ids,
         at=at,
@@ -263,20 +271,24 @@ async def load_facts(
         scores_since=at - timedelta(days=model.risk_drop_days),
         for_update=for_update,
     )
-    found = []
-    for row in rows:
-        crossed = None
-        if model.activation.usage_units and row.first_usage_at is not None:
-            crossed = await repository.usage_crossing(session, row.id, model.activation.usage_units, at)
-        found.append((row, *facts_of(row, model, at, usage_crossed_at=crossed)))
-    return found
+
+
+async def _usage_crossings(
+    session: AsyncSession, rows: list[repository.RecomputeInputs], model: scoring.HealthModel, at: datetime
+) -> dict[str, datetime | None]:
+    """When each customer's usage reached the model's activation units, for the customers with usage
+    (none asked when the model activates by activity only)."""
+    units = model.activation.usage_units
+    if not units:
+        return {}
+    return {row.id: await repository.usage_crossing(session, row.id, units, at) for row in rows if row.first_usage_at is not None}
 
 
 def facts_of(
     row: repository.RecomputeInputs, model: scoring.HealthModel, at: datetime, *, usage_crossed_at: datetime | None
 ) -> tuple[scoring.Facts, scoring.StageFacts]:
     """A customer's facts for the score and for the stage, from its `repository.recompute_inputs` row."""
-    live = [s for s in row.subscriptions if s.status not in ("cancelled", "expired")]
+    live = [s for s in row.subscriptions if s.status != "cancelled" and s.status != "expired"]
     failed_payments = tuple(row.failed_payments or ())
     recent = float(row.usage_recent or 0)
     first_usage_at = row.first_usage_at  # None: no usage ever
@@ -297,8 +309,8 @@ def facts_of(
         seats=sum(s.quantity for s in live) or None,
         activity_days=tuple(row.activity_days or ()),
         last_activity_at=row.last_activity_at,
-        tickets=tuple(scoring.Ticket(*ticket) for ticket in row.tickets),
-        surveys=tuple(scoring.Survey(*survey) for survey in row.surveys),
+        tickets=tuple(map(scoring.Ticket._make, row.tickets)),
+        surveys=tuple(map(scoring.Survey._make, row.surveys)),
         has_subscription=bool(row.subscriptions),
         downgrades=tuple(row.downgrades or ()),
         pauses=tuple(row.pauses or ()),
@@ -338,34 +350,47 @@ async def recompute_many(session: AsyncSession, *, customer_ids: list[str], at: 
     clock stays fast and small)."""
     model = await get_model(session)
     loaded = await load_facts(session, customer_ids, model, at, for_update=True)
-    # The events' outbox rows then go in with the next statement, in one batch, not one INSERT per event.
-    with session.no_autoflush:
-        rows = [await _apply(session, customer, model, facts, stage_facts, at) for customer, facts, stage_facts in loaded]
-    if rows:
-        await repository.set_health(session, rows, at)
-        # A handler may hold this customer as an ORM object: it must see the new health, not its stale copy.
-        for held in [o for o in session.identity_map.values() if isinstance(o, HealthCustomer) and o.id in customer_ids]:
-            session.expire(held)
+    ids = new_ids("hsc", len(loaded))
+    scored = [_rescore(row, model, facts, stage_facts, at, ids[n]) for n, (row, facts, stage_facts) in enumerate(loaded)]
+    if scored:
+        await repository.set_health(session, [new for new, _, _ in scored], at)
+        await _announce(session, scored, at)
+        _expire_held(session, set(customer_ids))
 
 
-async def _apply(
-    session: AsyncSession,
+async def recompute_clock(session: AsyncSession, *, clock_id: str | None, at: datetime) -> int:
+    """The daily recompute of every customer on a clock (or on real time), in chunks; schedules the next day."""
+    ids = await repository.customer_ids_on_clock(session, clock_id)
+    for offset in range(0, len(ids), RECOMPUTE_CHUNK):
+        await recompute_many(session, customer_ids=ids[offset : offset + RECOMPUTE_CHUNK], at=at)
+    key = _daily_key(clock_id)
+    await schedule_job(session, kind=DAILY, key=key, due_at=_next_midnight(at), clock_id=clock_id, payload={})
+    return len(ids)
+
+
+# A customer's new health, the events its changes call for (verb, payload) and its clock.
+Scored = tuple[repository.NewHealth, list[tuple[str, CustomerHealthData]], str | None]
+
+
+def _rescore(
     customer: repository.RecomputeInputs,
     model: scoring.HealthModel,
     facts: scoring.Facts,
     stage_facts: scoring.StageFacts,
     at: datetime,
-) -> repository.NewHealth:
-    """One customer's new health; writes the events its changes call for."""
+    history_id: str,
+) -> Scored:
+    """One customer's new health, and the events its changes call for (pure: no statement)."""
     health = scoring.compute_health(facts, model, started_at=customer.started_at)
     stage = scoring.lifecycle_stage(stage_facts, model)
     best = customer.recent_best_score
     drop = scoring.score_drop(health.score, [] if best is None else [best])
-    factors = [_factor_json(line) for line in health.factors]
+    factors = _factors_json(health.factors)
     previous_status, previous_stage = customer.status, customer.stage
     risk_episode_open = customer.risk_episode_open
+    events: list[tuple[str, CustomerHealthData]] = []
 
-    async def announce(verb: str, reasons: list[str]) -> None:
+    def announce(verb: str, reasons: list[str]) -> None:
         data = CustomerHealthData(
             customer_id=customer.id,
             score=health.score,
@@ -378,36 +403,26 @@ async def _apply(
             factors=[HealthFactorData(name=f["name"], score=f["score"], detail=f["detail"]) for f in factors],
             computed_at=at,
         )
-        await add_event(
-            session,
-            source=SERVICE,
-            topic=HEALTH,
-            event_type=f"customer.{verb}",
-            customer_id=customer.id,
-            data=data,
-            business_time=at,
-            clock_id=customer.clock_id,
-        )
+        events.append((verb, data))
 
-    reasons = health.reasons(model.bands.healthy_min)
     if previous_status is not None and health.status != previous_status:
-        await announce("health_changed", reasons)
+        announce("health_changed", health.reasons(model.bands.healthy_min))
     if scoring.risk_raised(status=health.status, drop=drop, model=model):
         if not customer.risk_episode_open and previous_status is not None:
             risk_episode_open = True
             drop_reason = (
                 [f"the score fell {drop} points within {model.risk_drop_days} days"] if drop >= model.risk_drop_points else []
             )
-            await announce("churn_risk_raised", drop_reason + reasons)
+            announce("churn_risk_raised", drop_reason + health.reasons(model.bands.healthy_min))
     else:
         risk_episode_open = False
     if previous_stage is not None and stage != previous_stage:
-        await announce("stage_changed", [f"lifecycle stage {previous_stage} -> {stage}"])
+        announce("stage_changed", [f"lifecycle stage {previous_stage} -> {stage}"])
         if stage == "expansion":
-            await announce("expansion_signal", scoring.expansion_reasons(stage_facts, model))
-    return repository.NewHealth(
+            announce("expansion_signal", scoring.expansion_reasons(stage_facts, model))
+    new = repository.NewHealth(
         id=customer.id,
-        history_id=new_id("hsc"),
+        history_id=history_id,
         first_value_at=stage_facts.first_value_at,
         score=health.score,
         status=health.status,
@@ -416,29 +431,48 @@ async def _apply(
         factors=orjson.dumps(factors).decode(),
         risk_episode_open=risk_episode_open,
     )
+    return new, events, customer.clock_id
 
 
-def _factor_json(line: scoring.FactorLine) -> dict[str, Any]:
-    return {
-        "name": line.name,
-        "score": None if line.score is None else scoring.half_up(line.score),
-        "weight": scoring.half_up(line.weight * 10000) / 10000,
-        "contribution": scoring.half_up(line.contribution * 100) / 100,
-        "detail": line.detail,
-    }
+async def _announce(session: AsyncSession, scored: list[Scored], at: datetime) -> None:
+    """The events of the customers just written, in their order (their outbox rows go in with the
+    next flush, in one batch, not one INSERT per event)."""
+    with session.no_autoflush:
+        for new, events, clock_id in scored:
+            for verb, data in events:
+                await add_event(
+                    session,
+                    source=SERVICE,
+                    topic=HEALTH,
+                    event_type=f"customer.{verb}",
+                    customer_id=new.id,
+                    data=data,
+                    business_time=at,
+                    clock_id=clock_id,
+                )
+
+
+def _expire_held(session: AsyncSession, customer_ids: set[str]) -> None:
+    """A handler may hold one of these customers as an ORM object: it must see the new health, not its stale copy."""
+    for held in [o for o in session.identity_map.values() if isinstance(o, HealthCustomer) and o.id in customer_ids]:
+        session.expire(held)
+
+
+def _factors_json(lines: list[scoring.FactorLine]) -> list[dict[str, Any]]:
+    """The factors as the API shows them: score rounded to a point, weight to 4 places, contribution to 2."""
+    return [
+        {
+            "name": line.name,
+            "score": None if line.score is None else scoring.half_up(line.score),
+            "weight": scoring.half_up(line.weight * 10000) / 10000,
+            "contribution": scoring.half_up(line.contribution * 100) / 100,
+            "detail": line.detail,
+        }
+        for line in lines
+    ]
 
 
 RECOMPUTE_CHUNK = 1000
-
-
-async def recompute_clock(session: AsyncSession, *, clock_id: str | None, at: datetime) -> int:
-    """The daily recompute of every customer on a clock (or on real time), in chunks; schedules the next day."""
-    ids = await repository.customer_ids_on_clock(session, clock_id)
-    for offset in range(0, len(ids), RECOMPUTE_CHUNK):
-        await recompute_many(session, customer_ids=ids[offset : offset + RECOMPUTE_CHUNK], at=at)
-    key = _daily_key(clock_id)
-    await schedule_job(session, kind=DAILY, key=key, due_at=_next_midnight(at), clock_id=clock_id, payload={})
-    return len(ids)
 
 
 async def trend(session: AsyncSession, customer: HealthCustomer) -> dict[str, int | None]:
