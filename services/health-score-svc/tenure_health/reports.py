@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import datetime, timedelta
 from fractions import Fraction
-from typing import Any
+from typing import Any, Literal
 
 from dateutil.relativedelta import relativedelta
 from sqlalchemy import select, text
@@ -74,6 +74,8 @@ async def record_subscription_state(
             next_mrr_denominator=next_monthly.denominator if next_renewal else None,
         )
     )
+    await session.flush()
+    await link_states(session, "subscription_id", data.id)
 
 
 async def _latest_state(session: AsyncSession, subscription_id: str) -> MrrState | None:
@@ -96,8 +98,48 @@ async def record_invoice(session: AsyncSession, *, data: InvoiceData, clock_id: 
             issued_at=at,
         )
         session.add(row)
+    was_void = row.status == "void"
     row.status, row.total = data.status, data.total
     await session.flush()
+    if data.subscription_id and was_void != (data.status == "void"):
+        # Voiding a renewal's invoice un-renews the renewal date it was issued at.
+        await link_states(session, "subscription_id", data.subscription_id)
+
+
+# Each state's successor facts (see MrrState), recomputed over its whole subscription, so a state arriving out
+# of (at, id) order, or a renewal's invoice voided before or after the renewal arrives, leaves them right; only
+# the rows whose facts change are written. `renewals`: the instants a renewal was issued and its invoice not
+# voided. Event handlers lock the customer's row first (service.customer_for): the states and the invoices of
+# one subscription are linked one transaction at a time.
+_LINK_STATES = """
+WITH renewals AS (
+    SELECT DISTINCT r.subscription_id, r.at FROM health_mrr_states r
+    WHERE r.{scope} = :key AND r.verb = 'renewed' AND NOT EXISTS (
+        SELECT 1 FROM health_mrr_invoices i
+        WHERE i.source_event_id = r.event_id AND i.status = 'void' AND i.currency = r.currency
+          AND i.clock_id IS NOT DISTINCT FROM r.clock_id)
+),
+linked AS (
+    SELECT s.id,
+           coalesce(lead(s.at) OVER subscription, 'infinity') AS next_at,
+           coalesce(min(s.at) FILTER (WHERE s.mrr_numerator > 0) OVER whole, 'infinity') AS first_mrr_at,
+           n.at IS NOT NULL AS renewed
+    FROM health_mrr_states s
+    LEFT JOIN renewals n ON n.subscription_id = s.subscription_id AND n.at = s.current_period_end
+    WHERE s.{scope} = :key
+    WINDOW subscription AS (PARTITION BY s.subscription_id ORDER BY s.at, s.id),
+           whole AS (PARTITION BY s.subscription_id)
+)
+UPDATE health_mrr_states s SET next_at = l.next_at, first_mrr_at = l.first_mrr_at, renewed = l.renewed
+FROM linked l
+WHERE s.id = l.id AND (s.next_at, s.first_mrr_at, s.renewed) IS DISTINCT FROM (l.next_at, l.first_mrr_at, l.renewed)
+"""
+
+
+async def link_states(session: AsyncSession, scope: Literal["subscription_id", "clock_id"], key: str) -> None:
+    """Recompute the successor facts of one subscription's states (as its events arrive) or of a whole test
+    clock's (after a bulk load)."""
+    await session.execute(text(_LINK_STATES.format(scope=scope)), {"key": key})
 
 
 async def record_quote(session: AsyncSession, *, data: QuoteData, at: datetime) -> None:
@@ -131,9 +173,9 @@ async def _states(session: AsyncSession, *, clock_id: str | None, end: datetime)
     return list(await session.execute(statement))
 
 
-def _clock(column: str, clock_id: str | None) -> str:
+def _clock(column: str, clock_id: str | None, parameter: str = ":clock_id") -> str:
     """The SQL condition for one clock's rows (real time: no clock), so the (clock_id, …) indexes serve it."""
-    return f"{column} = :clock_id" if clock_id else f"{column} IS NULL"
+    return f"{column} = {parameter}" if clock_id else f"{column} IS NULL"
 
 
 def _currency(found: set[str], currency: str | None) -> str | None:
@@ -144,52 +186,46 @@ def _currency(found: set[str], currency: str | None) -> str | None:
     return found.pop() if found else None
 
 
-# One pass over the clock's states up to `to`, in each subscription's order (the clock-subscription index
-# gives that order: no sort), for the whole report but its deals. `spans`: each state with the next one's
-# instant (a state is in force from its own instant until the next) and whether a renewal, not voided, was
-# issued at the next instant after its own (the next peer group: every state at that instant). Then one row
-# per subscription (subscription_id set: its state at each end of the window) and, by currency and MRR
-# denominator (subscription_id NULL: sums of fractions stay exact per denominator), the renewal dates that
-# fell in the window (a period end with MRR in force just before it) and the moves to the free plan.
-_ENDS_AND_RENEWALS = """
-WITH voided AS (
-    SELECT s.id FROM health_mrr_invoices i JOIN health_mrr_states s ON s.event_id = i.source_event_id
-    WHERE {invoice_clock} AND i.status = 'void' AND s.currency = i.currency
-),
-spans AS (
-    SELECT subscription_id, customer_id, currency, at, verb, paused, current_period_end AS period_end,
-           mrr_numerator AS num, mrr_denominator AS den, lead(at) OVER next AS next_at,
-           bool_or(verb = 'renewed' AND id NOT IN (SELECT id FROM voided)) OVER next_instant AS renewed_next
-    FROM health_mrr_states
-    WHERE {state_clock} AND at <= :end
-    WINDOW next AS (PARTITION BY subscription_id ORDER BY at, id),
-           next_instant AS (PARTITION BY subscription_id ORDER BY at GROUPS BETWEEN 1 FOLLOWING AND 1 FOLLOWING)
-),
-flagged AS (
-    SELECT *,
-           at <= :start AND (next_at IS NULL OR next_at > :start) AS at_start,
-           next_at IS NULL AS at_end,
-           num > 0 AND period_end >= :start AND period_end < :end AND at < period_end
-               AND (next_at IS NULL OR period_end <= next_at) AS renewal_due
-    FROM spans
+# The states in force at `from` and at `to` (a state is in force from its instant until its successor's, `next_at`),
+# each set read from whichever of the (clock, at) and (clock, next_at) indexes holds fewer of the clock's
+# states, index only; then one row per subscription: its SubscriptionEnds (in order, by position), and its
+# currency. It had MRR before `from` if its first instant with MRR came before.
+_ENDS = """
+WITH in_force AS (
+    SELECT true AS at_start, subscription_id, customer_id, currency, paused, mrr_numerator, mrr_denominator, first_mrr_at
+    FROM health_mrr_states WHERE {clock} AND at <= $1 AND next_at > $1
+    UNION ALL
+    SELECT false, subscription_id, customer_id, currency, paused, mrr_numerator, mrr_denominator, first_mrr_at
+    FROM health_mrr_states WHERE {clock} AND at <= $2 AND next_at > $2
 )
-SELECT min(customer_id) AS customer_id,
-       coalesce(max(num) FILTER (WHERE at_start), 0) AS start_numerator,
-       coalesce(max(den) FILTER (WHERE at_start), 1) AS start_denominator,
-       coalesce(bool_or(paused) FILTER (WHERE at_start), false) AS paused_at_start,
-       max(num) FILTER (WHERE at_end) AS end_numerator,
-       max(den) FILTER (WHERE at_end) AS end_denominator,
-       bool_or(paused) FILTER (WHERE at_end) AS paused_at_end,
-       coalesce(bool_or(num > 0) FILTER (WHERE at < :start), false) AS had_mrr_before,
-       subscription_id, min(currency) AS currency,
-       CASE WHEN renewal_due THEN den END AS renewal_denominator,
-       count(*) FILTER (WHERE renewal_due) AS renewals_due,
-       count(*) FILTER (WHERE renewal_due AND next_at = period_end AND renewed_next) AS renewals_renewed,
-       sum(num) FILTER (WHERE renewal_due) AS value_due,
-       sum(num) FILTER (WHERE renewal_due AND next_at = period_end AND renewed_next) AS value_renewed,
-       count(*) FILTER (WHERE verb = 'moved_to_free_plan' AND at >= :start AND at < :end) AS free_plan_moves
-FROM flagged
-GROUP BY GROUPING SETS ((subscription_id), (currency, CASE WHEN renewal_due THEN den END))
+SELECT min(customer_id),
+       coalesce(max(mrr_numerator) FILTER (WHERE at_start), 0),
+       coalesce(max(mrr_denominator) FILTER (WHERE at_start), 1),
+       coalesce(bool_or(paused) FILTER (WHERE at_start), false),
+       max(mrr_numerator) FILTER (WHERE NOT at_start),
+       max(mrr_denominator) FILTER (WHERE NOT at_start),
+       bool_or(paused) FILTER (WHERE NOT at_start),
+       min(first_mrr_at) < $1,
+       min(currency)
+FROM in_force
+GROUP BY subscription_id
+"""
+
+# The renewal dates that fell in the window, by MRR denominator (sums of fractions stay exact per denominator):
+# a state's period end with its MRR in force just before it (the state is the last one before its period
+# end), renewed if a renewal, not voided, was issued then. The partial index holds exactly these states.
+_RENEWALS = """
+SELECT mrr_denominator AS den, count(*) AS due, count(*) FILTER (WHERE renewed) AS renewed,
+       sum(mrr_numerator) AS value_due, coalesce(sum(mrr_numerator) FILTER (WHERE renewed), 0) AS value_renewed
+FROM health_mrr_states
+WHERE {state_clock} AND currency = :currency AND current_period_end >= :start AND current_period_end < :end
+  AND mrr_numerator > 0 AND at < current_period_end AND current_period_end <= next_at
+GROUP BY mrr_denominator
+"""
+
+_FREE_PLAN_MOVES = """
+SELECT count(*) FROM health_mrr_states
+WHERE {state_clock} AND currency = :currency AND verb = 'moved_to_free_plan' AND at >= :start AND at < :end
 """
 
 # Paid invoices issued in the window for a new subscription or a renewal (the source event's billing reason).
@@ -201,34 +237,40 @@ WHERE {invoice_clock} AND i.currency = :currency AND i.status = 'paid' AND i.iss
 """
 
 
+async def driver_connection(session: AsyncSession) -> Any:
+    """The session's asyncpg connection, in its transaction: for COPY, and rows by position without
+    SQLAlchemy's Result (100,000 rows for a report)."""
+    raw = await (await session.connection()).get_raw_connection()
+    if raw.driver_connection is None:  # typed optional: None only once the connection is closed
+        raise RuntimeError("the session's connection is closed")
+    return raw.driver_connection
+
+
 async def retention_report(
     session: AsyncSession, *, start: datetime, end: datetime, currency: str | None, clock_id: str | None
 ) -> dict[str, Any]:
     start, end = check_window(start, end)
-    params = {"start": start, "end": end, "clock_id": clock_id}
-    statement = _ENDS_AND_RENEWALS.format(invoice_clock=_clock("i.clock_id", clock_id), state_clock=_clock("clock_id", clock_id))
-    # Room to aggregate a year of a large clock in memory (a hash, not a sort spilled to disk), for this report only.
+    # Room to group a large clock's subscriptions in memory (a hash, not a sort spilled to disk), for this report only.
     await session.execute(text(f"SET LOCAL work_mem = '{REPORT_WORK_MEM}'"))
-    rows = (await session.execute(text(statement), params)).all()
-    subscription_rows = [row for row in rows if row.subscription_id is not None]
-    currency = _currency({row.currency for row in subscription_rows}, currency)
-    # A subscription's first columns are its SubscriptionEnds, in order: built by position, 100,000 times.
-    ends = [retention.SubscriptionEnds._make(row[:ENDS_COLUMNS]) for row in subscription_rows if row.currency == currency]
-    totals = [row for row in rows if row.subscription_id is None and row.currency == currency]
+    driver = await driver_connection(session)
+    statement = _ENDS.format(clock=_clock("clock_id", clock_id, "$3"))
+    rows = await driver.fetch(statement, start, end, *([clock_id] if clock_id else []))
+    currency = _currency({row[ENDS_COLUMNS] for row in rows}, currency)
+    ends = [retention.SubscriptionEnds._make(row[:ENDS_COLUMNS]) for row in rows if row[ENDS_COLUMNS] == currency]
+    params = {"start": start, "end": end, "clock_id": clock_id, "currency": currency}
+    state_clock, invoice_clock = _clock("clock_id", clock_id), _clock("i.clock_id", clock_id)
+    totals = (await session.execute(text(_RENEWALS.format(state_clock=state_clock)), params)).all()
     renewals = retention.Renewals(
-        due=sum(row.renewals_due for row in totals),
-        renewed=sum(row.renewals_renewed for row in totals),
-        value_due=sum((Fraction(int(row.value_due or 0), row.renewal_denominator or 1) for row in totals), Fraction(0)),
-        value_renewed=sum((Fraction(int(row.value_renewed or 0), row.renewal_denominator or 1) for row in totals), Fraction(0)),
+        due=sum(row.due for row in totals),
+        renewed=sum(row.renewed for row in totals),
+        value_due=sum((Fraction(int(row.value_due), row.den) for row in totals), Fraction(0)),
+        value_renewed=sum((Fraction(int(row.value_renewed), row.den) for row in totals), Fraction(0)),
     )
-    deals = _DEALS.format(invoice_clock=_clock("i.clock_id", clock_id), state_clock=_clock("s.clock_id", clock_id))
-    deal_count, deal_total = (await session.execute(text(deals), {**params, "currency": currency})).one()
+    free_plan_moves = (await session.execute(text(_FREE_PLAN_MOVES.format(state_clock=state_clock)), params)).scalar_one()
+    deals = _DEALS.format(invoice_clock=invoice_clock, state_clock=_clock("s.clock_id", clock_id))
+    deal_count, deal_total = (await session.execute(text(deals), params)).one()
     result = retention.tally(
-        ends,
-        renewals=renewals,
-        deal_count=deal_count,
-        deal_total=int(deal_total),
-        free_plan_moves=sum(row.free_plan_moves for row in totals),
+        ends, renewals=renewals, deal_count=deal_count, deal_total=int(deal_total), free_plan_moves=free_plan_moves
     )
     return retention.rounded_report(result, currency=currency, start=start, end=end)
 

@@ -126,20 +126,21 @@ def _seed_rows(clock: str, numbers: range, rng: random.Random) -> tuple[list[tup
 
 
 async def _copy(session: AsyncSession, table: str, columns: tuple[str, ...], records: list[tuple[Any, ...]]) -> None:
-    raw = await (await session.connection()).get_raw_connection()
-    if raw.driver_connection is None:  # typed optional: None only once the connection is closed
-        raise RuntimeError("the session's connection is closed")
-    await raw.driver_connection.copy_records_to_table(table, records=records, columns=columns)
+    driver = await reports.driver_connection(session)
+    await driver.copy_records_to_table(table, records=records, columns=columns)
 
 
 async def seed_year(sessions: async_sessionmaker[AsyncSession], customers: int) -> str:
-    """A fresh clock with a year of monthly MRR states and invoices per customer, written with COPY; returns the clock."""
+    """A fresh clock with a year of monthly MRR states and invoices per customer, written with COPY, and its
+    states' successor facts; returns the clock."""
     clock, rng = new_id("clock"), random.Random(12)
     async with sessions() as session, session.begin():
         for first in range(0, customers, SEED_CHUNK):
             states, invoices = _seed_rows(clock, range(first, min(customers, first + SEED_CHUNK)), rng)
             await _copy(session, "health_mrr_states", STATE_COLUMNS, states)
             await _copy(session, "health_mrr_invoices", INVOICE_COLUMNS, invoices)
+        # The successor facts the handlers keep as events arrive, for the whole clock at once.
+        await reports.link_states(session, "clock_id", clock)
     async with sessions() as session:
         # Vacuumed (index-only scans see every page as visible) and fresh statistics, as autovacuum would
         # have left tables that grew over a year. VACUUM runs outside a transaction.
