@@ -126,6 +126,7 @@ async def test_the_report_and_the_series_agree_with_the_reference(mechanism_db):
         await session.execute(insert(MrrState), states)
         await session.execute(insert(MrrInvoice), invoices)
         await reports.link_states(session, "clock_id", clock)
+        await reports.link_deals(session, "clock_id", clock)
     await _check(sessions, clock, states, invoices)
 
 
@@ -147,8 +148,10 @@ async def test_the_facts_kept_as_states_and_invoices_arrive_in_any_order_agree_t
     async with sessions() as session, session.begin():
         for kind, row in arrivals:
             if kind == "state":
-                await session.execute(insert(MrrState), [row])
-                await reports.link_states(session, "subscription_id", row["subscription_id"])
+                state = MrrState(**row)
+                session.add(state)
+                await session.flush()
+                await reports.state_added(session, state)
                 arrived.append(row)
             else:
                 status = "void" if kind == "void" else "paid" if row["status"] == "void" else row["status"]

@@ -238,6 +238,17 @@ class MrrInvoice(Base):
     """An invoice as the retention report needs it: when issued, for which subscription event, paid or voided."""
 
     __tablename__ = "health_mrr_invoices"
+    __table_args__ = (
+        # The deals of a window (paid, and billing a new subscription or a renewal), index only.
+        Index(
+            "ix_health_mrr_invoices_deals",
+            "clock_id",
+            "currency",
+            "issued_at",
+            postgresql_include=["total", "deal_at"],
+            postgresql_where=text("status = 'paid' AND deal_at IS NOT NULL"),
+        ),
+    )
 
     id: Mapped[str] = mapped_column(String, primary_key=True)
     customer_id: Mapped[str] = mapped_column(String)
@@ -248,6 +259,9 @@ class MrrInvoice(Base):
     total: Mapped[int] = mapped_column(BigInteger)
     status: Mapped[str] = mapped_column(String)
     issued_at: Mapped[datetime] = mapped_column(TZ)
+    # The instant of the subscription event it bills when that was a new subscription or a renewal (a deal),
+    # kept by reports.link_deals whichever arrives first.
+    deal_at: Mapped[datetime | None] = mapped_column(TZ)
 
 
 class RenewalQuote(Base):

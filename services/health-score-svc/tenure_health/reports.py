@@ -47,35 +47,42 @@ async def record_subscription_state(
     if next_renewal is not None:
         next_period = next_renewal.recurring_amount_after_discounts
         next_monthly = mrr.monthly(next_period, next_renewal.interval, next_renewal.interval_count)
-    session.add(
-        MrrState(
-            event_id=event_id,
-            subscription_id=data.id,
-            customer_id=data.customer_id,
-            clock_id=clock_id,
-            currency=data.currency,
-            at=at,
-            verb=verb,
-            status=data.status,
-            paused=data.status == "paused",
-            on_free_plan=data.on_free_plan,
-            plan_code=data.plan_code,
-            interval=interval,
-            interval_count=interval_count,
-            period_amount=period,
-            mrr_numerator=monthly.numerator,
-            mrr_denominator=monthly.denominator,
-            current_period_end=data.current_period_end,
-            billing_reason=data.billing_reason,
-            cancellation_scheduled=cancelling,
-            next_plan_code=next_renewal.plan_code if next_renewal else None,
-            next_period_amount=next_period if next_renewal else None,
-            next_mrr_numerator=next_monthly.numerator if next_renewal else None,
-            next_mrr_denominator=next_monthly.denominator if next_renewal else None,
-        )
+    state = MrrState(
+        event_id=event_id,
+        subscription_id=data.id,
+        customer_id=data.customer_id,
+        clock_id=clock_id,
+        currency=data.currency,
+        at=at,
+        verb=verb,
+        status=data.status,
+        paused=data.status == "paused",
+        on_free_plan=data.on_free_plan,
+        plan_code=data.plan_code,
+        interval=interval,
+        interval_count=interval_count,
+        period_amount=period,
+        mrr_numerator=monthly.numerator,
+        mrr_denominator=monthly.denominator,
+        current_period_end=data.current_period_end,
+        billing_reason=data.billing_reason,
+        cancellation_scheduled=cancelling,
+        next_plan_code=next_renewal.plan_code if next_renewal else None,
+        next_period_amount=next_period if next_renewal else None,
+        next_mrr_numerator=next_monthly.numerator if next_renewal else None,
+        next_mrr_denominator=next_monthly.denominator if next_renewal else None,
     )
+    session.add(state)
     await session.flush()
-    await link_states(session, "subscription_id", data.id)
+    await state_added(session, state)
+
+
+async def state_added(session: AsyncSession, state: MrrState) -> None:
+    """The facts a new (flushed) state changes: its subscription's successor facts, and whether the invoices of
+    its event are deals."""
+    await link_states(session, "subscription_id", state.subscription_id)
+    if state.billing_reason in retention.DEAL_REASONS:
+        await link_deals(session, "source_event_id", state.event_id)
 
 
 async def _latest_state(session: AsyncSession, subscription_id: str) -> MrrState | None:
@@ -87,6 +94,7 @@ async def _latest_state(session: AsyncSession, subscription_id: str) -> MrrState
 
 async def record_invoice(session: AsyncSession, *, data: InvoiceData, clock_id: str | None, at: datetime) -> None:
     row = await session.get(MrrInvoice, data.id, with_for_update=True)
+    new = row is None
     if row is None:
         row = MrrInvoice(
             id=data.id,
@@ -101,6 +109,8 @@ async def record_invoice(session: AsyncSession, *, data: InvoiceData, clock_id: 
     was_void = row.status == "void"
     row.status, row.total = data.status, data.total
     await session.flush()
+    if new and data.source_event_id:
+        await link_deals(session, "source_event_id", data.source_event_id)
     if data.subscription_id and was_void != (data.status == "void"):
         # Voiding a renewal's invoice un-renews the renewal date it was issued at.
         await link_states(session, "subscription_id", data.subscription_id)
@@ -140,6 +150,22 @@ async def link_states(session: AsyncSession, scope: Literal["subscription_id", "
     """Recompute the successor facts of one subscription's states (as its events arrive) or of a whole test
     clock's (after a bulk load)."""
     await session.execute(text(_LINK_STATES.format(scope=scope)), {"key": key})
+
+
+# An invoice is a deal when the subscription event it bills (its source, on its clock) was a new subscription or a
+# renewal: it keeps that event's instant (`deal_at`), whichever of the two arrived first.
+_LINK_DEALS = """
+UPDATE health_mrr_invoices i SET deal_at = s.at
+FROM health_mrr_states s
+WHERE i.{scope} = :key AND s.event_id = i.source_event_id AND s.clock_id IS NOT DISTINCT FROM i.clock_id
+  AND s.billing_reason IN ('subscription_create', 'subscription_cycle') AND i.deal_at IS DISTINCT FROM s.at
+"""
+
+
+async def link_deals(session: AsyncSession, scope: Literal["source_event_id", "clock_id"], key: str) -> None:
+    """Mark the invoices of one subscription event (as the event or an invoice arrives) or of a whole test clock
+    (after a bulk load) as deals."""
+    await session.execute(text(_LINK_DEALS.format(scope=scope)), {"key": key})
 
 
 async def record_quote(session: AsyncSession, *, data: QuoteData, at: datetime) -> None:
@@ -228,12 +254,12 @@ SELECT count(*) FROM health_mrr_states
 WHERE {state_clock} AND currency = :currency AND verb = 'moved_to_free_plan' AND at >= :start AND at < :end
 """
 
-# Paid invoices issued in the window for a new subscription or a renewal (the source event's billing reason).
+# Paid invoices issued in the window for a new subscription or a renewal (see _LINK_DEALS), index only.
 _DEALS = """
-SELECT count(*) AS deal_count, coalesce(sum(i.total), 0) AS deal_total
-FROM health_mrr_invoices i JOIN health_mrr_states s ON s.event_id = i.source_event_id
-WHERE {invoice_clock} AND i.currency = :currency AND i.status = 'paid' AND i.issued_at >= :start AND i.issued_at < :end
-  AND {state_clock} AND s.at <= :end AND s.billing_reason IN ('subscription_create', 'subscription_cycle')
+SELECT count(*) AS deal_count, coalesce(sum(total), 0) AS deal_total
+FROM health_mrr_invoices
+WHERE {invoice_clock} AND currency = :currency AND status = 'paid' AND deal_at IS NOT NULL
+  AND issued_at >= :start AND issued_at < :end AND deal_at <= :end
 """
 
 
@@ -258,7 +284,7 @@ async def retention_report(
     currency = _currency({row[ENDS_COLUMNS] for row in rows}, currency)
     ends = [retention.SubscriptionEnds._make(row[:ENDS_COLUMNS]) for row in rows if row[ENDS_COLUMNS] == currency]
     params = {"start": start, "end": end, "clock_id": clock_id, "currency": currency}
-    state_clock, invoice_clock = _clock("clock_id", clock_id), _clock("i.clock_id", clock_id)
+    state_clock = _clock("clock_id", clock_id)
     totals = (await session.execute(text(_RENEWALS.format(state_clock=state_clock)), params)).all()
     renewals = retention.Renewals(
         due=sum(row.due for row in totals),
@@ -267,7 +293,7 @@ async def retention_report(
         value_renewed=sum((Fraction(int(row.value_renewed), row.den) for row in totals), Fraction(0)),
     )
     free_plan_moves = (await session.execute(text(_FREE_PLAN_MOVES.format(state_clock=state_clock)), params)).scalar_one()
-    deals = _DEALS.format(invoice_clock=invoice_clock, state_clock=_clock("s.clock_id", clock_id))
+    deals = _DEALS.format(invoice_clock=_clock("clock_id", clock_id))
     deal_count, deal_total = (await session.execute(text(deals), params)).one()
     result = retention.tally(
         ends, renewals=renewals, deal_count=deal_count, deal_total=int(deal_total), free_plan_moves=free_plan_moves

@@ -141,6 +141,7 @@ async def seed_year(sessions: async_sessionmaker[AsyncSession], customers: int) 
             await _copy(session, "health_mrr_invoices", INVOICE_COLUMNS, invoices)
         # The successor facts the handlers keep as events arrive, for the whole clock at once.
         await reports.link_states(session, "clock_id", clock)
+        await reports.link_deals(session, "clock_id", clock)
     async with sessions() as session:
         # Vacuumed (index-only scans see every page as visible) and fresh statistics, as autovacuum would
         # have left tables that grew over a year. VACUUM runs outside a transaction.

@@ -1,6 +1,7 @@
 """health-score-svc: each MRR state keeps its successor facts (the next state's instant, the subscription's
-first instant with MRR, whether the renewal due at its period end was renewed), so the retention report reads
-the states in force at its window's ends and the renewals due in it from indexes, with no window function.
+first instant with MRR, whether the renewal due at its period end was renewed) and each invoice whether it is a
+deal, so the retention report reads the states in force at its window's ends, the renewals due in it and its
+deals from indexes, with no window function and no join.
 
 Revision ID: 0010_retention_successors
 """
@@ -22,6 +23,7 @@ def upgrade() -> None:
     op.add_column("health_mrr_states", sa.Column("next_at", TZ, nullable=False, server_default="infinity"))
     op.add_column("health_mrr_states", sa.Column("first_mrr_at", TZ, nullable=False, server_default="infinity"))
     op.add_column("health_mrr_states", sa.Column("renewed", sa.Boolean, nullable=False, server_default=sa.false()))
+    op.add_column("health_mrr_invoices", sa.Column("deal_at", TZ))
     # The facts of the states already kept, as reports.link_states computes them (here for every subscription).
     op.execute(
         """
@@ -44,6 +46,15 @@ def upgrade() -> None:
         )
         UPDATE health_mrr_states s SET next_at = l.next_at, first_mrr_at = l.first_mrr_at, renewed = l.renewed
         FROM linked l WHERE s.id = l.id
+        """
+    )
+    # The invoices that are deals, as reports.link_deals marks them (here for every invoice).
+    op.execute(
+        """
+        UPDATE health_mrr_invoices i SET deal_at = s.at
+        FROM health_mrr_states s
+        WHERE s.event_id = i.source_event_id AND s.clock_id IS NOT DISTINCT FROM i.clock_id
+          AND s.billing_reason IN ('subscription_create', 'subscription_cycle')
         """
     )
     # The states in force at an instant t (at <= t < next_at): from the end of the states before t, or from
@@ -74,6 +85,14 @@ def upgrade() -> None:
         "health_mrr_states",
         ["clock_id", "currency", "at"],
         postgresql_where=sa.text("verb = 'moved_to_free_plan'"),
+    )
+
+    op.create_index(
+        "ix_health_mrr_invoices_deals",
+        "health_mrr_invoices",
+        ["clock_id", "currency", "issued_at"],
+        postgresql_include=["total", "deal_at"],
+        postgresql_where=sa.text("status = 'paid' AND deal_at IS NOT NULL"),
     )
 
 
