@@ -21,7 +21,6 @@ INTERVAL_STEPS = {"day": relativedelta(days=1), "week": relativedelta(weeks=1), 
 MAX_SERIES_POINTS = 1000
 MAX_RENEWAL_DAYS = 366
 REPORT_WORK_MEM = "128MB"
-ENDS_COLUMNS = len(retention.SubscriptionEnds._fields)
 
 
 # ---- facts from the bus -------------------------------------------------------------------------------
@@ -199,9 +198,9 @@ async def _states(session: AsyncSession, *, clock_id: str | None, end: datetime)
     return list(await session.execute(statement))
 
 
-def _clock(column: str, clock_id: str | None, parameter: str = ":clock_id") -> str:
+def _clock(column: str, clock_id: str | None) -> str:
     """The SQL condition for one clock's rows (real time: no clock), so the (clock_id, …) indexes serve it."""
-    return f"{column} = {parameter}" if clock_id else f"{column} IS NULL"
+    return f"{column} = :clock_id" if clock_id else f"{column} IS NULL"
 
 
 def _currency(found: set[str], currency: str | None) -> str | None:
@@ -214,27 +213,44 @@ def _currency(found: set[str], currency: str | None) -> str | None:
 
 # The states in force at `from` and at `to` (a state is in force from its instant until its successor's, `next_at`),
 # each set read from whichever of the (clock, at) and (clock, next_at) indexes holds fewer of the clock's
-# states, index only; then one row per subscription: its SubscriptionEnds (in order, by position), and its
-# currency. It had MRR before `from` if its first instant with MRR came before.
-_ENDS = """
+# states, index only. Then each customer's MRR at each end (by currency: its subscriptions in another currency
+# belong to another report), exact as an integer over one common denominator (`scale`, the lcm of the
+# denominators present), classified as retention.classify does it; then per movement: customers and amounts.
+# A customer had MRR before `from` if one of its subscriptions' first instant with MRR came before.
+_MOVEMENTS = """
 WITH in_force AS (
-    SELECT true AS at_start, subscription_id, customer_id, currency, paused, mrr_numerator, mrr_denominator, first_mrr_at
-    FROM health_mrr_states WHERE {clock} AND at <= $1 AND next_at > $1
+    SELECT true AS at_start, customer_id, currency, paused, mrr_numerator, mrr_denominator, first_mrr_at
+    FROM health_mrr_states WHERE {clock} AND at <= :start AND next_at > :start
     UNION ALL
-    SELECT false, subscription_id, customer_id, currency, paused, mrr_numerator, mrr_denominator, first_mrr_at
-    FROM health_mrr_states WHERE {clock} AND at <= $2 AND next_at > $2
+    SELECT false, customer_id, currency, paused, mrr_numerator, mrr_denominator, first_mrr_at
+    FROM health_mrr_states WHERE {clock} AND at <= :end AND next_at > :end
+),
+scale AS (SELECT health_lcm(mrr_denominator) AS scale FROM in_force),
+customers AS (
+    SELECT currency,
+           coalesce(sum(mrr_numerator * div(scale, mrr_denominator)) FILTER (WHERE at_start), 0) AS start_mrr,
+           coalesce(sum(mrr_numerator * div(scale, mrr_denominator)) FILTER (WHERE NOT at_start), 0) AS end_mrr,
+           coalesce(bool_or(paused) FILTER (WHERE at_start), false) AS paused_at_start,
+           coalesce(bool_or(paused) FILTER (WHERE NOT at_start), false) AS paused_at_end,
+           min(first_mrr_at) < :start AS had_mrr_before
+    FROM in_force CROSS JOIN scale
+    GROUP BY customer_id, currency
+),
+classified AS (
+    SELECT currency, start_mrr, end_mrr,
+           CASE WHEN start_mrr = 0 AND end_mrr > 0 THEN
+                    CASE WHEN paused_at_start THEN 'resumed' WHEN had_mrr_before THEN 'reactivation' ELSE 'new' END
+                WHEN start_mrr > 0 AND end_mrr = 0 THEN CASE WHEN paused_at_end THEN 'paused' ELSE 'churn' END
+                WHEN start_mrr > 0 AND end_mrr > start_mrr THEN 'expansion'
+                WHEN start_mrr > 0 AND end_mrr < start_mrr THEN 'contraction'
+           END AS movement
+    FROM customers
 )
-SELECT min(customer_id),
-       coalesce(max(mrr_numerator) FILTER (WHERE at_start), 0),
-       coalesce(max(mrr_denominator) FILTER (WHERE at_start), 1),
-       coalesce(bool_or(paused) FILTER (WHERE at_start), false),
-       max(mrr_numerator) FILTER (WHERE NOT at_start),
-       max(mrr_denominator) FILTER (WHERE NOT at_start),
-       bool_or(paused) FILTER (WHERE NOT at_start),
-       min(first_mrr_at) < $1,
-       min(currency)
-FROM in_force
-GROUP BY subscription_id
+SELECT currency, movement, count(*) AS customers, sum(abs(end_mrr - start_mrr)) AS amount,
+       sum(start_mrr) AS mrr_start, sum(end_mrr) AS mrr_end, count(*) FILTER (WHERE start_mrr > 0) AS with_start,
+       (SELECT scale FROM scale) AS scale
+FROM classified
+GROUP BY currency, movement
 """
 
 # The renewal dates that fell in the window, by MRR denominator (sums of fractions stay exact per denominator):
@@ -263,28 +279,19 @@ WHERE {invoice_clock} AND currency = :currency AND status = 'paid' AND deal_at I
 """
 
 
-async def driver_connection(session: AsyncSession) -> Any:
-    """The session's asyncpg connection, in its transaction: for COPY, and rows by position without
-    SQLAlchemy's Result (100,000 rows for a report)."""
-    raw = await (await session.connection()).get_raw_connection()
-    if raw.driver_connection is None:  # typed optional: None only once the connection is closed
-        raise RuntimeError("the session's connection is closed")
-    return raw.driver_connection
-
-
 async def retention_report(
     session: AsyncSession, *, start: datetime, end: datetime, currency: str | None, clock_id: str | None
 ) -> dict[str, Any]:
     start, end = check_window(start, end)
-    # Room to group a large clock's subscriptions in memory (a hash, not a sort spilled to disk), for this report only.
+    # Room to group a large clock's customers in memory (a hash, not a sort spilled to disk), for this report only.
     await session.execute(text(f"SET LOCAL work_mem = '{REPORT_WORK_MEM}'"))
-    driver = await driver_connection(session)
-    statement = _ENDS.format(clock=_clock("clock_id", clock_id, "$3"))
-    rows = await driver.fetch(statement, start, end, *([clock_id] if clock_id else []))
-    currency = _currency({row[ENDS_COLUMNS] for row in rows}, currency)
-    ends = [retention.SubscriptionEnds._make(row[:ENDS_COLUMNS]) for row in rows if row[ENDS_COLUMNS] == currency]
-    params = {"start": start, "end": end, "clock_id": clock_id, "currency": currency}
+    params = {"start": start, "end": end, "clock_id": clock_id}
     state_clock = _clock("clock_id", clock_id)
+    rows = (await session.execute(text(_MOVEMENTS.format(clock=state_clock)), params)).all()
+    currency = _currency({row.currency for row in rows}, currency)
+    movements = {row.movement: row for row in rows if row.currency == currency}
+    scale = int(rows[0].scale) if rows else 1
+    params["currency"] = currency
     totals = (await session.execute(text(_RENEWALS.format(state_clock=state_clock)), params)).all()
     renewals = retention.Renewals(
         due=sum(row.due for row in totals),
@@ -295,8 +302,18 @@ async def retention_report(
     free_plan_moves = (await session.execute(text(_FREE_PLAN_MOVES.format(state_clock=state_clock)), params)).scalar_one()
     deals = _DEALS.format(invoice_clock=_clock("clock_id", clock_id))
     deal_count, deal_total = (await session.execute(text(deals), params)).one()
-    result = retention.tally(
-        ends, renewals=renewals, deal_count=deal_count, deal_total=int(deal_total), free_plan_moves=free_plan_moves
+    result = retention.RetentionFigures(
+        mrr_start=Fraction(sum(int(row.mrr_start) for row in movements.values()), scale),
+        mrr_end=Fraction(sum(int(row.mrr_end) for row in movements.values()), scale),
+        movements={
+            name: Fraction(int(movements[name].amount) if name in movements else 0, scale) for name in retention.MOVEMENTS
+        },
+        customers={name: movements[name].customers if name in movements else 0 for name in retention.MOVEMENTS},
+        customers_with_start=sum(row.with_start for row in movements.values()),
+        renewals=renewals,
+        deal_count=deal_count,
+        deal_total=int(deal_total),
+        free_plan_moves=free_plan_moves,
     )
     return retention.rounded_report(result, currency=currency, start=start, end=end)
 
