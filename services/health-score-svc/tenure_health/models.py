@@ -181,7 +181,7 @@ class MrrState(Base):
             "at",
             postgresql_where=text("verb = 'moved_to_free_plan'"),
         ),
-        # The retention report's one pass: a clock's states in each subscription's order, index only.
+        # The MRR series' pass over a clock's states in each subscription's order (the change of each), index only.
         Index(
             "ix_health_mrr_states_clock_subscription",
             "clock_id",
