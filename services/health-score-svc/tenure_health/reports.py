@@ -215,7 +215,8 @@ def _currency(found: set[str], currency: str | None) -> str | None:
 # each set read from whichever of the (clock, at) and (clock, next_at) indexes holds fewer of the clock's
 # states, index only. Then each customer's MRR at each end (by currency: its subscriptions in another currency
 # belong to another report), exact as an integer over one common denominator (`scale`, the lcm of the
-# denominators present), classified as retention.classify does it; then per movement: customers and amounts.
+# denominators present; bigint, whose overflow is an error, not a wrong figure), classified as retention.classify
+# does it; then per movement: customers and amounts.
 # A customer had MRR before `from` if one of its subscriptions' first instant with MRR came before.
 _MOVEMENTS = """
 WITH in_force AS (
@@ -225,11 +226,11 @@ WITH in_force AS (
     SELECT false, customer_id, currency, paused, mrr_numerator, mrr_denominator, first_mrr_at
     FROM health_mrr_states WHERE {clock} AND at <= :end AND next_at > :end
 ),
-scale AS (SELECT health_lcm(mrr_denominator) AS scale FROM in_force),
+scale AS (SELECT health_lcm(mrr_denominator) AS scale FROM (SELECT DISTINCT mrr_denominator FROM in_force) AS denominators),
 customers AS (
     SELECT currency,
-           coalesce(sum(mrr_numerator * div(scale, mrr_denominator)) FILTER (WHERE at_start), 0) AS start_mrr,
-           coalesce(sum(mrr_numerator * div(scale, mrr_denominator)) FILTER (WHERE NOT at_start), 0) AS end_mrr,
+           coalesce(sum(mrr_numerator * (scale / mrr_denominator)) FILTER (WHERE at_start), 0) AS start_mrr,
+           coalesce(sum(mrr_numerator * (scale / mrr_denominator)) FILTER (WHERE NOT at_start), 0) AS end_mrr,
            coalesce(bool_or(paused) FILTER (WHERE at_start), false) AS paused_at_start,
            coalesce(bool_or(paused) FILTER (WHERE NOT at_start), false) AS paused_at_end,
            min(first_mrr_at) < :start AS had_mrr_before
