@@ -319,22 +319,23 @@ async def retention_report(
     return retention.rounded_report(result, currency=currency, start=start, end=end)
 
 
-# Each state's change of MRR at its instant (its MRR less the one before it, per denominator; most states,
-# renewals, change nothing), summed by the first point of the series it reaches (the number of points before
-# its instant): the series is then the running total of these, point by point.
+# MRR changes at the points of the series: each state adds its MRR from the first point at or after its instant
+# and takes it away from the first point at or after its successor's (`next_at`, 'infinity' for the last: never);
+# a point's index is the number of points before the instant (a state of zero MRR changes nothing but names its
+# currency, as before). Summed by currency, point and MRR
+# denominator, no window: the series is the running total of these, point by point.
 _MRR_CHANGES = """
-WITH states AS (
-    SELECT currency, at, mrr_numerator AS num, mrr_denominator AS den,
-           lag(mrr_numerator) OVER previous AS previous_num, lag(mrr_denominator) OVER previous AS previous_den
-    FROM health_mrr_states
-    WHERE {state_clock} AND at <= :end
-    WINDOW previous AS (PARTITION BY subscription_id ORDER BY at, id)
+WITH changes AS (
+    SELECT currency, mrr_denominator AS den, mrr_numerator AS num, at AS instant
+    FROM health_mrr_states WHERE {state_clock} AND at <= :end
+    UNION ALL
+    SELECT currency, mrr_denominator, -mrr_numerator, next_at
+    FROM health_mrr_states WHERE {state_clock} AND next_at <= :end
 )
-SELECT currency, change.den, sum(change.num) AS num,
-       width_bucket(at, CAST(:instants AS timestamptz[])) - (at = ANY(CAST(:instants AS timestamptz[])))::int AS point
-FROM states CROSS JOIN LATERAL (VALUES (den, num), (previous_den, -previous_num)) AS change(den, num)
-WHERE change.den IS NOT NULL AND (states.num, states.den) IS DISTINCT FROM (previous_num, previous_den)
-GROUP BY currency, point, change.den
+SELECT currency, den, sum(num) AS num,
+       width_bucket(instant, CAST(:instants AS timestamptz[])) - (instant = ANY(CAST(:instants AS timestamptz[])))::int AS point
+FROM changes
+GROUP BY currency, point, den
 """
 
 
