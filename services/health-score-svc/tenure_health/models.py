@@ -181,7 +181,7 @@ class MrrState(Base):
             "at",
             postgresql_where=text("verb = 'moved_to_free_plan'"),
         ),
-        # The MRR series' pass over a clock's states in each subscription's order (the change of each), index only.
+        # A clock's states in each subscription's order (reports._states, for the renewals list).
         Index(
             "ix_health_mrr_states_clock_subscription",
             "clock_id",
