@@ -13,6 +13,7 @@ from sqlalchemy import insert
 
 from tenure_health import reports, retention
 from tenure_health.models import MrrInvoice, MrrState
+from tenure_shared.events import InvoiceData
 from tenure_shared.ids import new_id
 from tenure_shared.money import round_half_up
 
@@ -117,12 +118,64 @@ def _points(start: datetime, end: datetime) -> list[datetime]:
 
 
 async def test_the_report_and_the_series_agree_with_the_reference(mechanism_db):
+    """Loaded at once, then linked for the whole clock (as the benchmark's seed does)."""
     _, sessions = mechanism_db
     clock = new_id("clock")
     states, invoices = population(clock, random.Random(7))
     async with sessions() as session, session.begin():
         await session.execute(insert(MrrState), states)
         await session.execute(insert(MrrInvoice), invoices)
+        await reports.link_states(session, "clock_id", clock)
+        await reports.link_deals(session, "clock_id", clock)
+    await _check(sessions, clock, states, invoices)
+
+
+async def test_the_facts_kept_as_states_and_invoices_arrive_in_any_order_agree_too(mechanism_db):
+    """States arrive out of business-time order (a state with an earlier instant, or at the same instant as
+    others, after them: (at, arrival) orders them), each linked as record_subscription_state links it; invoices
+    arrive before or after their state, through record_invoice, and a voided one is first open or paid, so most
+    are voided after their renewal arrived."""
+    _, sessions = mechanism_db
+    clock = new_id("clock")
+    states, invoices = population(clock, random.Random(8))
+    rng = random.Random(9)
+    arrivals = [("state", s) for s in states] + [("invoice", i) for i in invoices]
+    rng.shuffle(arrivals)
+    for invoice in (i for i in invoices if i["status"] == "void"):  # voided some time after its first event
+        first = arrivals.index(("invoice", invoice))
+        arrivals.insert(rng.randrange(first + 1, len(arrivals) + 1), ("void", invoice))
+    arrived = []
+    async with sessions() as session, session.begin():
+        for kind, row in arrivals:
+            if kind == "state":
+                state = MrrState(**row)
+                session.add(state)
+                await session.flush()
+                await reports.state_added(session, state)
+                arrived.append(row)
+            else:
+                status = "void" if kind == "void" else "paid" if row["status"] == "void" else row["status"]
+                await reports.record_invoice(session, data=_invoice_data(row, status), clock_id=clock, at=row["issued_at"])
+    await _check(sessions, clock, arrived, invoices)
+
+
+def _invoice_data(row: dict, status: str) -> InvoiceData:
+    return InvoiceData(
+        id=row["id"],
+        number=row["id"],
+        customer_id=row["customer_id"],
+        subscription_id=row["subscription_id"],
+        status=status,
+        currency=row["currency"],
+        total=row["total"],
+        amount_due=row["total"],
+        amount_paid=row["total"] if status == "paid" else 0,
+        source_event_id=row["source_event_id"],
+    )
+
+
+async def _check(sessions, clock: str, states: list[dict], invoices: list[dict]) -> None:
+    """`states` in the order they arrived: the order of states at one instant."""
     checked = dict.fromkeys(retention.MOVEMENTS, 0)
     async with sessions() as session:
         for start, end in WINDOWS:

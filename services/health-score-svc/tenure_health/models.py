@@ -6,7 +6,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import BigInteger, Boolean, DateTime, Identity, Index, Integer, Numeric, String
+from sqlalchemy import BigInteger, Boolean, DateTime, Identity, Index, Integer, Numeric, String, false, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -154,13 +154,34 @@ class HealthModelRow(Base):
     model: Mapped[dict[str, Any]] = mapped_column(JSONB)
 
 
+_IN_FORCE = ["subscription_id", "customer_id", "currency", "paused", "mrr_numerator", "mrr_denominator", "first_mrr_at"]
+
+
 class MrrState(Base):
     """A subscription's MRR-relevant state from one subscription.* event on (retention reports, renewals)."""
 
     __tablename__ = "health_mrr_states"
     __table_args__ = (
-        Index("ix_health_mrr_states_clock_at", "clock_id", "at"),
-        # The retention report's one pass: a clock's states in each subscription's order, index only.
+        # The states in force at an instant t (at <= t < next_at), index only, from either end.
+        Index("ix_health_mrr_states_clock_at", "clock_id", "at", postgresql_include=["next_at", *_IN_FORCE]),
+        Index("ix_health_mrr_states_clock_next_at", "clock_id", "next_at", postgresql_include=["at", *_IN_FORCE]),
+        # The renewals due, by the date they fall due: a period end with MRR in force just before it.
+        Index(
+            "ix_health_mrr_states_renewals_due",
+            "clock_id",
+            "currency",
+            "current_period_end",
+            postgresql_include=["mrr_numerator", "mrr_denominator", "renewed"],
+            postgresql_where=text("mrr_numerator > 0 AND at < current_period_end AND current_period_end <= next_at"),
+        ),
+        Index(
+            "ix_health_mrr_states_free_plan_moves",
+            "clock_id",
+            "currency",
+            "at",
+            postgresql_where=text("verb = 'moved_to_free_plan'"),
+        ),
+        # A clock's states in each subscription's order (reports._states, for the renewals list).
         Index(
             "ix_health_mrr_states_clock_subscription",
             "clock_id",
@@ -205,12 +226,29 @@ class MrrState(Base):
     next_period_amount: Mapped[int | None] = mapped_column(BigInteger)
     next_mrr_numerator: Mapped[int | None] = mapped_column(BigInteger)
     next_mrr_denominator: Mapped[int | None] = mapped_column(BigInteger)
+    # Successor facts, kept by reports.link_states as states and voided invoices arrive: the next state's
+    # instant in (at, id) order ('infinity' for the last: the state is in force from `at` until then), the
+    # subscription's first instant with MRR, and whether a renewal, not voided, was issued at `current_period_end`.
+    next_at: Mapped[datetime] = mapped_column(TZ, server_default="infinity")
+    first_mrr_at: Mapped[datetime] = mapped_column(TZ, server_default="infinity")
+    renewed: Mapped[bool] = mapped_column(Boolean, server_default=false())
 
 
 class MrrInvoice(Base):
     """An invoice as the retention report needs it: when issued, for which subscription event, paid or voided."""
 
     __tablename__ = "health_mrr_invoices"
+    __table_args__ = (
+        # The deals of a window (paid, and billing a new subscription or a renewal), index only.
+        Index(
+            "ix_health_mrr_invoices_deals",
+            "clock_id",
+            "currency",
+            "issued_at",
+            postgresql_include=["total", "deal_at"],
+            postgresql_where=text("status = 'paid' AND deal_at IS NOT NULL"),
+        ),
+    )
 
     id: Mapped[str] = mapped_column(String, primary_key=True)
     customer_id: Mapped[str] = mapped_column(String)
@@ -221,6 +259,9 @@ class MrrInvoice(Base):
     total: Mapped[int] = mapped_column(BigInteger)
     status: Mapped[str] = mapped_column(String)
     issued_at: Mapped[datetime] = mapped_column(TZ)
+    # The instant of the subscription event it bills when that was a new subscription or a renewal (a deal),
+    # kept by reports.link_deals whichever arrives first.
+    deal_at: Mapped[datetime | None] = mapped_column(TZ)
 
 
 class RenewalQuote(Base):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import datetime, timedelta
 from fractions import Fraction
-from typing import Any
+from typing import Any, Literal
 
 from dateutil.relativedelta import relativedelta
 from sqlalchemy import select, text
@@ -21,7 +21,6 @@ INTERVAL_STEPS = {"day": relativedelta(days=1), "week": relativedelta(weeks=1), 
 MAX_SERIES_POINTS = 1000
 MAX_RENEWAL_DAYS = 366
 REPORT_WORK_MEM = "128MB"
-ENDS_COLUMNS = len(retention.SubscriptionEnds._fields)
 
 
 # ---- facts from the bus -------------------------------------------------------------------------------
@@ -47,33 +46,42 @@ async def record_subscription_state(
     if next_renewal is not None:
         next_period = next_renewal.recurring_amount_after_discounts
         next_monthly = mrr.monthly(next_period, next_renewal.interval, next_renewal.interval_count)
-    session.add(
-        MrrState(
-            event_id=event_id,
-            subscription_id=data.id,
-            customer_id=data.customer_id,
-            clock_id=clock_id,
-            currency=data.currency,
-            at=at,
-            verb=verb,
-            status=data.status,
-            paused=data.status == "paused",
-            on_free_plan=data.on_free_plan,
-            plan_code=data.plan_code,
-            interval=interval,
-            interval_count=interval_count,
-            period_amount=period,
-            mrr_numerator=monthly.numerator,
-            mrr_denominator=monthly.denominator,
-            current_period_end=data.current_period_end,
-            billing_reason=data.billing_reason,
-            cancellation_scheduled=cancelling,
-            next_plan_code=next_renewal.plan_code if next_renewal else None,
-            next_period_amount=next_period if next_renewal else None,
-            next_mrr_numerator=next_monthly.numerator if next_renewal else None,
-            next_mrr_denominator=next_monthly.denominator if next_renewal else None,
-        )
+    state = MrrState(
+        event_id=event_id,
+        subscription_id=data.id,
+        customer_id=data.customer_id,
+        clock_id=clock_id,
+        currency=data.currency,
+        at=at,
+        verb=verb,
+        status=data.status,
+        paused=data.status == "paused",
+        on_free_plan=data.on_free_plan,
+        plan_code=data.plan_code,
+        interval=interval,
+        interval_count=interval_count,
+        period_amount=period,
+        mrr_numerator=monthly.numerator,
+        mrr_denominator=monthly.denominator,
+        current_period_end=data.current_period_end,
+        billing_reason=data.billing_reason,
+        cancellation_scheduled=cancelling,
+        next_plan_code=next_renewal.plan_code if next_renewal else None,
+        next_period_amount=next_period if next_renewal else None,
+        next_mrr_numerator=next_monthly.numerator if next_renewal else None,
+        next_mrr_denominator=next_monthly.denominator if next_renewal else None,
     )
+    session.add(state)
+    await session.flush()
+    await state_added(session, state)
+
+
+async def state_added(session: AsyncSession, state: MrrState) -> None:
+    """The facts a new (flushed) state changes: its subscription's successor facts, and whether the invoices of
+    its event are deals."""
+    await link_states(session, "subscription_id", state.subscription_id)
+    if state.billing_reason in retention.DEAL_REASONS:
+        await link_deals(session, "source_event_id", state.event_id)
 
 
 async def _latest_state(session: AsyncSession, subscription_id: str) -> MrrState | None:
@@ -85,6 +93,7 @@ async def _latest_state(session: AsyncSession, subscription_id: str) -> MrrState
 
 async def record_invoice(session: AsyncSession, *, data: InvoiceData, clock_id: str | None, at: datetime) -> None:
     row = await session.get(MrrInvoice, data.id, with_for_update=True)
+    new = row is None
     if row is None:
         row = MrrInvoice(
             id=data.id,
@@ -96,8 +105,66 @@ async def record_invoice(session: AsyncSession, *, data: InvoiceData, clock_id: 
             issued_at=at,
         )
         session.add(row)
+    was_void = row.status == "void"
     row.status, row.total = data.status, data.total
     await session.flush()
+    if new and data.source_event_id:
+        await link_deals(session, "source_event_id", data.source_event_id)
+    if data.subscription_id and was_void != (data.status == "void"):
+        # Voiding a renewal's invoice un-renews the renewal date it was issued at.
+        await link_states(session, "subscription_id", data.subscription_id)
+
+
+# Each state's successor facts (see MrrState), recomputed over its whole subscription, so a state arriving out
+# of (at, id) order, or a renewal's invoice voided before or after the renewal arrives, leaves them right; only
+# the rows whose facts change are written. `renewals`: the instants a renewal was issued and its invoice not
+# voided. Event handlers lock the customer's row first (service.customer_for): the states and the invoices of
+# one subscription are linked one transaction at a time.
+_LINK_STATES = """
+WITH renewals AS (
+    SELECT DISTINCT r.subscription_id, r.at FROM health_mrr_states r
+    WHERE r.{scope} = :key AND r.verb = 'renewed' AND NOT EXISTS (
+        SELECT 1 FROM health_mrr_invoices i
+        WHERE i.source_event_id = r.event_id AND i.status = 'void' AND i.currency = r.currency
+          AND i.clock_id IS NOT DISTINCT FROM r.clock_id)
+),
+linked AS (
+    SELECT s.id,
+           coalesce(lead(s.at) OVER subscription, 'infinity') AS next_at,
+           coalesce(min(s.at) FILTER (WHERE s.mrr_numerator > 0) OVER whole, 'infinity') AS first_mrr_at,
+           n.at IS NOT NULL AS renewed
+    FROM health_mrr_states s
+    LEFT JOIN renewals n ON n.subscription_id = s.subscription_id AND n.at = s.current_period_end
+    WHERE s.{scope} = :key
+    WINDOW subscription AS (PARTITION BY s.subscription_id ORDER BY s.at, s.id),
+           whole AS (PARTITION BY s.subscription_id)
+)
+UPDATE health_mrr_states s SET next_at = l.next_at, first_mrr_at = l.first_mrr_at, renewed = l.renewed
+FROM linked l
+WHERE s.id = l.id AND (s.next_at, s.first_mrr_at, s.renewed) IS DISTINCT FROM (l.next_at, l.first_mrr_at, l.renewed)
+"""
+
+
+async def link_states(session: AsyncSession, scope: Literal["subscription_id", "clock_id"], key: str) -> None:
+    """Recompute the successor facts of one subscription's states (as its events arrive) or of a whole test
+    clock's (after a bulk load)."""
+    await session.execute(text(_LINK_STATES.format(scope=scope)), {"key": key})
+
+
+# An invoice is a deal when the subscription event it bills (its source, on its clock) was a new subscription or a
+# renewal: it keeps that event's instant (`deal_at`), whichever of the two arrived first.
+_LINK_DEALS = """
+UPDATE health_mrr_invoices i SET deal_at = s.at
+FROM health_mrr_states s
+WHERE i.{scope} = :key AND s.event_id = i.source_event_id AND s.clock_id IS NOT DISTINCT FROM i.clock_id
+  AND s.billing_reason IN ('subscription_create', 'subscription_cycle') AND i.deal_at IS DISTINCT FROM s.at
+"""
+
+
+async def link_deals(session: AsyncSession, scope: Literal["source_event_id", "clock_id"], key: str) -> None:
+    """Mark the invoices of one subscription event (as the event or an invoice arrives) or of a whole test clock
+    (after a bulk load) as deals."""
+    await session.execute(text(_LINK_DEALS.format(scope=scope)), {"key": key})
 
 
 async def record_quote(session: AsyncSession, *, data: QuoteData, at: datetime) -> None:
@@ -144,60 +211,72 @@ def _currency(found: set[str], currency: str | None) -> str | None:
     return found.pop() if found else None
 
 
-# One pass over the clock's states up to `to`, in each subscription's order (the clock-subscription index
-# gives that order: no sort), for the whole report but its deals. `spans`: each state with the next one's
-# instant (a state is in force from its own instant until the next) and whether a renewal, not voided, was
-# issued at the next instant after its own (the next peer group: every state at that instant). Then one row
-# per subscription (subscription_id set: its state at each end of the window) and, by currency and MRR
-# denominator (subscription_id NULL: sums of fractions stay exact per denominator), the renewal dates that
-# fell in the window (a period end with MRR in force just before it) and the moves to the free plan.
-_ENDS_AND_RENEWALS = """
-WITH voided AS (
-    SELECT s.id FROM health_mrr_invoices i JOIN health_mrr_states s ON s.event_id = i.source_event_id
-    WHERE {invoice_clock} AND i.status = 'void' AND s.currency = i.currency
+# The states in force at `from` and at `to` (a state is in force from its instant until its successor's, `next_at`),
+# each set read from whichever of the (clock, at) and (clock, next_at) indexes holds fewer of the clock's
+# states, index only. Then each customer's MRR at each end (by currency: its subscriptions in another currency
+# belong to another report), exact as an integer over one common denominator (`scale`, the lcm of the
+# denominators present; bigint, whose overflow is an error, not a wrong figure), classified as retention.classify
+# does it; then per movement: customers and amounts.
+# A customer had MRR before `from` if one of its subscriptions' first instant with MRR came before.
+_MOVEMENTS = """
+WITH in_force AS (
+    SELECT true AS at_start, customer_id, currency, paused, mrr_numerator, mrr_denominator, first_mrr_at
+    FROM health_mrr_states WHERE {clock} AND at <= :start AND next_at > :start
+    UNION ALL
+    SELECT false, customer_id, currency, paused, mrr_numerator, mrr_denominator, first_mrr_at
+    FROM health_mrr_states WHERE {clock} AND at <= :end AND next_at > :end
 ),
-spans AS (
-    SELECT subscription_id, customer_id, currency, at, verb, paused, current_period_end AS period_end,
-           mrr_numerator AS num, mrr_denominator AS den, lead(at) OVER next AS next_at,
-           bool_or(verb = 'renewed' AND id NOT IN (SELECT id FROM voided)) OVER next_instant AS renewed_next
-    FROM health_mrr_states
-    WHERE {state_clock} AND at <= :end
-    WINDOW next AS (PARTITION BY subscription_id ORDER BY at, id),
-           next_instant AS (PARTITION BY subscription_id ORDER BY at GROUPS BETWEEN 1 FOLLOWING AND 1 FOLLOWING)
+scale AS (SELECT health_lcm(mrr_denominator) AS scale FROM (SELECT DISTINCT mrr_denominator FROM in_force) AS denominators),
+customers AS (
+    SELECT currency,
+           coalesce(sum(mrr_numerator * (scale / mrr_denominator)) FILTER (WHERE at_start), 0) AS start_mrr,
+           coalesce(sum(mrr_numerator * (scale / mrr_denominator)) FILTER (WHERE NOT at_start), 0) AS end_mrr,
+           coalesce(bool_or(paused) FILTER (WHERE at_start), false) AS paused_at_start,
+           coalesce(bool_or(paused) FILTER (WHERE NOT at_start), false) AS paused_at_end,
+           min(first_mrr_at) < :start AS had_mrr_before
+    FROM in_force CROSS JOIN scale
+    GROUP BY customer_id, currency
 ),
-flagged AS (
-    SELECT *,
-           at <= :start AND (next_at IS NULL OR next_at > :start) AS at_start,
-           next_at IS NULL AS at_end,
-           num > 0 AND period_end >= :start AND period_end < :end AND at < period_end
-               AND (next_at IS NULL OR period_end <= next_at) AS renewal_due
-    FROM spans
+classified AS (
+    SELECT currency, start_mrr, end_mrr,
+           CASE WHEN start_mrr = 0 AND end_mrr > 0 THEN
+                    CASE WHEN paused_at_start THEN 'resumed' WHEN had_mrr_before THEN 'reactivation' ELSE 'new' END
+                WHEN start_mrr > 0 AND end_mrr = 0 THEN CASE WHEN paused_at_end THEN 'paused' ELSE 'churn' END
+                WHEN start_mrr > 0 AND end_mrr > start_mrr THEN 'expansion'
+                WHEN start_mrr > 0 AND end_mrr < start_mrr THEN 'contraction'
+           END AS movement
+    FROM customers
 )
-SELECT min(customer_id) AS customer_id,
-       coalesce(max(num) FILTER (WHERE at_start), 0) AS start_numerator,
-       coalesce(max(den) FILTER (WHERE at_start), 1) AS start_denominator,
-       coalesce(bool_or(paused) FILTER (WHERE at_start), false) AS paused_at_start,
-       max(num) FILTER (WHERE at_end) AS end_numerator,
-       max(den) FILTER (WHERE at_end) AS end_denominator,
-       bool_or(paused) FILTER (WHERE at_end) AS paused_at_end,
-       coalesce(bool_or(num > 0) FILTER (WHERE at < :start), false) AS had_mrr_before,
-       subscription_id, min(currency) AS currency,
-       CASE WHEN renewal_due THEN den END AS renewal_denominator,
-       count(*) FILTER (WHERE renewal_due) AS renewals_due,
-       count(*) FILTER (WHERE renewal_due AND next_at = period_end AND renewed_next) AS renewals_renewed,
-       sum(num) FILTER (WHERE renewal_due) AS value_due,
-       sum(num) FILTER (WHERE renewal_due AND next_at = period_end AND renewed_next) AS value_renewed,
-       count(*) FILTER (WHERE verb = 'moved_to_free_plan' AND at >= :start AND at < :end) AS free_plan_moves
-FROM flagged
-GROUP BY GROUPING SETS ((subscription_id), (currency, CASE WHEN renewal_due THEN den END))
+SELECT currency, movement, count(*) AS customers, sum(abs(end_mrr - start_mrr)) AS amount,
+       sum(start_mrr) AS mrr_start, sum(end_mrr) AS mrr_end, count(*) FILTER (WHERE start_mrr > 0) AS with_start,
+       (SELECT scale FROM scale) AS scale
+FROM classified
+GROUP BY currency, movement
 """
 
-# Paid invoices issued in the window for a new subscription or a renewal (the source event's billing reason).
+# The renewal dates that fell in the window, by MRR denominator (sums of fractions stay exact per denominator):
+# a state's period end with its MRR in force just before it (the state is the last one before its period
+# end), renewed if a renewal, not voided, was issued then. The partial index holds exactly these states.
+_RENEWALS = """
+SELECT mrr_denominator AS den, count(*) AS due, count(*) FILTER (WHERE renewed) AS renewed,
+       sum(mrr_numerator) AS value_due, coalesce(sum(mrr_numerator) FILTER (WHERE renewed), 0) AS value_renewed
+FROM health_mrr_states
+WHERE {state_clock} AND currency = :currency AND current_period_end >= :start AND current_period_end < :end
+  AND mrr_numerator > 0 AND at < current_period_end AND current_period_end <= next_at
+GROUP BY mrr_denominator
+"""
+
+_FREE_PLAN_MOVES = """
+SELECT count(*) FROM health_mrr_states
+WHERE {state_clock} AND currency = :currency AND verb = 'moved_to_free_plan' AND at >= :start AND at < :end
+"""
+
+# Paid invoices issued in the window for a new subscription or a renewal (see _LINK_DEALS), index only.
 _DEALS = """
-SELECT count(*) AS deal_count, coalesce(sum(i.total), 0) AS deal_total
-FROM health_mrr_invoices i JOIN health_mrr_states s ON s.event_id = i.source_event_id
-WHERE {invoice_clock} AND i.currency = :currency AND i.status = 'paid' AND i.issued_at >= :start AND i.issued_at < :end
-  AND {state_clock} AND s.at <= :end AND s.billing_reason IN ('subscription_create', 'subscription_cycle')
+SELECT count(*) AS deal_count, coalesce(sum(total), 0) AS deal_total
+FROM health_mrr_invoices
+WHERE {invoice_clock} AND currency = :currency AND status = 'paid' AND deal_at IS NOT NULL
+  AND issued_at >= :start AND issued_at < :end AND deal_at <= :end
 """
 
 
@@ -205,50 +284,58 @@ async def retention_report(
     session: AsyncSession, *, start: datetime, end: datetime, currency: str | None, clock_id: str | None
 ) -> dict[str, Any]:
     start, end = check_window(start, end)
-    params = {"start": start, "end": end, "clock_id": clock_id}
-    statement = _ENDS_AND_RENEWALS.format(invoice_clock=_clock("i.clock_id", clock_id), state_clock=_clock("clock_id", clock_id))
-    # Room to aggregate a year of a large clock in memory (a hash, not a sort spilled to disk), for this report only.
+    # Room to group a large clock's customers in memory (a hash, not a sort spilled to disk), for this report only.
     await session.execute(text(f"SET LOCAL work_mem = '{REPORT_WORK_MEM}'"))
-    rows = (await session.execute(text(statement), params)).all()
-    subscription_rows = [row for row in rows if row.subscription_id is not None]
-    currency = _currency({row.currency for row in subscription_rows}, currency)
-    # A subscription's first columns are its SubscriptionEnds, in order: built by position, 100,000 times.
-    ends = [retention.SubscriptionEnds._make(row[:ENDS_COLUMNS]) for row in subscription_rows if row.currency == currency]
-    totals = [row for row in rows if row.subscription_id is None and row.currency == currency]
+    params = {"start": start, "end": end, "clock_id": clock_id}
+    state_clock = _clock("clock_id", clock_id)
+    rows = (await session.execute(text(_MOVEMENTS.format(clock=state_clock)), params)).all()
+    currency = _currency({row.currency for row in rows}, currency)
+    movements = {row.movement: row for row in rows if row.currency == currency}
+    scale = int(rows[0].scale) if rows else 1
+    params["currency"] = currency
+    totals = (await session.execute(text(_RENEWALS.format(state_clock=state_clock)), params)).all()
     renewals = retention.Renewals(
-        due=sum(row.renewals_due for row in totals),
-        renewed=sum(row.renewals_renewed for row in totals),
-        value_due=sum((Fraction(int(row.value_due or 0), row.renewal_denominator or 1) for row in totals), Fraction(0)),
-        value_renewed=sum((Fraction(int(row.value_renewed or 0), row.renewal_denominator or 1) for row in totals), Fraction(0)),
+        due=sum(row.due for row in totals),
+        renewed=sum(row.renewed for row in totals),
+        value_due=sum((Fraction(int(row.value_due), row.den) for row in totals), Fraction(0)),
+        value_renewed=sum((Fraction(int(row.value_renewed), row.den) for row in totals), Fraction(0)),
     )
-    deals = _DEALS.format(invoice_clock=_clock("i.clock_id", clock_id), state_clock=_clock("s.clock_id", clock_id))
-    deal_count, deal_total = (await session.execute(text(deals), {**params, "currency": currency})).one()
-    result = retention.tally(
-        ends,
+    free_plan_moves = (await session.execute(text(_FREE_PLAN_MOVES.format(state_clock=state_clock)), params)).scalar_one()
+    deals = _DEALS.format(invoice_clock=_clock("clock_id", clock_id))
+    deal_count, deal_total = (await session.execute(text(deals), params)).one()
+    result = retention.RetentionFigures(
+        mrr_start=Fraction(sum(int(row.mrr_start) for row in movements.values()), scale),
+        mrr_end=Fraction(sum(int(row.mrr_end) for row in movements.values()), scale),
+        movements={
+            name: Fraction(int(movements[name].amount) if name in movements else 0, scale) for name in retention.MOVEMENTS
+        },
+        customers={name: movements[name].customers if name in movements else 0 for name in retention.MOVEMENTS},
+        customers_with_start=sum(row.with_start for row in movements.values()),
         renewals=renewals,
         deal_count=deal_count,
         deal_total=int(deal_total),
-        free_plan_moves=sum(row.free_plan_moves for row in totals),
+        free_plan_moves=free_plan_moves,
     )
     return retention.rounded_report(result, currency=currency, start=start, end=end)
 
 
-# Each state's change of MRR at its instant (its MRR less the one before it, per denominator; most states,
-# renewals, change nothing), summed by the first point of the series it reaches (the number of points before
-# its instant): the series is then the running total of these, point by point.
+# MRR changes at the points of the series: each state adds its MRR from the first point at or after its instant
+# and takes it away from the first point at or after its successor's (`next_at`, 'infinity' for the last: never);
+# a point's index is the number of points before the instant (a state of zero MRR changes nothing but names its
+# currency, as before). Summed by currency, point and MRR
+# denominator, no window: the series is the running total of these, point by point.
 _MRR_CHANGES = """
-WITH states AS (
-    SELECT currency, at, mrr_numerator AS num, mrr_denominator AS den,
-           lag(mrr_numerator) OVER previous AS previous_num, lag(mrr_denominator) OVER previous AS previous_den
-    FROM health_mrr_states
-    WHERE {state_clock} AND at <= :end
-    WINDOW previous AS (PARTITION BY subscription_id ORDER BY at, id)
+WITH changes AS (
+    SELECT currency, mrr_denominator AS den, mrr_numerator AS num, at AS instant
+    FROM health_mrr_states WHERE {state_clock} AND at <= :end
+    UNION ALL
+    SELECT currency, mrr_denominator, -mrr_numerator, next_at
+    FROM health_mrr_states WHERE {state_clock} AND next_at <= :end
 )
-SELECT currency, change.den, sum(change.num) AS num,
-       width_bucket(at, CAST(:instants AS timestamptz[])) - (at = ANY(CAST(:instants AS timestamptz[])))::int AS point
-FROM states CROSS JOIN LATERAL (VALUES (den, num), (previous_den, -previous_num)) AS change(den, num)
-WHERE change.den IS NOT NULL AND (states.num, states.den) IS DISTINCT FROM (previous_num, previous_den)
-GROUP BY currency, point, change.den
+SELECT currency, den, sum(num) AS num,
+       width_bucket(instant, CAST(:instants AS timestamptz[])) - (instant = ANY(CAST(:instants AS timestamptz[])))::int AS point
+FROM changes
+GROUP BY currency, point, den
 """
 
 

@@ -93,7 +93,8 @@ def _at(state: State) -> datetime:
 
 class SubscriptionEnds(NamedTuple):
     """One subscription at the window's two ends: its MRR at each (numerator, denominator: exact), paused or
-    not there, and whether it had MRR before the window. What the report reads from the database, one row each."""
+    not there, and whether it had MRR before the window. The report's query sums and classifies the same per
+    customer in SQL (reports._MOVEMENTS)."""
 
     customer_id: str
     start_numerator: int
@@ -149,8 +150,8 @@ def tally(
     subscriptions: Iterable[SubscriptionEnds], *, renewals: Renewals, deal_count: int, deal_total: int, free_plan_moves: int
 ) -> RetentionFigures:
     """Every figure of the window from its subscriptions' ends, exact: each customer's MRR is the sum over its
-    subscriptions, classified once. MRR is summed as integers over one common denominator (Fraction
-    arithmetic per customer was most of the report's time over 100,000 customers)."""
+    subscriptions, classified once. MRR is summed as integers over one common denominator, as the report's
+    query does it (Fraction arithmetic per customer was most of the time over 100,000 customers)."""
     subscriptions = list(subscriptions)
     scale = math.lcm(*{s.start_denominator for s in subscriptions}, *{s.end_denominator for s in subscriptions})
     # customer -> [start MRR × scale, end MRR × scale, had MRR before, paused at start, paused at end]
@@ -196,7 +197,7 @@ def figures(
     histories: Iterable[History], *, start: datetime, end: datetime, deals: Sequence[int], free_plan_moves: int
 ) -> RetentionFigures:
     """Every figure of the window [start, end) over these subscriptions' histories, exact: the reference the
-    report's database query must agree with (it computes the same ends and renewals in one pass)."""
+    report's database queries must agree with."""
     histories = list(histories)
     due = renewed = 0
     value_due = value_renewed = Fraction(0)
