@@ -466,14 +466,7 @@ def combine(
 ) -> Health:
     """The weighted mean over the factors with data, rounded once; no data at all scores 100
     (nothing is known against the customer)."""
-    relative = (
-        weights.payment,
-        weights.adoption,
-        weights.engagement,
-        weights.support,
-        weights.sentiment,
-        weights.billing_friction,
-    )
+    relative = tuple(getattr(weights, name) for name in FACTORS)
     found = [scores.get(name) for name in FACTORS]
     total = 0
     for weight, score in zip(relative, found, strict=True):
