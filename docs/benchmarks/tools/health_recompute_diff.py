@@ -69,7 +69,7 @@ MODEL_B = {"activation": {"activity_name": "setup", "usage_units": 40}, "adoptio
 
 def main():
     out = sys.argv[1]
-    pg = EmbeddedPostgres(Path("/work/wt-health/.tenure/hprof/pg"))
+    pg = EmbeddedPostgres(Path(__file__).resolve().parents[3] / ".tenure" / "hprof" / "pg")  # this checkout's
     url = pg.start()
     pg._server.psql(f"DROP DATABASE IF EXISTS {PREFIX}health_score;")
     migrate_all(url, PREFIX)

@@ -8,12 +8,14 @@ timed day. Old code: PYTHONPATH=<main checkout>/services/health-score-svc.
 """
 import asyncio, cProfile, os, pstats, sys, time
 from pathlib import Path
+
+WORK = Path(__file__).resolve().parents[3] / ".tenure" / "hprof"  # this checkout's
 from tenure_tools.stack import EmbeddedPostgres, migrate_all
 from tenure_shared.db import make_engine, make_session_factory, service_database_url
 
 def main():
     n = int(sys.argv[1])
-    pg = EmbeddedPostgres(Path("/work/wt-health/.tenure/hprof/pg"))
+    pg = EmbeddedPostgres(WORK / "pg")
     url = pg.start()
     try:
         pg._server.psql("DROP DATABASE IF EXISTS hp4_health_score;")
@@ -51,7 +53,7 @@ def main():
         r = asyncio.run(run())
         print(r, cpu, "load", os.getloadavg(), "total", round(time.perf_counter() - t0, 1), flush=True)
         if prof:
-            prof.dump_stats("/work/wt-health/.tenure/hprof/recompute.prof")
+            prof.dump_stats(WORK / "recompute.prof")
             st = pstats.Stats(prof); st.sort_stats("tottime").print_stats(35); st.sort_stats("cumtime").print_stats(60)
     finally:
         if os.environ.get("STOP"):
