@@ -10,7 +10,8 @@ def test_the_pure_benchmark_reports_its_rate():
     assert result["customers"] == 200 and result["customers_per_s"] > 0
 
 
-async def test_the_database_benchmark_scores_every_customer_it_seeded(mechanism_db):
+async def test_the_database_benchmark_scores_every_customer_it_seeded_once_a_day_by_each_count_of_workers(mechanism_db):
     _, sessions = mechanism_db
-    result = await recompute_db_benchmark(sessions, customers=300)
-    assert result["customers"] == 300 and result["scored"] == 300
+    result = await recompute_db_benchmark(sessions, customers=300, workers=(1, 2))
+    assert result["customers"] == 300
+    assert [(run["workers"], run["scored"]) for run in result["runs"]] == [(1, 300), (2, 300)]

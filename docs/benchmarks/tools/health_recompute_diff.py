@@ -74,7 +74,7 @@ def main():
     pg._server.psql(f"DROP DATABASE IF EXISTS {PREFIX}health_score;")
     migrate_all(url, PREFIX)
     hurl = service_database_url(url, "health-score", PREFIX)
-    from tenure_health import service, bench
+    from tenure_health import bench, repository, service
     from sqlalchemy import text
     NOW = bench.NOW
     async def run():
@@ -90,9 +90,12 @@ def main():
                     for key, records in rows(clock, rng, NOW).items():
                         table, cols = COLUMNS[key]
                         await conn.driver_connection.copy_records_to_table(table, records=records, columns=cols)
-                for day in (3, 2, 1, 0):
+                for day in (3, 2, 1, 0):  # the daily recompute's work, in its chunks, in one transaction
                     async with sessions() as s, s.begin():
-                        await service.recompute_clock(s, clock_id=clock, at=NOW - timedelta(days=day))
+                        ids = await repository.customer_ids_on_clock(s, clock)
+                        for start in range(0, len(ids), service.RECOMPUTE_CHUNK):
+                            chunk = ids[start : start + service.RECOMPUTE_CHUNK]
+                            await service.recompute_many(s, customer_ids=chunk, at=NOW - timedelta(days=day))
                 # one customer alone, as the real-time path does
                 async with sessions() as s, s.begin():
                     await service.recompute(s, customer_id=f"cus_{clock[-6:]}000007", at=NOW + timedelta(hours=5))

@@ -6,7 +6,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, NamedTuple
 
-from sqlalchemy import Select, func, select, text, tuple_
+from sqlalchemy import ColumnElement, Select, func, select, text, tuple_
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -40,9 +40,27 @@ async def locked_customer(session: AsyncSession, customer_id: str) -> HealthCust
     return await session.get_one(HealthCustomer, customer_id, with_for_update=True)
 
 
-async def customer_ids_on_clock(session: AsyncSession, clock_id: str | None) -> list[str]:
-    clock = HealthCustomer.clock_id.is_(None) if clock_id is None else HealthCustomer.clock_id == clock_id
-    return list((await session.scalars(select(HealthCustomer.id).where(clock).order_by(HealthCustomer.id))).all())
+def _on_clock(clock_id: str | None) -> ColumnElement[bool]:
+    return HealthCustomer.clock_id.is_(None) if clock_id is None else HealthCustomer.clock_id == clock_id
+
+
+async def customer_ids_on_clock(
+    session: AsyncSession, clock_id: str | None, *, after: str | None = None, through: str | None = None
+) -> list[str]:
+    """The clock's customer ids in order, those in (after, through] when given."""
+    statement = select(HealthCustomer.id).where(_on_clock(clock_id)).order_by(HealthCustomer.id)
+    if after is not None:
+        statement = statement.where(HealthCustomer.id > after)
+    if through is not None:
+        statement = statement.where(HealthCustomer.id <= through)
+    return list((await session.scalars(statement)).all())
+
+
+async def slice_ends(session: AsyncSession, clock_id: str | None, size: int) -> list[str]:
+    """The id ending each full run of `size` consecutive customers of the clock, in id order."""
+    numbered = select(HealthCustomer.id, func.row_number().over(order_by=HealthCustomer.id).label("n")).where(_on_clock(clock_id))
+    ranked = numbered.subquery()
+    return list((await session.scalars(select(ranked.c.id).where(ranked.c.n % size == 0).order_by(ranked.c.id))).all())
 
 
 # What a recompute needs of each customer, in one statement returning one row per customer: its row,
@@ -319,8 +337,7 @@ async def history(session: AsyncSession, customer_id: str, page: Page) -> tuple[
 
 
 def _scored_on_clock(clock_id: str | None, status: str | None, stage: str | None) -> Select:
-    clock = HealthCustomer.clock_id.is_(None) if clock_id is None else HealthCustomer.clock_id == clock_id
-    statement = select(HealthCustomer).where(clock, HealthCustomer.score.is_not(None))
+    statement = select(HealthCustomer).where(_on_clock(clock_id), HealthCustomer.score.is_not(None))
     if status:
         statement = statement.where(HealthCustomer.status == status)
     if stage:
@@ -358,11 +375,10 @@ async def outcomes(
 ) -> list[tuple[str, datetime, bool]]:
     """Per customer of the clock with a renewal or churn in [start, end): its first churn there if
     it churned, else its first renewal there."""
-    clock = HealthCustomer.clock_id.is_(None) if clock_id is None else HealthCustomer.clock_id == clock_id
     statement = (
         select(BillingFact.customer_id, BillingFact.kind, func.min(BillingFact.at))
         .join(HealthCustomer, HealthCustomer.id == BillingFact.customer_id)
-        .where(clock, BillingFact.kind.in_(("renewed", "churned")), BillingFact.at >= start, BillingFact.at < end)
+        .where(_on_clock(clock_id), BillingFact.kind.in_(("renewed", "churned")), BillingFact.at >= start, BillingFact.at < end)
         .group_by(BillingFact.customer_id, BillingFact.kind)
     )
     found: dict[str, tuple[datetime, bool]] = {}

@@ -43,6 +43,7 @@ from tenure_shared.outbox import add_event
 
 RECOMPUTE = "health.recompute"
 DAILY = "health.daily"
+DAILY_SLICE = "health.daily-slice"
 YEARLY_TERM = timedelta(days=360)
 
 
@@ -112,12 +113,12 @@ async def ensure_daily(session: AsyncSession, *, clock_id: str | None, at: datet
     sends time-sensitive signals (activity, tickets, surveys, usage): a year-long advance of a
     billing-only clock would otherwise step 365 times for scores that change only with its billing
     events, which recompute them anyway."""
-    key = _daily_key(clock_id)
+    key = daily_key(clock_id)
     if at is not None and await pending_job(session, key=key) is None:
         await schedule_job(session, kind=DAILY, key=key, due_at=_next_midnight(at), clock_id=clock_id, payload={})
 
 
-def _daily_key(clock_id: str | None) -> str:
+def daily_key(clock_id: str | None) -> str:
     return f"health-daily:{clock_id or 'real-time'}"
 
 
@@ -358,14 +359,32 @@ async def recompute_many(session: AsyncSession, *, customer_ids: list[str], at: 
         _expire_held(session, set(customer_ids))
 
 
-async def recompute_clock(session: AsyncSession, *, clock_id: str | None, at: datetime) -> int:
-    """The daily recompute of every customer on a clock (or on real time), in chunks; schedules the next day."""
-    ids = await repository.customer_ids_on_clock(session, clock_id)
+async def start_daily(session: AsyncSession, *, clock_id: str | None, at: datetime) -> None:
+    """The daily recompute of every customer on a clock (or on real time), split into slices of
+    DAILY_SLICE_CUSTOMERS consecutive customer ids, one due job each, so that every worker of the
+    service takes a share (each slice in a transaction of its own); schedules the next day."""
+    ends = await repository.slice_ends(session, clock_id, DAILY_SLICE_CUSTOMERS)
+    # (after, through]: the last slice is open-ended, so a customer added meanwhile is not missed.
+    slices = list(zip([None, *ends], [*ends, None], strict=True))
+    for n, (after, through) in enumerate(slices):
+        await schedule_job(
+            session,
+            kind=DAILY_SLICE,
+            key=f"{daily_key(clock_id)}:{at.isoformat()}:{n}",
+            due_at=at,
+            clock_id=clock_id,
+            payload={"after": after, "through": through},
+        )
+    await schedule_job(session, kind=DAILY, key=daily_key(clock_id), due_at=_next_midnight(at), clock_id=clock_id, payload={})
+
+
+async def recompute_slice(
+    session: AsyncSession, *, clock_id: str | None, at: datetime, after: str | None, through: str | None
+) -> None:
+    """The daily recompute of the clock's customers with ids in (after, through], in chunks."""
+    ids = await repository.customer_ids_on_clock(session, clock_id, after=after, through=through)
     for offset in range(0, len(ids), RECOMPUTE_CHUNK):
         await recompute_many(session, customer_ids=ids[offset : offset + RECOMPUTE_CHUNK], at=at)
-    key = _daily_key(clock_id)
-    await schedule_job(session, kind=DAILY, key=key, due_at=_next_midnight(at), clock_id=clock_id, payload={})
-    return len(ids)
 
 
 # A customer's new health, the events its changes call for (verb, payload) and its clock.
@@ -473,6 +492,9 @@ def _factors_json(lines: list[scoring.FactorLine]) -> list[dict[str, Any]]:
 
 
 RECOMPUTE_CHUNK = 1000
+# Customers per slice of the daily recompute: a second or so of work, so that a slice's row locks
+# are held briefly and the slices spread over the workers.
+DAILY_SLICE_CUSTOMERS = 2000
 
 
 async def trend(session: AsyncSession, customer: HealthCustomer) -> dict[str, int | None]:

@@ -280,6 +280,10 @@ def run_bench(
                     met=measured["customers_per_s"] >= 5000,
                     customers=measured["customers"],
                     peak_rss_mib=measured.get("peak_rss_mib"),
+                    # The daily run's slices shared by this many worker processes (the best run), and
+                    # each run's rate by its count of workers.
+                    workers=measured.get("workers"),
+                    by_workers={run["workers"]: run["customers_per_s"] for run in measured.get("runs", [])} or None,
                 )
             for key in ("recompute_pure", "recompute_db"):
                 peak = scores[key].get("peak_rss_mib")
