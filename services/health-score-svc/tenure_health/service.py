@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, time, timedelta
 from decimal import Decimal
+from functools import lru_cache
 from operator import itemgetter
 from typing import Any
 
@@ -463,13 +464,27 @@ def _factors_json(lines: list[scoring.FactorLine]) -> list[dict[str, Any]]:
     return [
         {
             "name": line.name,
-            "score": None if line.score is None else scoring.half_up(line.score),
-            "weight": scoring.half_up(line.weight * 10000) / 10000,
+            "score": _whole_points(line.score),
+            "weight": _four_places(line.weight),
             "contribution": scoring.half_up(line.contribution * 100) / 100,
             "detail": line.detail,
         }
         for line in lines
     ]
+
+
+def _whole_points(score: float | None) -> int | None:
+    """A factor's score rounded half-up to a point; most factors' arithmetic is whole already."""
+    if score is None or type(score) is int:
+        return score
+    return scoring.half_up(score)
+
+
+@lru_cache(maxsize=1024)
+def _four_places(weight: float) -> float:
+    """A factor's weight rounded half-up to 4 places. Cached: a weight is one of a few shares, the
+    same for every customer with data for the same factors."""
+    return scoring.half_up(weight * 10000) / 10000
 
 
 RECOMPUTE_CHUNK = 1000
