@@ -363,35 +363,37 @@ def support_factor(facts: Facts, t: SupportThresholds) -> FactorScore | None:
     """Open tickets weighted by severity, volume above the customer's own baseline, slow closes."""
     now = facts.now
     baseline_from, window_from = _days_before(now, t.baseline_days), _days_before(now, t.window_days)
-    # Known: opened by now, and open (not closed by now) or opened within the baseline.
-    known = [
-        x
-        for x in facts.tickets
-        if x.opened_at <= now and (x.closed_at is None or x.closed_at > now or x.opened_at >= baseline_from)
-    ]
+    known = recent = earlier = 0
+    open_by_severity: dict[Severity, int] = {}
+    close_days: list[float] = []  # of the tickets closed within the baseline
+    for x in facts.tickets:
+        still_open = x.closed_at is None or x.closed_at > now
+        # Known: opened by now, and open (not closed by now) or opened within the baseline.
+        if x.opened_at > now or not (still_open or x.opened_at >= baseline_from):
+            continue
+        known += 1
+        if still_open:
+            open_by_severity[x.severity] = open_by_severity.get(x.severity, 0) + 1
+        if x.opened_at >= window_from:
+            recent += 1
+        elif x.opened_at >= baseline_from:
+            earlier += 1
+        if x.closed_at is not None and baseline_from <= x.closed_at <= now:
+            close_days.append(_days(x.closed_at - x.opened_at))
     if not known:
         return None
-    open_tickets = [x for x in facts.tickets if (x.closed_at is None or x.closed_at > now) and x.opened_at <= now]
-    open_points = sum(t.severity_points[x.severity] for x in open_tickets)
-    recent = sum(1 for x in known if x.opened_at >= window_from)
-    earlier = sum(1 for x in known if baseline_from <= x.opened_at < window_from)
+    open_points = sum(t.severity_points[severity] * n for severity, n in open_by_severity.items())
     baseline = earlier * t.window_days / (t.baseline_days - t.window_days)
     over = max(0, recent - baseline)
-    close_times = [
-        x.closed_at - x.opened_at for x in known if x.closed_at is not None and baseline_from <= x.closed_at <= facts.now
-    ]
-    mean_close = sum(_days(d) for d in close_times) / len(close_times) if close_times else None
+    mean_close = sum(close_days) / len(close_days) if close_days else None
     slow: float = 0
     if mean_close is not None:
         slow = min(t.max_slow_points, max(0, (mean_close - t.close_target_days) * t.points_per_slow_day))
     points = open_points + over * t.points_per_ticket_over_baseline + slow
-    by_severity: dict[Severity, int] = {}
-    for x in open_tickets:
-        by_severity[x.severity] = by_severity.get(x.severity, 0) + 1
-    opened = ", ".join(f"{n} {s}" for s, n in sorted(by_severity.items())) if by_severity else "none"
+    opened = ", ".join(f"{n} {s}" for s, n in sorted(open_by_severity.items())) if open_by_severity else "none"
     detail = (
-        f"{_plural(len(open_tickets), 'open ticket')} ({opened}); {recent} opened in the last {t.window_days} days "
-        f"against a baseline of {_fmt(baseline)}"
+        f"{_plural(sum(open_by_severity.values()), 'open ticket')} ({opened}); {recent} opened in the last "
+        f"{t.window_days} days against a baseline of {_fmt(baseline)}"
     )
     if mean_close is not None:
         detail += f"; closed in {_fmt(mean_close)} days on average (target {t.close_target_days})"
@@ -405,10 +407,13 @@ def normalised_survey_score(survey: Survey) -> int:
     return (survey.score - 1) * 25
 
 
+_answered_at = attrgetter("answered_at")
+
+
 def sentiment_factor(facts: Facts, t: SentimentThresholds) -> FactorScore | None:
     """The latest NPS/CSAT answer, moved by its direction since the answer before."""
     window_from = _days_before(facts.now, t.window_days)
-    answers = sorted((s for s in facts.surveys if window_from <= s.answered_at <= facts.now), key=lambda s: s.answered_at)
+    answers = sorted((s for s in facts.surveys if window_from <= s.answered_at <= facts.now), key=_answered_at)
     if not answers:
         return None
     latest = answers[-1]
@@ -429,11 +434,11 @@ def billing_friction_factor(facts: Facts, t: FrictionThresholds) -> FactorScore 
         return None
     now = facts.now
     window_from = _days_before(now, t.window_days)
-
-    def count(moments: tuple[datetime, ...]) -> int:
-        return len([at for at in moments if window_from <= at <= now]) if moments else 0
-
-    downgrades, pauses, moves = count(facts.downgrades), count(facts.pauses), count(facts.free_plan_moves)
+    downgrades, pauses, moves = (
+        _count_between(facts.downgrades, window_from, now),
+        _count_between(facts.pauses, window_from, now),
+        _count_between(facts.free_plan_moves, window_from, now),
+    )
     points = (
         downgrades * t.downgrade_points
         + pauses * t.pause_points
@@ -445,6 +450,11 @@ def billing_friction_factor(facts: Facts, t: FrictionThresholds) -> FactorScore 
         f"in the last {t.window_days} days; {'a' if facts.cancellation_scheduled else 'no'} cancellation scheduled."
     )
     return FactorScore("billing_friction", _clamp(100 - points), detail)
+
+
+def _count_between(moments: tuple[datetime, ...], start: datetime, end: datetime) -> int:
+    """How many of `moments` fall within [start, end]."""
+    return len([at for at in moments if start <= at <= end]) if moments else 0
 
 
 def factor_scores(facts: Facts, model: HealthModel) -> dict[str, FactorScore | None]:
