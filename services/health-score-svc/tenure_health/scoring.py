@@ -213,7 +213,9 @@ class FactorLine(NamedTuple):
     detail: str
 
 
-@dataclass(frozen=True)
+# Slots: a recompute makes one per customer, and a frozen dataclass sets each field through
+# object.__setattr__, which costs half as much on a slot as in an instance dict.
+@dataclass(frozen=True, slots=True)
 class Health:
     score: int
     status: Status
