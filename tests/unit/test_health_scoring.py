@@ -253,3 +253,13 @@ def test_adoption_is_monotone(usage, more, users, seats, baseline):
 
     assert score(usage + more, users) >= score(usage, users)
     assert score(usage, users + 1) >= score(usage, users)
+
+
+@given(weights_strategy, st.dictionaries(st.sampled_from(FACTORS), scores_strategy))
+def test_combine_weighs_each_factor_by_its_normalised_weight(weights, scores):
+    """The shares combine caches per set of factors with data are the normalised weights (0 without data)."""
+    found = {name: FactorScore(name, float(s), "") for name, s in scores.items()}
+    shares = normalised_weights(weights, [name for name in FACTORS if name in found]) if found else {}
+    for _ in range(2):  # computed, then cached
+        health = combine(found, weights, Bands())
+        assert [line.weight for line in health.factors] == [shares.get(name, 0) for name in FACTORS]

@@ -17,7 +17,7 @@ from tenure_health.models import (
     HealthScore,
     UsageFact,
 )
-from tenure_health.scoring import Severity, SurveyKind
+from tenure_health.scoring import Survey, Ticket
 from tenure_shared.pagination import Page, paginate
 
 
@@ -186,7 +186,8 @@ class SubscriptionState(NamedTuple):
 
 class RecomputeInputs(NamedTuple):
     """A row of `_RECOMPUTE_INPUTS`: the customer's health as last computed and its facts. A named
-    tuple, not SQLAlchemy's Row: reading its ~30 fields by name costs a fraction of Row's __getattr__."""
+    tuple, not SQLAlchemy's Row: reading its ~30 fields by name costs a fraction of Row's __getattr__.
+    Its arrays are tuples, as the scoring's facts hold them (the facts share them, not copy them)."""
 
     id: str
     clock_id: str | None
@@ -195,26 +196,38 @@ class RecomputeInputs(NamedTuple):
     status: str | None
     stage: str | None
     risk_episode_open: bool
-    subscriptions: list[SubscriptionState]  # in id order
-    failed_payments: list[datetime] | None  # None: none in the window
-    downgrades: list[datetime] | None
-    pauses: list[datetime] | None
-    free_plan_moves: list[datetime] | None
+    subscriptions: tuple[SubscriptionState, ...]  # in id order
+    failed_payments: tuple[datetime, ...]  # in the billing window
+    downgrades: tuple[datetime, ...]
+    pauses: tuple[datetime, ...]
+    free_plan_moves: tuple[datetime, ...]
     seats_grew_at: datetime | None
     upgraded_at: datetime | None
     invoiced: bool
     past_due_since: datetime | None
-    open_dunning_since: list[datetime]
+    open_dunning_since: tuple[datetime, ...]
     first_usage_at: datetime | None  # None: no usage ever
     usage_recent: Decimal | None
     usage_earlier: Decimal | None
-    activity_days: list[date] | None
+    activity_days: tuple[date, ...]
     last_activity_at: datetime | None
     first_activity_at: datetime | None
     active_users: int | None
-    tickets: list[tuple[datetime, Severity, datetime | None]]  # (opened_at, severity, closed_at if closed)
-    surveys: list[tuple[SurveyKind, int, datetime]]  # (kind, score, answered_at), oldest first
+    tickets: tuple[Ticket, ...]
+    surveys: tuple[Survey, ...]  # oldest first
     recent_best_score: int | None
+
+
+# The columns converted from the driver's values: arrays (NULL when empty) to tuples, arrays of rows
+# to tuples of named tuples.
+_ARRAYS = tuple(
+    RecomputeInputs._fields.index(name)
+    for name in ("failed_payments", "downgrades", "pauses", "free_plan_moves", "open_dunning_since", "activity_days")
+)
+_ROW_ARRAYS = tuple(
+    (RecomputeInputs._fields.index(name), kind._make)
+    for name, kind in (("subscriptions", SubscriptionState), ("tickets", Ticket), ("surveys", Survey))
+)
 
 
 async def recompute_inputs(
@@ -255,7 +268,10 @@ async def recompute_inputs(
     found = []
     for row in result:
         values = list(row)
-        values[7] = [SubscriptionState._make(s) for s in values[7]]  # subscriptions
+        for column in _ARRAYS:
+            values[column] = tuple(values[column] or ())
+        for column, make in _ROW_ARRAYS:
+            values[column] = tuple(map(make, values[column]))
         found.append(RecomputeInputs._make(values))
     return found
 

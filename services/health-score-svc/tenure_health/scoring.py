@@ -15,6 +15,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from functools import lru_cache
+from operator import attrgetter
 from typing import Literal, NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field, PositiveInt, model_validator
@@ -211,7 +213,9 @@ class FactorLine(NamedTuple):
     detail: str
 
 
-@dataclass(frozen=True)
+# Slots: a recompute makes one per customer, and a frozen dataclass sets each field through
+# object.__setattr__, which costs half as much on a slot as in an instance dict.
+@dataclass(frozen=True, slots=True)
 class Health:
     score: int
     status: Status
@@ -230,7 +234,21 @@ def half_up(value: float) -> int:
     """`value` (>= 0) rounded half-up to a whole number, a float's tie included (see the module's docstring).
     The slack, 1e-12 of the value (at least 1e-9), is far above a score's float error (~1e-15 of it)
     and far below the distance of any value the factors produce from a tie."""
-    return math.floor(value + 0.5 + max(1e-9, value * 1e-12))
+    slack = value * 1e-12
+    return math.floor(value + 0.5 + (slack if slack > 1e-9 else 1e-9))
+
+
+@lru_cache(maxsize=256)
+def _days_before(moment: datetime, days: int) -> datetime:
+    """The start of a window of `days` days ending at `moment`. Cached: a recompute asks for the same
+    few window starts for every customer, and each costs a timedelta and a datetime otherwise."""
+    return moment - timedelta(days=days)
+
+
+@lru_cache(maxsize=256)
+def _days_after(moment: datetime, days: int) -> datetime:
+    """The end of a window of `days` days starting at `moment` (cached as `_days_before`)."""
+    return moment + timedelta(days=days)
 
 
 def _clamp(value: float) -> float:
@@ -263,7 +281,7 @@ def payment_factor(facts: Facts, t: PaymentThresholds) -> FactorScore | None:
     if not facts.has_billing:
         return None
     now = facts.now
-    recent_from, window_from = now - timedelta(days=t.recent_days), now - timedelta(days=t.window_days)
+    recent_from, window_from = _days_before(now, t.recent_days), _days_before(now, t.window_days)
     recent = older = 0
     for at in facts.failed_payments:
         if recent_from <= at <= now:
@@ -333,7 +351,7 @@ def engagement_factor(facts: Facts, t: EngagementThresholds) -> FactorScore | No
         recency: float = 100
     else:
         recency = _clamp(100 * (t.recency_zero_days - since) / (t.recency_zero_days - t.recency_full_days))
-    window_from, today = (facts.now - timedelta(days=t.window_days)).date(), facts.now.date()
+    window_from, today = _days_before(facts.now, t.window_days).date(), facts.now.date()
     active = len([day for day in facts.activity_days if window_from < day <= today])
     frequency = _clamp(100 * active / t.active_days_target)
     detail = (
@@ -346,36 +364,38 @@ def engagement_factor(facts: Facts, t: EngagementThresholds) -> FactorScore | No
 def support_factor(facts: Facts, t: SupportThresholds) -> FactorScore | None:
     """Open tickets weighted by severity, volume above the customer's own baseline, slow closes."""
     now = facts.now
-    baseline_from, window_from = now - timedelta(days=t.baseline_days), now - timedelta(days=t.window_days)
-    # Known: opened by now, and open (not closed by now) or opened within the baseline.
-    known = [
-        x
-        for x in facts.tickets
-        if x.opened_at <= now and (x.closed_at is None or x.closed_at > now or x.opened_at >= baseline_from)
-    ]
+    baseline_from, window_from = _days_before(now, t.baseline_days), _days_before(now, t.window_days)
+    known = recent = earlier = 0
+    open_by_severity: dict[Severity, int] = {}
+    close_days: list[float] = []  # of the tickets closed within the baseline
+    for x in facts.tickets:
+        still_open = x.closed_at is None or x.closed_at > now
+        # Known: opened by now, and open (not closed by now) or opened within the baseline.
+        if x.opened_at > now or not (still_open or x.opened_at >= baseline_from):
+            continue
+        known += 1
+        if still_open:
+            open_by_severity[x.severity] = open_by_severity.get(x.severity, 0) + 1
+        if x.opened_at >= window_from:
+            recent += 1
+        elif x.opened_at >= baseline_from:
+            earlier += 1
+        if x.closed_at is not None and baseline_from <= x.closed_at <= now:
+            close_days.append(_days(x.closed_at - x.opened_at))
     if not known:
         return None
-    open_tickets = [x for x in facts.tickets if (x.closed_at is None or x.closed_at > now) and x.opened_at <= now]
-    open_points = sum(t.severity_points[x.severity] for x in open_tickets)
-    recent = sum(1 for x in known if x.opened_at >= window_from)
-    earlier = sum(1 for x in known if baseline_from <= x.opened_at < window_from)
+    open_points = sum(t.severity_points[severity] * n for severity, n in open_by_severity.items())
     baseline = earlier * t.window_days / (t.baseline_days - t.window_days)
     over = max(0, recent - baseline)
-    close_times = [
-        x.closed_at - x.opened_at for x in known if x.closed_at is not None and baseline_from <= x.closed_at <= facts.now
-    ]
-    mean_close = sum(_days(d) for d in close_times) / len(close_times) if close_times else None
+    mean_close = sum(close_days) / len(close_days) if close_days else None
     slow: float = 0
     if mean_close is not None:
         slow = min(t.max_slow_points, max(0, (mean_close - t.close_target_days) * t.points_per_slow_day))
     points = open_points + over * t.points_per_ticket_over_baseline + slow
-    by_severity: dict[Severity, int] = {}
-    for x in open_tickets:
-        by_severity[x.severity] = by_severity.get(x.severity, 0) + 1
-    opened = ", ".join(f"{n} {s}" for s, n in sorted(by_severity.items())) if by_severity else "none"
+    opened = ", ".join(f"{n} {s}" for s, n in sorted(open_by_severity.items())) if open_by_severity else "none"
     detail = (
-        f"{_plural(len(open_tickets), 'open ticket')} ({opened}); {recent} opened in the last {t.window_days} days "
-        f"against a baseline of {_fmt(baseline)}"
+        f"{_plural(sum(open_by_severity.values()), 'open ticket')} ({opened}); {recent} opened in the last "
+        f"{t.window_days} days against a baseline of {_fmt(baseline)}"
     )
     if mean_close is not None:
         detail += f"; closed in {_fmt(mean_close)} days on average (target {t.close_target_days})"
@@ -389,10 +409,13 @@ def normalised_survey_score(survey: Survey) -> int:
     return (survey.score - 1) * 25
 
 
+_answered_at = attrgetter("answered_at")
+
+
 def sentiment_factor(facts: Facts, t: SentimentThresholds) -> FactorScore | None:
     """The latest NPS/CSAT answer, moved by its direction since the answer before."""
-    window_from = facts.now - timedelta(days=t.window_days)
-    answers = sorted((s for s in facts.surveys if window_from <= s.answered_at <= facts.now), key=lambda s: s.answered_at)
+    window_from = _days_before(facts.now, t.window_days)
+    answers = sorted((s for s in facts.surveys if window_from <= s.answered_at <= facts.now), key=_answered_at)
     if not answers:
         return None
     latest = answers[-1]
@@ -412,12 +435,12 @@ def billing_friction_factor(facts: Facts, t: FrictionThresholds) -> FactorScore 
     if not facts.has_subscription:
         return None
     now = facts.now
-    window_from = now - timedelta(days=t.window_days)
-
-    def count(moments: tuple[datetime, ...]) -> int:
-        return len([at for at in moments if window_from <= at <= now]) if moments else 0
-
-    downgrades, pauses, moves = count(facts.downgrades), count(facts.pauses), count(facts.free_plan_moves)
+    window_from = _days_before(now, t.window_days)
+    downgrades, pauses, moves = (
+        _count_between(facts.downgrades, window_from, now),
+        _count_between(facts.pauses, window_from, now),
+        _count_between(facts.free_plan_moves, window_from, now),
+    )
     points = (
         downgrades * t.downgrade_points
         + pauses * t.pause_points
@@ -431,15 +454,25 @@ def billing_friction_factor(facts: Facts, t: FrictionThresholds) -> FactorScore 
     return FactorScore("billing_friction", _clamp(100 - points), detail)
 
 
+def _count_between(moments: tuple[datetime, ...], start: datetime, end: datetime) -> int:
+    """How many of `moments` fall within [start, end]."""
+    return len([at for at in moments if start <= at <= end]) if moments else 0
+
+
 def factor_scores(facts: Facts, model: HealthModel) -> dict[str, FactorScore | None]:
-    return {
-        "payment": payment_factor(facts, model.payment),
-        "adoption": adoption_factor(facts, model.adoption),
-        "engagement": engagement_factor(facts, model.engagement),
-        "support": support_factor(facts, model.support),
-        "sentiment": sentiment_factor(facts, model.sentiment),
-        "billing_friction": billing_friction_factor(facts, model.billing_friction),
-    }
+    return dict(zip(FACTORS, _scores_in_order(facts, model), strict=True))
+
+
+def _scores_in_order(facts: Facts, model: HealthModel) -> list[FactorScore | None]:
+    """The factors' scores in FACTORS' order."""
+    return [
+        payment_factor(facts, model.payment),
+        adoption_factor(facts, model.adoption),
+        engagement_factor(facts, model.engagement),
+        support_factor(facts, model.support),
+        sentiment_factor(facts, model.sentiment),
+        billing_friction_factor(facts, model.billing_friction),
+    ]
 
 
 # ---- combining -----------------------------------------------------------------------------------
@@ -466,23 +499,37 @@ def combine(
 ) -> Health:
     """The weighted mean over the factors with data, rounded once; no data at all scores 100
     (nothing is known against the customer)."""
-    relative = tuple(getattr(weights, name) for name in FACTORS)
-    found = [scores.get(name) for name in FACTORS]
-    total = 0
-    for weight, score in zip(relative, found, strict=True):
-        if score is not None:
-            total += weight
+    return _combine_in_order([scores.get(name) for name in FACTORS], weights, bands, profile)
+
+
+_weights_in_order = attrgetter(*FACTORS)  # a Weights' weights, as a tuple in FACTORS' order
+
+
+def _combine_in_order(
+    found: list[FactorScore | None], weights: Weights, bands: Bands, profile: Literal["standard", "onboarding"]
+) -> Health:
+    """`combine` of the factors' scores in FACTORS' order."""
+    relative: tuple[int, ...] = _weights_in_order(weights)
+    total, shares = _spread(relative, tuple([score is not None for score in found]))
     weighted: float = 0
     lines = []
-    for name, weight, score in zip(FACTORS, relative, found, strict=True):
+    for name, weight, share, score in zip(FACTORS, relative, shares, found, strict=True):
         if score is None:
             lines.append(_no_data(name, weight))
         else:
             # One division per figure (weight x score / total), not a product of two rounded ones.
             weighted += weight * score.score
-            lines.append(FactorLine(name, score.score, weight / total, weight * score.score / total, score.detail))
+            lines.append(FactorLine(name, score.score, share, weight * score.score / total, score.detail))
     score_ = half_up(weighted / total) if total else 100
     return Health(score=score_, status=status_for(score_, bands), factors=lines, profile=profile)
+
+
+@lru_cache(maxsize=256)
+def _spread(relative: tuple[int, ...], present: tuple[bool, ...]) -> tuple[int, tuple[float, ...]]:
+    """The total weight of the factors present and each one's share of it (0 for a factor left out).
+    Cached: customers with data for the same factors (at most 64 sets) share them."""
+    total = sum(weight for weight, found in zip(relative, present, strict=True) if found)
+    return total, tuple(weight / total if found else 0 for weight, found in zip(relative, present, strict=True))
 
 
 _NO_DATA: dict[tuple[str, int], FactorLine] = {}
@@ -499,14 +546,14 @@ def _no_data(name: str, weight: int) -> FactorLine:
 
 
 def in_onboarding_window(started_at: datetime | None, now: datetime, model: HealthModel) -> bool:
-    return started_at is not None and now - started_at < timedelta(days=model.onboarding_days)
+    return started_at is not None and started_at > _days_before(now, model.onboarding_days)
 
 
 def compute_health(facts: Facts, model: HealthModel, *, started_at: datetime | None) -> Health:
     """The customer's health: the onboarding profile's weights during the first `onboarding_days`."""
     if in_onboarding_window(started_at, facts.now, model):
-        return combine(factor_scores(facts, model), model.onboarding_weights, model.bands, profile="onboarding")
-    return combine(factor_scores(facts, model), model.weights, model.bands)
+        return _combine_in_order(_scores_in_order(facts, model), model.onboarding_weights, model.bands, "onboarding")
+    return _combine_in_order(_scores_in_order(facts, model), model.weights, model.bands, "standard")
 
 
 # ---- lifecycle stage and early warning ----------------------------------------------------------
@@ -531,7 +578,7 @@ def expansion_reasons(facts: StageFacts, model: HealthModel) -> list[str]:
         share = 100 * facts.usage_recent / facts.included_units
         if round(share, 9) >= model.expansion_usage_percent:  # 5.6 of 7 units is 80%, not 79.99999999999999
             reasons.append(f"usage at {_fmt(share)}% of the {facts.included_units} included units")
-    recent_from = facts.now - timedelta(days=model.adoption.window_days)
+    recent_from = _days_before(facts.now, model.adoption.window_days)
     if facts.seats_grew_at and facts.seats_grew_at >= recent_from:
         reasons.append(f"seats grew on {facts.seats_grew_at.date().isoformat()}")
     if facts.upgraded_at and facts.upgraded_at >= recent_from:
@@ -547,7 +594,7 @@ def lifecycle_stage(facts: StageFacts, model: HealthModel) -> Stage:
         return "onboarding"
     if facts.renews_at is not None:
         days = model.renewal_days_yearly if facts.yearly_term else model.renewal_days_monthly
-        if facts.now <= facts.renews_at <= facts.now + timedelta(days=days):
+        if facts.now <= facts.renews_at <= _days_after(facts.now, days):
             return "renewal"
     if expansion_reasons(facts, model):
         return "expansion"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, time, timedelta
 from decimal import Decimal
-from operator import itemgetter
+from functools import lru_cache
 from typing import Any
 
 import orjson
@@ -289,51 +289,57 @@ def facts_of(
     row: repository.RecomputeInputs, model: scoring.HealthModel, at: datetime, *, usage_crossed_at: datetime | None
 ) -> tuple[scoring.Facts, scoring.StageFacts]:
     """A customer's facts for the score and for the stage, from its `repository.recompute_inputs` row."""
-    live = [s for s in row.subscriptions if s.status != "cancelled" and s.status != "expired"]
-    failed_payments = tuple(row.failed_payments or ())
+    # The live subscriptions' units, seats and scheduled cancellations, and the earliest renewal
+    # (on a tie, the first subscription in id order), in one pass.
+    live_subscriptions = included = seats = 0
+    cancellation_scheduled = False
+    renews_at = term_start = None
+    for s in row.subscriptions:
+        if s.status == "cancelled" or s.status == "expired":
+            continue
+        live_subscriptions += 1
+        included += s.included_units
+        seats += s.quantity
+        if s.cancellation_scheduled:
+            cancellation_scheduled = True
+        elif s.status == "active" and s.current_period_end and not s.on_free_plan:
+            if renews_at is None or s.current_period_end < renews_at:
+                renews_at, term_start = s.current_period_end, s.current_period_start
     recent = float(row.usage_recent or 0)
     first_usage_at = row.first_usage_at  # None: no usage ever
     baseline = None
     if first_usage_at is not None and first_usage_at <= at - timedelta(days=model.adoption.window_days) and row.usage_earlier:
         baseline = float(row.usage_earlier) / 2
-    included = sum(s.included_units for s in live) or None
     facts = scoring.Facts(
         now=at,
-        has_billing=row.invoiced or bool(failed_payments),
-        failed_payments=failed_payments,
-        open_dunning_since=tuple(row.open_dunning_since),
+        has_billing=row.invoiced or bool(row.failed_payments),
+        failed_payments=row.failed_payments,
+        open_dunning_since=row.open_dunning_since,
         past_due_since=row.past_due_since,
         usage_recent=None if first_usage_at is None else recent,
         usage_baseline=baseline,
-        included_units=included,
+        included_units=included or None,
         active_users=row.active_users,
-        seats=sum(s.quantity for s in live) or None,
-        activity_days=tuple(row.activity_days or ()),
+        seats=seats or None,
+        activity_days=row.activity_days,
         last_activity_at=row.last_activity_at,
-        tickets=tuple(map(scoring.Ticket._make, row.tickets)),
-        surveys=tuple(map(scoring.Survey._make, row.surveys)),
+        tickets=row.tickets,
+        surveys=row.surveys,
         has_subscription=bool(row.subscriptions),
-        downgrades=tuple(row.downgrades or ()),
-        pauses=tuple(row.pauses or ()),
-        free_plan_moves=tuple(row.free_plan_moves or ()),
-        cancellation_scheduled=any(s.cancellation_scheduled for s in live),
+        downgrades=row.downgrades,
+        pauses=row.pauses,
+        free_plan_moves=row.free_plan_moves,
+        cancellation_scheduled=cancellation_scheduled,
     )
-    renewing = [
-        (s.current_period_end, s.current_period_start)
-        for s in live
-        if s.status == "active" and not s.cancellation_scheduled and s.current_period_end and not s.on_free_plan
-    ]
-    # The earliest renewal; on a tie, the first subscription in id order.
-    renews_at, term_start = min(renewing, key=itemgetter(0), default=(None, None))
     first_value = [v for v in (row.first_value_at, row.first_activity_at, usage_crossed_at) if v is not None]
     stage_facts = scoring.StageFacts(
         now=at,
-        churned=bool(row.subscriptions) and not live,
+        churned=bool(row.subscriptions) and not live_subscriptions,
         first_value_at=min(first_value, default=None),
         renews_at=renews_at,
         yearly_term=renews_at is not None and term_start is not None and renews_at - term_start >= YEARLY_TERM,
         usage_recent=recent,
-        included_units=included,
+        included_units=included or None,
         seats_grew_at=row.seats_grew_at,
         upgraded_at=row.upgraded_at,
     )
@@ -482,13 +488,27 @@ def _factors_json(lines: list[scoring.FactorLine]) -> list[dict[str, Any]]:
     return [
         {
             "name": line.name,
-            "score": None if line.score is None else scoring.half_up(line.score),
-            "weight": scoring.half_up(line.weight * 10000) / 10000,
+            "score": _whole_points(line.score),
+            "weight": _four_places(line.weight),
             "contribution": scoring.half_up(line.contribution * 100) / 100,
             "detail": line.detail,
         }
         for line in lines
     ]
+
+
+def _whole_points(score: float | None) -> int | None:
+    """A factor's score rounded half-up to a point; most factors' arithmetic is whole already."""
+    if score is None or type(score) is int:
+        return score
+    return scoring.half_up(score)
+
+
+@lru_cache(maxsize=1024)
+def _four_places(weight: float) -> float:
+    """A factor's weight rounded half-up to 4 places. Cached: a weight is one of a few shares, the
+    same for every customer with data for the same factors."""
+    return scoring.half_up(weight * 10000) / 10000
 
 
 RECOMPUTE_CHUNK = 1000
