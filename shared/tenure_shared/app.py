@@ -37,6 +37,7 @@ from tenure_shared.logging import configure_logging
 from tenure_shared.openapi import install_openapi
 from tenure_shared.rate_limit import RateLimiter
 from tenure_shared.settings import ServiceSettings
+from tenure_shared.worker import freeze_startup_heap
 
 
 async def db_session(request: Request) -> AsyncIterator[AsyncSession]:
@@ -83,6 +84,7 @@ def create_app(
         engine = make_engine(settings.service_database_url())
         app.state.session_factory = make_session_factory(engine)
         app.state.due_work = DueWorkRunner(app.state.session_factory, job_handlers or {})
+        freeze_startup_heap()
         try:
             yield
         finally:

@@ -10,6 +10,7 @@ A SIGKILLed worker's leases expire and move to the others; SIGTERM gives them ba
 from __future__ import annotations
 
 import asyncio
+import gc
 import signal
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import timedelta
@@ -58,6 +59,15 @@ async def _every(
         except Exception as exc:
             log.warning(f"{name}_failed", error=repr(exc))
         await first_of(stop, woken, timeout=seconds)
+
+
+def freeze_startup_heap() -> None:
+    """Put every object alive now (modules, the ORM's mappings, settings, pools) out of the garbage
+    collector's way: its full collections then scan what the process's work allocates, not the
+    whole startup heap again. A daily health recompute spent about a fifth of its CPU in full
+    collections before (docs/benchmarks/profile-2026-12-07-health-recompute.md); call it once the
+    process is set up, before its work starts."""
+    gc.freeze()
 
 
 async def run_worker(
@@ -109,6 +119,7 @@ async def run_worker(
     await _start_with_retry(lambda: ensure_topics(admin), "topics")
     await _start_with_retry(producer.start, "producer")
     await leases.join()
+    freeze_startup_heap()
     log.info("worker_active", worker_id=leases.worker_id)
     if consumed_topics:
         await _start_with_retry(consumer.start, "consumer")
