@@ -1,5 +1,5 @@
 """Driver: an embedded PostgreSQL under .tenure/hprof/pg (left running; STOP=1 stops it), a fresh
-`hp4_health_score` database, then `recompute_db_benchmark(N)` (WORKERS=1,2 by default); prints its
+`hp4_health_score` database, then `recompute_db_benchmark(N)` (WORKERS=2,1 by default); prints its
 figures and, for each timed day, the PostgreSQL processes' CPU seconds (from /proc) beside the
 workers' (the report's `worker_cpu_s`). CPU seconds are the figure to compare on a shared, loaded
 machine. Old code: PYTHONPATH=<other checkout>/services/health-score-svc.
@@ -33,7 +33,7 @@ def postgres_cpu() -> float:
 
 def main():
     n = int(sys.argv[1])
-    workers = tuple(int(w) for w in os.environ.get("WORKERS", "1,2").split(","))
+    workers = tuple(int(w) for w in os.environ.get("WORKERS", "2,1").split(","))
     pg = EmbeddedPostgres(WORK / "pg")
     url = pg.start()
     try:
