@@ -8,7 +8,7 @@ import time
 
 def new_id(prefix: str) -> str:
     """`<prefix>_` + 12 hex digits of milliseconds + 12 random hex digits."""
-    return f"{prefix}_{int(time.time() * 1000):012x}{os.urandom(6).hex()}"
+    return new_ids(prefix, 1)[0]
 
 
 def new_ids(prefix: str, count: int) -> list[str]:

@@ -459,10 +459,6 @@ def _count_between(moments: tuple[datetime, ...], start: datetime, end: datetime
     return len([at for at in moments if start <= at <= end]) if moments else 0
 
 
-def factor_scores(facts: Facts, model: HealthModel) -> dict[str, FactorScore | None]:
-    return dict(zip(FACTORS, _scores_in_order(facts, model), strict=True))
-
-
 def _scores_in_order(facts: Facts, model: HealthModel) -> list[FactorScore | None]:
     """The factors' scores in FACTORS' order."""
     return [
