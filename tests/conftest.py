@@ -16,7 +16,7 @@ import pytest
 
 from tenure_tools.mail_catcher import MailCatcher
 from tenure_tools.services import SERVICES
-from tenure_tools.stack import Stack, free_port
+from tenure_tools.stack import Stack, free_port, free_ports
 from tests.support.client import TenureClient
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -37,11 +37,11 @@ def mail_catcher():
 def stack(mail_catcher):
     """PostgreSQL, the broker, migrations and topics, and all twelve service processes."""
     state_dir = ROOT / ".tenure" / f"test-{os.getpid()}"
-    ports = {service: free_port() for service in SERVICES}
+    *api_ports, broker_port = free_ports(len(SERVICES) + 1)
     instance = Stack(
         state_dir=state_dir,
-        ports=ports,
-        broker_port=free_port(),
+        ports=dict(zip(SERVICES, api_ports, strict=True)),
+        broker_port=broker_port,
         api_key=API_KEY,
         database_url=os.environ.get("DATABASE_URL"),
         # On an external server the tests get databases of their own.

@@ -44,9 +44,21 @@ def port_is_free(port: int, host: str = "127.0.0.1") -> bool:
 def free_port(preferred: int | None = None) -> int:
     if preferred and port_is_free(preferred):
         return preferred
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+    return free_ports(1)[0]
+
+
+def free_ports(count: int) -> list[int]:
+    """`count` distinct free ports: each probe stays bound until all are chosen, since one port asked
+    of the kernel at a time can come back twice (a test stack once gave credit-svc's API the port
+    dunning-svc's had, and credit's API never started)."""
+    probes = [socket.socket() for _ in range(count)]
+    try:
+        for probe in probes:
+            probe.bind(("127.0.0.1", 0))
+        return [probe.getsockname()[1] for probe in probes]
+    finally:
+        for probe in probes:
+            probe.close()
 
 
 class EmbeddedPostgres:

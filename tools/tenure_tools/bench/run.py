@@ -25,7 +25,7 @@ from tenure_tools.bench.common import API_KEY, figure, machine
 from tenure_tools.bench.memory import WORKER_RSS_LIMIT_MIB
 from tenure_tools.bench.seed import prepare_account
 from tenure_tools.services import SERVICES
-from tenure_tools.stack import Stack, free_port
+from tenure_tools.stack import Stack, free_ports
 
 # The sizes (targets are stated for them); a smaller size is judged where that is fair.
 TARGET_YEAR_CUSTOMERS = 1_000
@@ -66,10 +66,11 @@ def _load() -> float:
 
 
 def new_stack(state_dir: Path, **options: Any) -> Stack:
+    *api_ports, broker_port = free_ports(len(SERVICES) + 1)
     return Stack(
         state_dir=state_dir,
-        ports={s: free_port() for s in SERVICES},
-        broker_port=free_port(),
+        ports=dict(zip(SERVICES, api_ports, strict=True)),
+        broker_port=broker_port,
         api_key=API_KEY,
         api_workers={"invoicing": 2},
         **options,
